@@ -1,0 +1,112 @@
+#include "bindings/array_checks.h"
+
+#include <algorithm>
+
+namespace hpnn {
+namespace {
+
+std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
+
+void require_float32(const py::array& array, const char* fn, const char* arg) {
+  if (!array.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(fn) + ": argument '" + arg + "' must be float32, got " +
+                         std::string(py::str(array.dtype())) +
+                         " (convert with .astype(numpy.float32))");
+}
+
+void require_ndim(const py::array& array, const char* fn, const char* arg, int ndim) {
+  if (array.ndim() != ndim)
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have " +
+                          std::to_string(ndim) + " dimensions, got " + std::to_string(array.ndim()));
+}
+
+FloatArray wrap(py::array array) {
+  FloatArray out;
+  // Inputs are only read; outputs were checked to be writeable by output_array.
+  out.data = const_cast<float*>(static_cast<const float*>(array.data()));
+  for (py::ssize_t i = 0; i < array.ndim(); ++i) {
+    out.shape.push_back(array.shape(i));
+    out.strides.push_back(array.strides(i) / static_cast<py::ssize_t>(sizeof(float)));
+  }
+  out.array = std::move(array);
+  return out;
+}
+
+bool whole_float_strides(const py::array& array) {
+  for (py::ssize_t i = 0; i < array.ndim(); ++i)
+    if (array.strides(i) % static_cast<py::ssize_t>(sizeof(float)) != 0) return false;
+  return reinterpret_cast<std::uintptr_t>(array.data()) % alignof(float) == 0;
+}
+
+// [lowest, highest] byte addresses an array can touch; empty arrays touch nothing.
+bool byte_extent(const FloatArray& a, std::uintptr_t* lo, std::uintptr_t* hi) {
+  std::intptr_t low = 0, high = 0;
+  for (size_t i = 0; i < a.shape.size(); ++i) {
+    if (a.shape[i] == 0) return false;
+    const std::intptr_t span = static_cast<std::intptr_t>((a.shape[i] - 1) * a.strides[i]) *
+                               static_cast<std::intptr_t>(sizeof(float));
+    (span < 0 ? low : high) += span;
+  }
+  const auto base = reinterpret_cast<std::intptr_t>(a.data);
+  *lo = static_cast<std::uintptr_t>(base + low);
+  *hi = static_cast<std::uintptr_t>(base + high + static_cast<std::intptr_t>(sizeof(float)) - 1);
+  return true;
+}
+
+}  // namespace
+
+std::string shape_str(const std::vector<index_t>& shape) {
+  std::string out = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + (shape.size() == 1 ? ",)" : ")");
+}
+
+FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(fn) + ": argument '" + arg +
+                         "' must be a float32 numpy.ndarray, got " + type_name(obj));
+  py::array array = py::reinterpret_borrow<py::array>(obj);
+  require_float32(array, fn, arg);
+  require_ndim(array, fn, arg, ndim);
+  if (!whole_float_strides(array))
+    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+  return wrap(std::move(array));
+}
+
+FloatArray output_array(py::handle obj, const char* fn, const char* arg,
+                        const std::vector<index_t>& expected) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(fn) + ": argument '" + arg +
+                         "' must be a float32 numpy.ndarray, got " + type_name(obj));
+  py::array array = py::reinterpret_borrow<py::array>(obj);
+  require_float32(array, fn, arg);
+  require_ndim(array, fn, arg, static_cast<int>(expected.size()));
+  FloatArray out;
+  std::vector<index_t> shape(array.shape(), array.shape() + array.ndim());
+  if (shape != expected)
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have shape " +
+                          shape_str(expected) + ", got " + shape_str(shape));
+  if (!array.writeable())
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' is not writeable");
+  if (!whole_float_strides(array))
+    throw py::value_error(std::string(fn) + ": argument '" + arg +
+                          "' has strides that are not a multiple of 4 bytes");
+  return wrap(std::move(array));
+}
+
+FloatArray new_array(const std::vector<index_t>& shape) {
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  return wrap(py::array_t<float>(dims));
+}
+
+void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,
+                      const char* out_arg, const char* in_arg) {
+  std::uintptr_t out_lo, out_hi, in_lo, in_hi;
+  if (!byte_extent(out, &out_lo, &out_hi) || !byte_extent(in, &in_lo, &in_hi)) return;
+  if (out_lo <= in_hi && in_lo <= out_hi)
+    throw py::value_error(std::string(fn) + ": output '" + out_arg + "' overlaps input '" + in_arg +
+                          "' in memory; pass a separate array");
+}
+
+}  // namespace hpnn

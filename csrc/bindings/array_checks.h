@@ -1,0 +1,39 @@
+// Argument checks shared by the kernel bindings: every error names the function, the argument
+// and what was expected, and is raised before any pointer reaches a kernel.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "core/isa.h"
+
+namespace hpnn {
+namespace py = pybind11;
+
+// A float32 array checked for a kernel: its data pointer and element strides (not bytes).
+struct FloatArray {
+  py::array array;  // keeps the memory alive
+  float* data = nullptr;
+  std::vector<index_t> shape, strides;
+  index_t dim(int i) const { return shape[i]; }
+};
+
+std::string shape_str(const std::vector<index_t>& shape);
+
+// An input: any float32 ndarray of rank `ndim`; strides that are not whole floats are copied.
+FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim);
+
+// An output written in place: float32, rank and shape as `expected`, writeable. Never copied.
+FloatArray output_array(py::handle obj, const char* fn, const char* arg,
+                        const std::vector<index_t>& expected);
+
+// A new C-contiguous float32 array of this shape.
+FloatArray new_array(const std::vector<index_t>& shape);
+
+// Raises ValueError if the output's memory overlaps the input's (the result would be wrong).
+void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,
+                      const char* out_arg, const char* in_arg);
+
+}  // namespace hpnn

@@ -1,0 +1,14 @@
+// Per-thread, 64-byte aligned scratch buffers that grow and are reused across calls: packing
+// buffers are megabytes, and a fresh allocation per call would pay page faults every time.
+#pragma once
+#include <cstddef>
+
+namespace hpnn {
+
+enum ScratchSlot { kScratchPackA = 0, kScratchPackB = 1, kScratchSlots = 4 };
+
+// A buffer of at least `count` floats owned by the calling thread, valid until its next call
+// with the same slot.
+float* thread_scratch(int slot, std::size_t count);
+
+}  // namespace hpnn

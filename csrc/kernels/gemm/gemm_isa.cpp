@@ -1,0 +1,246 @@
+// Single-precision GEMM in the BLIS layering, compiled once per ISA (see core/isa.h):
+//
+//   for jc in N step NC:                 op(B) block KC x NC packed once, shared by all threads
+//     for pc in K step KC:                 (it lives in L3)
+//       pack B~ into NR-column panels
+//       for ic in this thread's rows step MC:   op(A) block MC x KC packed per thread (L2)
+//         pack A~ into MR-row panels
+//         for each NR panel of this thread's columns:   B micro-panel KC x NR stays in L1
+//           for each MR panel:                            A micro-panel streams from L2
+//             micro-kernel: MR x NR tile of C += A micro-panel @ B micro-panel
+//
+// The micro-kernel keeps the whole MR x NR tile of C in vector registers: per step of k it
+// loads NR/lanes vectors of B and broadcasts MR scalars of A, for MR * NR/lanes FMAs. Edge tiles
+// run the same micro-kernel on zero-padded panels and write back through a small tile buffer.
+#include "core/kernel_table.h"
+#include "core/scratch.h"
+#include "core/simd.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+// Register tile and blocking per ISA. The tile uses 2 vectors across and MR rows: MR * 2
+// accumulators + 2 B vectors + 1 broadcast must fit the register file (16 ymm/xmm, 32 zmm),
+// and MR * 2 >= FMA latency * FMA ports (4 * 2 on Zen/Skylake) keeps both FMA pipes busy.
+// KC: the B micro-panel (KC x NR floats) should take about half of L1d (32-48 KiB).
+// MC: the packed A block (MC x KC) about half of L2 (512 KiB - 1 MiB per core).
+// NC: the packed B block (KC x NC) a fraction of the shared L3.
+#if defined(__AVX512F__)
+constexpr int MR = 12;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 192, 4096};
+#elif defined(__AVX2__)
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4080};
+#else
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4096};
+#endif
+constexpr int NR = NV * kLanes;
+
+// Writes alpha * acc (+ beta * C) to the m x n corner of the C tile at c.
+void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_c, float alpha,
+                float beta, int m, int n) {
+  const vfloat valpha = vbroadcast(alpha);
+  if (m == MR && n == NR && cs_c == 1) {
+    const vfloat vbeta = vbroadcast(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float* dst = c + i * rs_c + v * kLanes;
+        vstore(dst, beta == 0.0f ? valpha * acc[i][v] : valpha * acc[i][v] + vbeta * vload(dst));
+      }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) vstore(tile + i * NR + v * kLanes, valpha * acc[i][v]);
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * rs_c;
+    if (beta == 0.0f)
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j];
+    else
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + beta * row[j * cs_c];
+  }
+}
+
+// C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
+void micro_kernel(index_t k, const float* __restrict a, const float* __restrict b, float* c,
+                  index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
+  vfloat acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = vfloat{};
+  for (index_t p = 0; p < k; ++p) {
+    vfloat b_row[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b_row[v] = vload(b + v * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const vfloat a_i = vbroadcast(a[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += a_i * b_row[v];
+    }
+    a += MR;
+    b += NR;
+  }
+  write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
+}
+
+// Packs rows [0, mc) x depth [0, kc) of op(A) (element (i, p) at a[i * rs + p * cs]) into
+// MR-row panels of kc steps, each step MR consecutive floats; rows past mc are zero.
+void pack_a(index_t mc, index_t kc, const float* a, index_t rs, index_t cs, float* out) {
+  for (index_t r0 = 0; r0 < mc; r0 += MR, out += MR * kc) {
+    const int rows = static_cast<int>(imin(MR, mc - r0));
+    const float* src = a + r0 * rs;
+    if (rows == MR && rs == 1) {  // op(A) column-major: MR contiguous floats per step
+      for (index_t p = 0; p < kc; ++p)
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) out[p * MR + i] = src[p * cs + i];
+      continue;
+    }
+    for (int i = 0; i < rows; ++i)
+      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = src[i * rs + p * cs];
+    for (int i = rows; i < MR; ++i)
+      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = 0.0f;
+  }
+}
+
+// Packs depth [0, kc) x columns [0, cols) of op(B) into one NR-column panel: step p holds
+// NR consecutive floats; columns past cols are zero.
+void pack_b_panel(index_t kc, int cols, const float* b, index_t rs, index_t cs, float* out) {
+  if (cols == NR && cs == 1) {
+    for (index_t p = 0; p < kc; ++p)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) vstore(out + p * NR + v * kLanes, vload(b + p * rs + v * kLanes));
+    return;
+  }
+  if (cs == 1) {
+    for (index_t p = 0; p < kc; ++p) {
+      for (int j = 0; j < cols; ++j) out[p * NR + j] = b[p * rs + j];
+      for (int j = cols; j < NR; ++j) out[p * NR + j] = 0.0f;
+    }
+    return;
+  }
+  for (int j = 0; j < cols; ++j)
+    for (index_t p = 0; p < kc; ++p) out[p * NR + j] = b[p * rs + j * cs];
+  for (int j = cols; j < NR; ++j)
+    for (index_t p = 0; p < kc; ++p) out[p * NR + j] = 0.0f;
+}
+
+// C = beta * C, used when there is no product to add (k == 0 or alpha == 0).
+void scale_c(const GemmArgs& g) {
+  for (index_t i = 0; i < g.m; ++i)
+    for (index_t j = 0; j < g.n; ++j) {
+      float& x = g.c[i * g.rs_c + j * g.cs_c];
+      x = g.beta == 0.0f ? 0.0f : g.beta * x;
+    }
+}
+
+// [begin, end) of part `idx` when `total` units are split into `parts` near-equal ranges.
+void split_range(index_t total, index_t parts, index_t idx, index_t* begin, index_t* end) {
+  const index_t base = total / parts, extra = total % parts;
+  *begin = idx * base + imin(idx, extra);
+  *end = *begin + base + (idx < extra ? 1 : 0);
+}
+
+// Splits nt threads into a grid of m_parts x (nt / m_parts) over the MR and NR panels,
+// minimising the largest share; ties go to more row parts, which pack disjoint A blocks.
+index_t row_parts(int nt, index_t m_panels, index_t n_panels) {
+  index_t best = 1, best_cost = -1;
+  for (index_t parts = 1; parts <= nt; ++parts) {
+    if (nt % parts) continue;
+    const index_t cost = ceil_div(m_panels, parts) * ceil_div(n_panels, nt / parts);
+    if (best_cost < 0 || cost <= best_cost) best = parts, best_cost = cost;
+  }
+  return best;
+}
+
+struct ThreadBlock {
+  index_t row_begin, row_end;      // rows of C
+  index_t panel_begin, panel_end;  // NR panels of the current NC block
+};
+
+ThreadBlock thread_block(int tid, int nt, index_t m, index_t nc) {
+  const index_t m_panels = ceil_div(m, MR), n_panels = ceil_div(nc, NR);
+  const index_t m_parts = row_parts(nt, m_panels, n_panels), n_parts = nt / m_parts;
+  ThreadBlock block;
+  split_range(m_panels, m_parts, tid / n_parts, &block.row_begin, &block.row_end);
+  block.row_begin *= MR;
+  block.row_end = imin(block.row_end * MR, m);
+  split_range(n_panels, n_parts, tid % n_parts, &block.panel_begin, &block.panel_end);
+  return block;
+}
+
+// This thread's share of C[:, jc:jc+nc] += op(A)[:, pc:pc+kc] @ packed B block.
+void multiply_block(const GemmArgs& g, const GemmBlocking& blk, const ThreadBlock& tb, index_t jc,
+                    index_t nc, index_t pc, index_t kc, float beta, const float* packed_b,
+                    float* packed_a) {
+  for (index_t ic = tb.row_begin; ic < tb.row_end; ic += blk.mc) {
+    const index_t mc = imin(blk.mc, tb.row_end - ic);
+    pack_a(mc, kc, g.a + ic * g.rs_a + pc * g.cs_a, g.rs_a, g.cs_a, packed_a);
+    for (index_t q = tb.panel_begin; q < tb.panel_end; ++q) {
+      const int cols = static_cast<int>(imin(NR, nc - q * NR));
+      float* c_panel = g.c + ic * g.rs_c + (jc + q * NR) * g.cs_c;
+      for (index_t ir = 0; ir < mc; ir += MR)
+        micro_kernel(kc, packed_a + ir * kc, packed_b + q * NR * kc, c_panel + ir * g.rs_c, g.rs_c,
+                     g.cs_c, g.alpha, beta, static_cast<int>(imin(MR, mc - ir)), cols);
+    }
+  }
+}
+
+void sgemm(const GemmArgs& g, const GemmBlocking& blk) {
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0 || g.alpha == 0.0f) return scale_c(g);
+#ifdef _OPENMP
+  const int nt = g.num_threads;
+#else
+  const int nt = 1;
+#endif
+  const index_t nc_max = imin(blk.nc, ceil_div(g.n, NR) * NR), kc_max = imin(blk.kc, g.k);
+  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num();
+#else
+    const int tid = 0;
+#endif
+    float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
+    for (index_t jc = 0; jc < g.n; jc += blk.nc) {
+      const index_t nc = imin(blk.nc, g.n - jc);
+      const ThreadBlock tb = thread_block(tid, nt, g.m, nc);
+      for (index_t pc = 0; pc < g.k; pc += blk.kc) {
+        const index_t kc = imin(blk.kc, g.k - pc);
+#pragma omp for schedule(static)
+        for (index_t q = 0; q < ceil_div(nc, NR); ++q)
+          pack_b_panel(kc, static_cast<int>(imin(NR, nc - q * NR)),
+                       g.b + pc * g.rs_b + (jc + q * NR) * g.cs_b, g.rs_b, g.cs_b,
+                       packed_b + q * NR * kc);
+        multiply_block(g, blk, tb, jc, nc, pc, kc, pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+
+void HPNN_ISA_FN(register_gemm)(KernelTable& table) {
+  table.sgemm = HPNN_ISA_NS::sgemm;
+  table.gemm_blocking = HPNN_ISA_NS::kBlocking;
+}
+
+}  // namespace hpnn

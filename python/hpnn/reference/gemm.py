@@ -1,0 +1,23 @@
+import numpy as np
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c, computed in float64 and rounded to float32.
+
+    Follows the BLAS convention of ``hpnn.kernels.gemm``: c is not read when beta == 0, and
+    a and b are not read when alpha == 0. When c is given the result is written into it.
+    """
+    op_a = np.asarray(a, dtype=np.float64)
+    op_b = np.asarray(b, dtype=np.float64)
+    op_a = op_a.T if trans_a else op_a
+    op_b = op_b.T if trans_b else op_b
+    if alpha == 0.0:
+        result = np.zeros((op_a.shape[0], op_b.shape[1]))
+    else:
+        result = alpha * (op_a @ op_b)
+    if c is not None and beta != 0.0:
+        result = result + beta * np.asarray(c, dtype=np.float64)
+    if c is None:
+        return result.astype(np.float32)
+    c[...] = result
+    return c
