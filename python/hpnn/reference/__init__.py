@@ -1,5 +1,24 @@
 """Numpy reference implementations of every native kernel, same names and signatures as
 ``hpnn.kernels``. Written plainly for clarity; the tests compare the native kernels with them."""
 from .gemm import gemm
+from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky_relu_forward,
+                         log_softmax_backward, log_softmax_forward, relu_backward, relu_forward,
+                         sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward,
+                         tanh_backward, tanh_forward)
+from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with_logits_forward,
+                   cross_entropy_backward, cross_entropy_forward, mse_loss_backward,
+                   mse_loss_forward, nll_loss_backward, nll_loss_forward)
 
 __all__ = ["gemm"]
+
+__all__ += [
+    "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
+    "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+    "gelu_forward", "gelu_backward", "softmax_forward", "softmax_backward",
+    "log_softmax_forward", "log_softmax_backward",
+]
+__all__ += [
+    "cross_entropy_forward", "cross_entropy_backward", "nll_loss_forward", "nll_loss_backward",
+    "bce_with_logits_forward", "bce_with_logits_backward", "bce_forward", "bce_backward",
+    "mse_loss_forward", "mse_loss_backward",
+]
