@@ -9,6 +9,11 @@ from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with
                    cross_entropy_backward, cross_entropy_forward, mse_loss_backward,
                    mse_loss_forward, nll_loss_backward, nll_loss_forward)
 
+from .rnn import (GRUSaved, LSTMSaved, RNNSaved, gru_backward, gru_forward, lstm_backward,
+                  lstm_forward, rnn_backward, rnn_forward)
+from .rnn_cells import (gru_cell_backward, gru_cell_forward, lstm_cell_backward,
+                        lstm_cell_forward, rnn_cell_backward, rnn_cell_forward)
+
 __all__ = ["gemm"]
 
 __all__ += [
@@ -21,4 +26,10 @@ __all__ += [
     "cross_entropy_forward", "cross_entropy_backward", "nll_loss_forward", "nll_loss_backward",
     "bce_with_logits_forward", "bce_with_logits_backward", "bce_forward", "bce_backward",
     "mse_loss_forward", "mse_loss_backward",
+]
+__all__ += [
+    "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward",
+    "gru_cell_forward", "gru_cell_backward", "rnn_forward", "rnn_backward",
+    "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
+    "RNNSaved", "LSTMSaved", "GRUSaved",
 ]
