@@ -5,6 +5,8 @@ from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky
                          log_softmax_backward, log_softmax_forward, relu_backward, relu_forward,
                          sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward,
                          tanh_backward, tanh_forward)
+from .conv import (conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
+                   conv2d_forward)
 from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with_logits_forward,
                    cross_entropy_backward, cross_entropy_forward, mse_loss_backward,
                    mse_loss_forward, nll_loss_backward, nll_loss_forward)
@@ -32,4 +34,7 @@ __all__ += [
     "gru_cell_forward", "gru_cell_backward", "rnn_forward", "rnn_backward",
     "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
     "RNNSaved", "LSTMSaved", "GRUSaved",
+]
+__all__ += [
+    "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias",
 ]
