@@ -21,7 +21,8 @@ typedef float vfloat __attribute__((vector_size(kVecBytes), aligned(4), may_alia
 
 static inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
 static inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
-static inline vfloat vbroadcast(float x) { return vfloat{} + x; }
+// x - 0 folds to x (x + 0 does not: -0 + 0 is +0), so this compiles to a bare broadcast.
+static inline vfloat vbroadcast(float x) { return x - vfloat{}; }
 
 static inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 static inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }

@@ -76,6 +76,11 @@ void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_
 // C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
 void micro_kernel(index_t k, const float* __restrict a, const float* __restrict b, float* c,
                   index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
+  // Start fetching the C tile now; the k loop below hides the latency.
+  for (int i = 0; i < m; ++i) {
+    __builtin_prefetch(c + i * rs_c, 1);
+    __builtin_prefetch(c + i * rs_c + (n - 1) * cs_c, 1);
+  }
   vfloat acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)

@@ -13,15 +13,17 @@ double fma_probe(index_t iters) {
   vfloat acc[kChains];
 #pragma GCC unroll 32
   for (int j = 0; j < kChains; ++j) acc[j] = vbroadcast(1.0f + 1e-3f * j);
-  const vfloat scale = vbroadcast(0.9999999f), shift = vbroadcast(1e-7f);
+  // Read through volatile so the compiler cannot fold the loop.
+  volatile float scale_value = 0.9999999f, shift_value = 1e-7f;
+  const vfloat scale = vbroadcast(scale_value), shift = vbroadcast(shift_value);
   for (index_t it = 0; it < iters; ++it) {
 #pragma GCC unroll 32
     for (int j = 0; j < kChains; ++j) acc[j] = acc[j] * scale + shift;
   }
   vfloat total = vfloat{};
   for (int j = 0; j < kChains; ++j) total += acc[j];
-  volatile float sink = total[0];
-  (void)sink;
+  volatile float sink[kLanes];
+  for (int i = 0; i < kLanes; ++i) sink[i] = total[i];
   return 2.0 * kLanes * kChains * static_cast<double>(iters);
 }
 
