@@ -7,6 +7,8 @@ from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky
                          tanh_backward, tanh_forward)
 from .conv import (conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
                    conv2d_forward)
+from .pool import (avg_pool2d_backward, avg_pool2d_forward, global_avg_pool2d_backward,
+                   global_avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward)
 from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with_logits_forward,
                    cross_entropy_backward, cross_entropy_forward, mse_loss_backward,
                    mse_loss_forward, nll_loss_backward, nll_loss_forward)
@@ -37,4 +39,8 @@ __all__ += [
 ]
 __all__ += [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias",
+]
+__all__ += [
+    "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
+    "global_avg_pool2d_forward", "global_avg_pool2d_backward",
 ]
