@@ -62,7 +62,8 @@ def rnn_and_gru_calls():
 def test_single_state_forwards_reject_wrong_shapes(call, gates, name):
     rng = np.random.default_rng(1)
     args = {"x": rng.standard_normal((T, N, F)), "h": rng.standard_normal((N, H)),
-            "w_ih": rng.standard_normal((gates * H, F)), "w_hh": rng.standard_normal((gates * H, H)),
+            "w_ih": rng.standard_normal((gates * H, F)),
+            "w_hh": rng.standard_normal((gates * H, H)),
             "b_ih": rng.standard_normal(gates * H), "b_hh": rng.standard_normal(gates * H)}
     call(*args.values())
     args[name] = np.zeros(args[name].shape[:-1] + (args[name].shape[-1] + 1,))

@@ -96,7 +96,8 @@ def _check_saved(saved, fields, dtype):
     if not isinstance(saved, tuple) or len(saved) != len(fields):
         names = ", ".join(name for name, _ in fields)
         raise TypeError(f"saved must be the tuple ({names}) returned by the forward")
-    return [check_shape(f"saved.{name}", a, shape, dtype) for a, (name, shape) in zip(saved, fields)]
+    return [check_shape(f"saved.{name}", array, shape, dtype)
+            for array, (name, shape) in zip(saved, fields)]
 
 
 def _check_backward_inputs(grad_output, grad_final_states, x, initial_states, weights, n_gates,

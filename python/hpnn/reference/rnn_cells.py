@@ -1,4 +1,5 @@
-"""Reference recurrent cells: one time step of an Elman RNN, an LSTM and a GRU, forward and backward.
+"""Reference recurrent cells: one time step of an Elman RNN, an LSTM and a GRU, forward and
+backward.
 
 Conventions shared with :mod:`hpnn.reference.rnn` (they are PyTorch's, so its weights copy over):
 
@@ -15,7 +16,8 @@ Conventions shared with :mod:`hpnn.reference.rnn` (they are PyTorch's, so its we
 Equations (sigma is the logistic sigmoid, * is elementwise)::
 
     RNN:  h' = act(x w_ih^T + b_ih + h w_hh^T + b_hh),  act = tanh or relu
-    LSTM: i, f, g, o = sigma, sigma, tanh, sigma of the 4 blocks of x w_ih^T + b_ih + h w_hh^T + b_hh
+    LSTM: i, f, g, o = sigma, sigma, tanh, sigma of the 4 blocks of
+          x w_ih^T + b_ih + h w_hh^T + b_hh
           c' = f * c + i * g,  h' = o * tanh(c')
     GRU:  r, z = sigma of the first 2 blocks of x w_ih^T + b_ih + h w_hh^T + b_hh
           n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)),  h' = (1 - z) * n + z * h
@@ -71,7 +73,8 @@ def _check_weights(w_ih, w_hh, b_ih, b_hh, n_gates, dtype):
     hidden = w_hh.shape[1]
     rows = n_gates * hidden
     if w_hh.shape[0] != rows:
-        raise ValueError(f"w_hh must have shape ({n_gates}*H, H) = {(rows, hidden)}, got {w_hh.shape}")
+        raise ValueError(f"w_hh must have shape ({n_gates}*H, H) = {(rows, hidden)}, "
+                         f"got {w_hh.shape}")
     check_array("w_ih", w_ih, 2, dtype)
     if w_ih.shape[0] != rows:
         raise ValueError(f"w_ih must have {rows} rows ({n_gates}*H with H = {hidden} from w_hh), "
@@ -120,7 +123,8 @@ def _input_and_hidden_parts(x, h, w_ih, w_hh, b_ih, b_hh):
 
 
 def _linear_backward(grad_gi, grad_gh, x, h, w_ih, w_hh, b_ih, b_hh):
-    """Backward of _input_and_hidden_parts: (grad_x, grad_h, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh)."""
+    """Backward of _input_and_hidden_parts given the gradients of gi and gh:
+    (grad_x, grad_h, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh)."""
     return (
         grad_gi @ w_ih,
         grad_gh @ w_hh,
@@ -169,7 +173,8 @@ def _lstm_step_backward(grad_h_new, grad_c_new, x, h, c, w_ih, w_hh, b_ih, b_hh,
         grad_c_total * i * (1 - g * g),
         grad_h_new * tanh_c_new * o * (1 - o),
     ], axis=-1)
-    grad_x, grad_h, *grad_params = _linear_backward(grad_pre, grad_pre, x, h, w_ih, w_hh, b_ih, b_hh)
+    grad_x, grad_h, *grad_params = _linear_backward(
+        grad_pre, grad_pre, x, h, w_ih, w_hh, b_ih, b_hh)
     return (grad_x, grad_h, grad_c_total * f, *grad_params)
 
 
@@ -237,7 +242,8 @@ def lstm_cell_backward(grad_h_new, grad_c_new, x, h, c, w_ih, w_hh, b_ih, b_hh, 
     gates = check_shape("gates", gates, (h.shape[0], 4 * h.shape[1]), x.dtype)
     grad_h_new = check_optional("grad_h_new", grad_h_new, h.shape, x.dtype)
     grad_c_new = check_optional("grad_c_new", grad_c_new, h.shape, x.dtype)
-    return _lstm_step_backward(grad_h_new, grad_c_new, x, h, c, w_ih, w_hh, b_ih, b_hh, c_new, gates)
+    return _lstm_step_backward(
+        grad_h_new, grad_c_new, x, h, c, w_ih, w_hh, b_ih, b_hh, c_new, gates)
 
 
 def gru_cell_forward(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
