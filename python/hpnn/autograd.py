@@ -1,0 +1,131 @@
+"""Reverse-mode autograd: ``Function`` nodes, the backward pass, and grad mode."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+_mode = {"enabled": True}
+
+
+def is_grad_enabled() -> bool:
+    return _mode["enabled"]
+
+
+class _GradMode:
+    enabled = True
+
+    def __enter__(self):
+        self._previous = _mode["enabled"]
+        _mode["enabled"] = self.enabled
+
+    def __exit__(self, *exc):
+        _mode["enabled"] = self._previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager / decorator: ops inside record no graph."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    enabled = True
+
+
+class Function:
+    """One differentiable op. Subclasses define ``forward(*arrays, **options) -> array`` and
+    ``backward(grad) -> grad or tuple of grads`` (one per tensor input, None where
+    ``self.needs_input_grad[i]`` is False). Whatever backward needs is stored on ``self``."""
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        fn = cls()
+        needs = tuple(t.requires_grad for t in inputs)
+        track = _mode["enabled"] and True in needs
+        fn.needs_input_grad = needs
+        out = Tensor._wrap(fn.forward(*[t.data for t in inputs], **options), track)
+        if track:
+            fn.parents = inputs
+            out._ctx = fn
+        return out
+
+    def release(self):
+        """Drop saved arrays and parents once backward has run (retain_graph=False)."""
+        self.__dict__.clear()
+        self.freed = True
+
+    freed = False
+
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to use it after it was freed). "
+    "Pass retain_graph=True to the first backward() if you need to backward twice."
+)
+
+
+def _topological_order(root):
+    """Tensors reachable from root through tensors that require grad, inputs before outputs."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        ctx = tensor._ctx
+        if ctx is None:
+            continue
+        if ctx.freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for parent in ctx.parents:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def _accumulate_into_leaf(leaf, grad):
+    if grad.shape != leaf.data.shape:
+        grad = np.broadcast_to(grad, leaf.data.shape)
+    if leaf.grad is None:
+        leaf.grad = Tensor(np.array(grad, dtype=np.float32))
+    else:
+        leaf.grad.data += grad
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Propagate ``grad`` (d output / d root) back to every leaf that requires grad."""
+    grads = {id(root): grad}
+    for tensor in reversed(_topological_order(root)):
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        ctx = tensor._ctx
+        if ctx is None:
+            _accumulate_into_leaf(tensor, grad)
+            continue
+        input_grads = ctx.backward(grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for parent, parent_grad in zip(ctx.parents, input_grads):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            key = id(parent)
+            previous = grads.get(key)
+            grads[key] = parent_grad if previous is None else previous + parent_grad
+        if not retain_graph:
+            ctx.release()
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs Function; bound late to avoid a cycle)

@@ -1,0 +1,68 @@
+"""Which implementation the differentiable ops run on: the C++ kernels or their numpy twins.
+
+``kernel(name)`` returns ``hpnn.kernels.<name>`` on the 'native' backend when that kernel is
+compiled in, else ``hpnn.reference.<name>``; on the 'numpy' backend always the reference.
+Lookups are cached per backend so an op pays one dict lookup per kernel call.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from . import kernels as _native
+from . import reference as _reference
+
+BACKENDS = ("native", "numpy")
+_caches: dict[str, dict] = {name: {} for name in BACKENDS}
+_current = {"name": "native", "cache": _caches["native"]}
+
+
+def _resolve(name: str, backend: str):
+    if backend == "native":
+        fn = getattr(_native, name, None)
+        if fn is not None:
+            return fn
+    fn = getattr(_reference, name, None)
+    if fn is None:
+        raise NotImplementedError(
+            f"no kernel named {name!r}: neither hpnn.kernels nor hpnn.reference provides it"
+        )
+    return fn
+
+
+def kernel(name: str):
+    """The function implementing kernel ``name`` on the active backend."""
+    cache = _current["cache"]
+    fn = cache.get(name)
+    if fn is None:
+        fn = cache[name] = _resolve(name, _current["name"])
+    return fn
+
+
+def get_backend() -> str:
+    """The active backend's name: 'native' or 'numpy'."""
+    return _current["name"]
+
+
+def set_backend(name: str) -> None:
+    """Run every op on 'native' (C++ kernels where they exist) or 'numpy' (hpnn.reference)."""
+    if name not in BACKENDS:
+        raise ValueError(f"set_backend: argument 'name' must be one of {BACKENDS}, got {name!r}")
+    _current["name"] = name
+    _current["cache"] = _caches[name]
+
+
+def clear_cache() -> None:
+    """Forget resolved kernels, e.g. after new ones were added to hpnn.kernels."""
+    for cache in _caches.values():
+        cache.clear()
+
+
+@contextlib.contextmanager
+def backend(name: str):
+    """``with hpnn.backend('numpy'): ...`` runs the block on another backend."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
