@@ -7,6 +7,7 @@ from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky
                          tanh_backward, tanh_forward)
 from .conv import (conv2d_backward_bias, conv2d_backward_input, conv2d_backward_weight,
                    conv2d_forward)
+from .dropout import dropout_backward, dropout_forward, dropout_uniforms
 from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forward_train
 from .pool import (avg_pool2d_backward, avg_pool2d_forward, global_avg_pool2d_backward,
                    global_avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward)
@@ -46,3 +47,4 @@ __all__ += [
     "global_avg_pool2d_forward", "global_avg_pool2d_backward",
 ]
 __all__ += ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
+__all__ += ["dropout_forward", "dropout_backward", "dropout_uniforms"]
