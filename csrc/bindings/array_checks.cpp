@@ -7,15 +7,20 @@ namespace {
 
 std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
 
+bool is_float32(const py::array& array) {
+  const auto* descr = py::detail::array_descriptor_proxy(py::detail::array_proxy(array.ptr())->descr);
+  return descr->type_num == py::detail::npy_api::NPY_FLOAT_ && descr->byteorder != '>';
+}
+
 void require_float32(const py::array& array, const char* fn, const char* arg) {
-  if (!array.dtype().is(py::dtype::of<float>()))
+  if (!is_float32(array))
     throw py::type_error(std::string(fn) + ": argument '" + arg + "' must be float32, got " +
                          std::string(py::str(array.dtype())) +
                          " (convert with .astype(numpy.float32))");
 }
 
 void require_ndim(const py::array& array, const char* fn, const char* arg, int ndim) {
-  if (array.ndim() != ndim)
+  if (array.ndim() != ndim || ndim > kMaxDims)
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have " +
                           std::to_string(ndim) + " dimensions, got " + std::to_string(array.ndim()));
 }
@@ -24,9 +29,10 @@ FloatArray wrap(py::array array) {
   FloatArray out;
   // Inputs are only read; outputs were checked to be writeable by output_array.
   out.data = const_cast<float*>(static_cast<const float*>(array.data()));
-  for (py::ssize_t i = 0; i < array.ndim(); ++i) {
-    out.shape.push_back(array.shape(i));
-    out.strides.push_back(array.strides(i) / static_cast<py::ssize_t>(sizeof(float)));
+  out.ndim = static_cast<int>(array.ndim());
+  for (int i = 0; i < out.ndim; ++i) {
+    out.shape[i] = array.shape()[i];
+    out.strides[i] = array.strides()[i] / static_cast<py::ssize_t>(sizeof(float));
   }
   out.array = std::move(array);
   return out;
@@ -41,7 +47,7 @@ bool whole_float_strides(const py::array& array) {
 // [lowest, highest] byte addresses an array can touch; empty arrays touch nothing.
 bool byte_extent(const FloatArray& a, std::uintptr_t* lo, std::uintptr_t* hi) {
   std::intptr_t low = 0, high = 0;
-  for (size_t i = 0; i < a.shape.size(); ++i) {
+  for (int i = 0; i < a.ndim; ++i) {
     if (a.shape[i] == 0) return false;
     const std::intptr_t span = static_cast<std::intptr_t>((a.shape[i] - 1) * a.strides[i]) *
                                static_cast<std::intptr_t>(sizeof(float));
@@ -55,11 +61,14 @@ bool byte_extent(const FloatArray& a, std::uintptr_t* lo, std::uintptr_t* hi) {
 
 }  // namespace
 
-std::string shape_str(const std::vector<index_t>& shape) {
+std::string shape_str(const index_t* shape, int ndim) {
   std::string out = "(";
-  for (size_t i = 0; i < shape.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + (shape.size() == 1 ? ",)" : ")");
+  for (int i = 0; i < ndim; ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + (ndim == 1 ? ",)" : ")");
+}
+
+std::string shape_str(std::initializer_list<index_t> shape) {
+  return shape_str(shape.begin(), static_cast<int>(shape.size()));
 }
 
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim) {
@@ -75,18 +84,17 @@ FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim
 }
 
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
-                        const std::vector<index_t>& expected) {
+                        std::initializer_list<index_t> expected) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(fn) + ": argument '" + arg +
                          "' must be a float32 numpy.ndarray, got " + type_name(obj));
   py::array array = py::reinterpret_borrow<py::array>(obj);
   require_float32(array, fn, arg);
   require_ndim(array, fn, arg, static_cast<int>(expected.size()));
-  FloatArray out;
-  std::vector<index_t> shape(array.shape(), array.shape() + array.ndim());
-  if (shape != expected)
+  if (!std::equal(expected.begin(), expected.end(), array.shape()))
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have shape " +
-                          shape_str(expected) + ", got " + shape_str(shape));
+                          shape_str(expected) + ", got " +
+                          shape_str(wrap(array).shape, static_cast<int>(array.ndim())));
   if (!array.writeable())
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' is not writeable");
   if (!whole_float_strides(array))
@@ -95,9 +103,8 @@ FloatArray output_array(py::handle obj, const char* fn, const char* arg,
   return wrap(std::move(array));
 }
 
-FloatArray new_array(const std::vector<index_t>& shape) {
-  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-  return wrap(py::array_t<float>(dims));
+FloatArray new_array(std::initializer_list<index_t> shape) {
+  return wrap(py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end())));
 }
 
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,

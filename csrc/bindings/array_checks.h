@@ -4,33 +4,39 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <initializer_list>
 #include <string>
-#include <vector>
 
 #include "core/isa.h"
 
 namespace hpnn {
 namespace py = pybind11;
 
-// A float32 array checked for a kernel: its data pointer and element strides (not bytes).
+constexpr int kMaxDims = 6;
+
+// A float32 array checked for a kernel: its data pointer, shape and element strides (not bytes).
+// Fixed-size fields: these checks run on every kernel call, where heap allocations show.
 struct FloatArray {
   py::array array;  // keeps the memory alive
   float* data = nullptr;
-  std::vector<index_t> shape, strides;
+  int ndim = 0;
+  index_t shape[kMaxDims] = {};
+  index_t strides[kMaxDims] = {};
   index_t dim(int i) const { return shape[i]; }
 };
 
-std::string shape_str(const std::vector<index_t>& shape);
+std::string shape_str(const index_t* shape, int ndim);
+std::string shape_str(std::initializer_list<index_t> shape);
 
 // An input: any float32 ndarray of rank `ndim`; strides that are not whole floats are copied.
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim);
 
 // An output written in place: float32, rank and shape as `expected`, writeable. Never copied.
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
-                        const std::vector<index_t>& expected);
+                        std::initializer_list<index_t> expected);
 
 // A new C-contiguous float32 array of this shape.
-FloatArray new_array(const std::vector<index_t>& shape);
+FloatArray new_array(std::initializer_list<index_t> shape);
 
 // Raises ValueError if the output's memory overlaps the input's (the result would be wrong).
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,

@@ -45,9 +45,10 @@ py::object gemm(py::handle a_obj, py::handle b_obj, py::handle c_obj, float alph
 }  // namespace
 
 void bind_gemm(py::module_& kernels) {
-  kernels.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::kw_only(),
-              py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f, py::arg("trans_a") = false,
-              py::arg("trans_b") = false,
+  // Positional only: pybind11's keyword matching costs ~1 us a call; hpnn.kernels.gemm is the
+  // keyword-friendly Python wrapper.
+  kernels.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("alpha"),
+              py::arg("beta"), py::arg("trans_a"), py::arg("trans_b"),
               R"doc(alpha * op(a) @ op(b) + beta * c on float32 matrices, op(x) = x.T if trans_x.
 
 Inputs may be any float32 2-D arrays, strided or sliced; other dtypes raise TypeError.

@@ -1,4 +1,17 @@
 """Native float32 kernels (numpy in, numpy out). Each has a numpy twin in ``hpnn.reference``."""
-from ._C.kernels import gemm
+from ._C import kernels as _native
 
 __all__ = ["gemm"]
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c on float32 matrices, op(x) = x.T if trans_x.
+
+    a, b: float32 2-D arrays, any strides (sliced and transposed views work without copies);
+    other dtypes raise TypeError -- convert explicitly, precision is never dropped silently.
+    c: float32 (M, N) writeable array, any strides, not overlapping a or b; the result is
+    written into it and returned. Without c a new array is returned and beta is ignored.
+    BLAS conventions: beta == 0 never reads c; alpha == 0 or K == 0 never reads a and b.
+    Releases the GIL; uses up to hpnn.get_num_threads() threads when the product is large.
+    """
+    return _native.gemm(a, b, c, alpha, beta, trans_a, trans_b)

@@ -74,8 +74,14 @@ void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_
 }
 
 // C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
-void micro_kernel(index_t k, const float* __restrict a, const float* __restrict b, float* c,
-                  index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
+// A is a packed panel (element (i, p) at a[p * MR + i]) or, with kDirectA, read in place from
+// op(A) at a[i * rs_a + p * cs_a] -- cheaper than packing when the panel is used only once or
+// twice (narrow N), since packing touches every element of A anyway.
+template <bool kDirectA>
+void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs_a,
+                  const float* __restrict b, float* c, index_t rs_c, index_t cs_c, float alpha,
+                  float beta, int m, int n) {
+  const index_t a_row = kDirectA ? rs_a : 1, a_step = kDirectA ? cs_a : MR;
   // Start fetching the C tile now; the k loop below hides the latency.
   for (int i = 0; i < m; ++i) {
     __builtin_prefetch(c + i * rs_c, 1);
@@ -92,11 +98,11 @@ void micro_kernel(index_t k, const float* __restrict a, const float* __restrict 
     for (int v = 0; v < NV; ++v) b_row[v] = vload(b + v * kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const vfloat a_i = vbroadcast(a[i]);
+      const vfloat a_i = vbroadcast(a[i * a_row]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += a_i * b_row[v];
     }
-    a += MR;
+    a += a_step;
     b += NR;
   }
   write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
@@ -187,57 +193,98 @@ ThreadBlock thread_block(int tid, int nt, index_t m, index_t nc) {
   return block;
 }
 
+// NR panels per thread up to which full MR panels of A are read in place instead of packed.
+constexpr index_t kDirectAMaxPanels = 2;
+
 // This thread's share of C[:, jc:jc+nc] += op(A)[:, pc:pc+kc] @ packed B block.
 void multiply_block(const GemmArgs& g, const GemmBlocking& blk, const ThreadBlock& tb, index_t jc,
                     index_t nc, index_t pc, index_t kc, float beta, const float* packed_b,
                     float* packed_a) {
+  const bool direct_a = tb.panel_end - tb.panel_begin <= kDirectAMaxPanels;
   for (index_t ic = tb.row_begin; ic < tb.row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, tb.row_end - ic);
-    pack_a(mc, kc, g.a + ic * g.rs_a + pc * g.cs_a, g.rs_a, g.cs_a, packed_a);
+    const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
+    // Direct mode packs only a trailing partial panel, which the kernel must not read past.
+    const index_t packed_from = direct_a ? mc - mc % MR : 0;
+    if (packed_from < mc)
+      pack_a(mc - packed_from, kc, a_block + packed_from * g.rs_a, g.rs_a, g.cs_a,
+             packed_a + packed_from * kc);
     for (index_t q = tb.panel_begin; q < tb.panel_end; ++q) {
       const int cols = static_cast<int>(imin(NR, nc - q * NR));
+      const float* b_panel = packed_b + q * NR * kc;
       float* c_panel = g.c + ic * g.rs_c + (jc + q * NR) * g.cs_c;
-      for (index_t ir = 0; ir < mc; ir += MR)
-        micro_kernel(kc, packed_a + ir * kc, packed_b + q * NR * kc, c_panel + ir * g.rs_c, g.rs_c,
-                     g.cs_c, g.alpha, beta, static_cast<int>(imin(MR, mc - ir)), cols);
+      for (index_t ir = 0; ir < mc; ir += MR) {
+        const int rows = static_cast<int>(imin(MR, mc - ir));
+        float* c_tile = c_panel + ir * g.rs_c;
+        if (ir < packed_from)
+          micro_kernel<true>(kc, a_block + ir * g.rs_a, g.rs_a, g.cs_a, b_panel, c_tile, g.rs_c,
+                             g.cs_c, g.alpha, beta, rows, cols);
+        else
+          micro_kernel<false>(kc, packed_a + ir * kc, 0, 0, b_panel, c_tile, g.rs_c, g.cs_c,
+                              g.alpha, beta, rows, cols);
+      }
     }
   }
 }
 
-void sgemm(const GemmArgs& g, const GemmBlocking& blk) {
-  if (g.m == 0 || g.n == 0) return;
-  if (g.k == 0 || g.alpha == 0.0f) return scale_c(g);
-#ifdef _OPENMP
-  const int nt = g.num_threads;
-#else
-  const int nt = 1;
-#endif
-  const index_t nc_max = imin(blk.nc, ceil_div(g.n, NR) * NR), kc_max = imin(blk.kc, g.k);
-  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
-
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num();
-#else
-    const int tid = 0;
-#endif
-    float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
-    for (index_t jc = 0; jc < g.n; jc += blk.nc) {
-      const index_t nc = imin(blk.nc, g.n - jc);
-      const ThreadBlock tb = thread_block(tid, nt, g.m, nc);
-      for (index_t pc = 0; pc < g.k; pc += blk.kc) {
-        const index_t kc = imin(blk.kc, g.k - pc);
-#pragma omp for schedule(static)
-        for (index_t q = 0; q < ceil_div(nc, NR); ++q)
-          pack_b_panel(kc, static_cast<int>(imin(NR, nc - q * NR)),
-                       g.b + pc * g.rs_b + (jc + q * NR) * g.cs_b, g.rs_b, g.cs_b,
-                       packed_b + q * NR * kc);
-        multiply_block(g, blk, tb, jc, nc, pc, kc, pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
+// Thread `tid` of `nt`: packs its share of each B block, waits for the others, multiplies its
+// block of C. With nt == 1 it runs outside any OpenMP region (no fork/join cost).
+void sgemm_thread(const GemmArgs& g, const GemmBlocking& blk, int tid, int nt, float* packed_b) {
+  const index_t kc_max = imin(blk.kc, g.k);
+  float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
+  for (index_t jc = 0; jc < g.n; jc += blk.nc) {
+    const index_t nc = imin(blk.nc, g.n - jc), n_panels = ceil_div(nc, NR);
+    const ThreadBlock tb = thread_block(tid, nt, g.m, nc);
+    index_t pack_begin, pack_end;
+    split_range(n_panels, nt, tid, &pack_begin, &pack_end);
+    for (index_t pc = 0; pc < g.k; pc += blk.kc) {
+      const index_t kc = imin(blk.kc, g.k - pc);
+      for (index_t q = pack_begin; q < pack_end; ++q)
+        pack_b_panel(kc, static_cast<int>(imin(NR, nc - q * NR)),
+                     g.b + pc * g.rs_b + (jc + q * NR) * g.cs_b, g.rs_b, g.cs_b,
+                     packed_b + q * NR * kc);
+      if (nt > 1) {
+#pragma omp barrier
+      }
+      multiply_block(g, blk, tb, jc, nc, pc, kc, pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
+      if (nt > 1) {  // everyone is done with this B block before it is repacked
 #pragma omp barrier
       }
     }
   }
+}
+
+// Area of C the micro-kernel computes, edges padded to whole MR x NR tiles.
+index_t padded_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div(n, NR) * NR; }
+
+// C^T = op(B)^T op(A)^T: the same product with the roles of M and N exchanged.
+GemmArgs transposed(const GemmArgs& g) {
+  GemmArgs t = g;
+  t.m = g.n, t.n = g.m;
+  t.a = g.b, t.rs_a = g.cs_b, t.cs_a = g.rs_b;
+  t.b = g.a, t.rs_b = g.cs_a, t.cs_b = g.rs_a;
+  t.rs_c = g.cs_c, t.cs_c = g.rs_c;
+  return t;
+}
+
+void sgemm(const GemmArgs& args, const GemmBlocking& blk) {
+  if (args.m == 0 || args.n == 0) return;
+  if (args.k == 0 || args.alpha == 0.0f) return scale_c(args);
+  // A narrow C (N well below NR, e.g. a 10-class output layer) wastes most of each tile on
+  // padding; computing C^T puts the narrow side on the MR rows instead.
+  const bool swap = 4 * padded_area(args.n, args.m) < 3 * padded_area(args.m, args.n);
+  const GemmArgs g = swap ? transposed(args) : args;
+  const index_t nc_max = imin(blk.nc, ceil_div(g.n, NR) * NR), kc_max = imin(blk.kc, g.k);
+  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
+#ifdef _OPENMP
+  const int nt = g.num_threads;
+  if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+    sgemm_thread(g, blk, omp_get_thread_num(), omp_get_num_threads(), packed_b);
+    return;
+  }
+#endif
+  sgemm_thread(g, blk, 0, 1, packed_b);
 }
 
 }  // namespace
