@@ -9,6 +9,7 @@ from .conv import (conv2d_backward_bias, conv2d_backward_input, conv2d_backward_
                    conv2d_forward)
 from .dropout import dropout_backward, dropout_forward, dropout_uniforms
 from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forward_train
+from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step
 from .pool import (avg_pool2d_backward, avg_pool2d_forward, global_avg_pool2d_backward,
                    global_avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward)
 from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with_logits_forward,
@@ -48,3 +49,4 @@ __all__ += [
 ]
 __all__ += ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 __all__ += ["dropout_forward", "dropout_backward", "dropout_uniforms"]
+__all__ += ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
