@@ -101,3 +101,57 @@ def test_mse_loss(gradcheck):
     gradcheck(lambda x, t: F.mse_loss(x, t, reduction="sum"), randn(4), randn(4), constant=(1,))
     with pytest.raises(ValueError, match="shape"):
         F.mse_loss(hpnn.randn(3, 2), hpnn.randn(3))
+
+
+@pytest.mark.parametrize("options", [{}, {"stride": 2, "padding": 1}, {"dilation": 2},
+                                     {"groups": 2, "padding": 1}])
+def test_conv2d(gradcheck, options):
+    groups = options.get("groups", 1)
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, **options),
+              randn(2, 4, 6, 5), randn(3 * groups, 4 // groups, 3, 3), randn(3 * groups))
+
+
+def test_conv2d_without_bias_and_bad_channels(gradcheck):
+    gradcheck(lambda x, w: F.conv2d(x, w), randn(1, 2, 4, 4), randn(2, 2, 2, 2))
+    with pytest.raises(ValueError, match="channels"):
+        F.conv2d(hpnn.randn(1, 3, 4, 4), hpnn.randn(2, 2, 2, 2))
+
+
+@pytest.mark.parametrize("pool", [
+    lambda x: F.max_pool2d(x, 2),
+    lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
+    lambda x: F.avg_pool2d(x, 2),
+    lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+    lambda x: F.adaptive_avg_pool2d(x, 1),
+    lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
+])
+def test_pooling(gradcheck, pool):
+    x = rng.permutation(2 * 3 * 4 * 6).reshape(2, 3, 4, 6) / 10.0  # distinct: no max ties
+    gradcheck(pool, x)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5)])
+def test_batch_norm_training(gradcheck, shape):
+    running = [hpnn.zeros(3), hpnn.ones(3)]
+    gradcheck(lambda x, w, b: F.batch_norm(x, *running, w, b, training=True),
+              randn(*shape), randn(3), randn(3))
+    assert np.all(running[0].numpy() != 0)
+
+
+def test_batch_norm_eval(gradcheck):
+    mean, var = hpnn.tensor(randn(3)), hpnn.tensor(np.abs(randn(3)) + 0.5)
+    out = gradcheck(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False),
+                    randn(4, 3, 2, 2), randn(3), randn(3))
+    assert out.shape == (4, 3, 2, 2)
+
+
+def test_dropout(gradcheck):
+    def seeded_dropout(x):  # the same mask on every call
+        hpnn.manual_seed(0)
+        return F.dropout(x, 0.3, training=True)
+
+    out = gradcheck(seeded_dropout, randn(10, 10))
+    zeros = np.mean(out.numpy() == 0)
+    assert 0.1 < zeros < 0.5
+    x = hpnn.randn(4, 4)
+    assert F.dropout(x, 0.5, training=False) is x

@@ -1,0 +1,302 @@
+"""``Module``, ``Parameter`` and the containers, PyTorch semantics."""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..tensor import Tensor, as_array
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter(Tensor):
+    """A tensor that a Module registers as a trainable parameter (requires_grad by default)."""
+
+    def __init__(self, data, requires_grad=True):
+        array = np.array(as_array(data), dtype=np.float32)
+        super().__init__(array, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: subclasses set attributes in ``__init__`` and define
+    ``forward``. Parameters, buffers and submodules assigned as attributes are registered."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration -----------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning {name!r}")
+        if isinstance(value, Parameter):
+            self._remove(name)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._remove(name)
+            self._modules[name] = value
+        elif name in self._parameters or name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to {name!r}: it holds a "
+                                "Parameter/Module (assign one of those or None)")
+            (self._parameters if name in self._parameters else self._modules)[name] = None
+        elif name in self._buffers:
+            self._buffers[name] = value if value is None else _as_tensor(value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _remove(self, name):
+        self.__dict__.pop(name, None)
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+
+    def __getattr__(self, name):
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
+                            f"got {type(param).__name__}")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        self.__dict__.pop(name, None)
+        self._buffers[name] = None if tensor is None else _as_tensor(tensor)
+        (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        self._modules[name] = module
+
+    # ---- traversal -------------------------------------------------------------------------
+    def named_modules(self, prefix="", _seen=None):
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def named_children(self):
+        return ((name, m) for name, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
+    def _named_members(self, table, recurse, prefix=""):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in getattr(module, table).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True):
+        return self._named_members("_parameters", recurse, prefix)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", recurse, prefix)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def num_parameters(self, trainable_only=False):
+        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # ---- modes and grads ---------------------------------------------------------------------
+    def train(self, mode=True):
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def apply(self, fn):
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- state dict ------------------------------------------------------------------------
+    def state_dict(self, prefix=""):
+        """Parameters and persistent buffers by dotted name, as tensors sharing memory."""
+        state = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+            head = f"{module_prefix}." if module_prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    state[head + name] = param.detach()
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    state[head + name] = buffer.detach()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values into parameters and buffers in place. Accepts hpnn tensors, numpy arrays
+        or anything np.asarray understands (e.g. a torch state_dict's CPU tensors)."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"load_state_dict: expected a mapping, got {type(state_dict).__name__}")
+        own = self.state_dict()
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                           f"unexpected keys {unexpected}")
+        for key, target in own.items():
+            if key in state_dict:
+                _copy_checked(key, target, state_dict[key])
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- calling and printing -----------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        count = self.num_parameters()
+        counted = f"  # {count:,} params" if count else ""
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()}){counted}"
+        lines = [f"{type(self).__name__}({self.extra_repr()}{counted}"]
+        for name, child in children:
+            lines.append("  (" + name + "): " + repr(child).replace("\n", "\n  "))
+        return "\n".join(lines) + "\n)"
+
+    # ---- Keras-style training (see hpnn.training) -----------------------------------------------
+    def compile(self, optimizer="adam", loss=None, metrics=None):
+        from .. import training
+        return training.compile(self, optimizer, loss, metrics)
+
+    def fit(self, x, y=None, **kwargs):
+        from .. import training
+        return training.fit(self, x, y, **kwargs)
+
+    def evaluate(self, x, y=None, **kwargs):
+        from .. import training
+        return training.evaluate(self, x, y, **kwargs)
+
+    def predict(self, x, batch_size=32, **kwargs):
+        from .. import training
+        return training.predict(self, x, batch_size=batch_size, **kwargs)
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def _copy_checked(key, target, value):
+    try:
+        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    except Exception as error:
+        raise TypeError(f"load_state_dict: value for {key!r} is not an array ({error})") from None
+    if array.shape != target.data.shape:
+        raise ValueError(f"load_state_dict: size mismatch for {key!r}: checkpoint has shape "
+                         f"{array.shape}, the model has {target.data.shape}")
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"load_state_dict: value for {key!r} has unsupported dtype {array.dtype}")
+    target.data[...] = array
+
+
+class Sequential(Module):
+    """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        return modules[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class ModuleList(Module):
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

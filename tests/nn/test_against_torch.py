@@ -1,0 +1,101 @@
+"""Load PyTorch state dicts into hpnn models; outputs and gradients must agree."""
+import numpy as np
+import pytest
+
+import hpnn
+import hpnn.nn as nn
+
+torch = pytest.importorskip("torch")
+
+
+def _copy_weights(torch_model, model):
+    model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})
+
+
+def _compare(torch_model, model, x, target_fn):
+    xt = torch.tensor(x, requires_grad=True)
+    xh = hpnn.tensor(x, requires_grad=True)
+    yt, yh = torch_model(xt), model(xh)
+    np.testing.assert_allclose(yh.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    target_fn(torch, yt).backward()
+    target_fn(hpnn, yh).backward()
+    np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-5)
+    torch_grads = dict(torch_model.named_parameters())
+    for name, param in model.named_parameters():
+        np.testing.assert_allclose(param.grad.numpy(), torch_grads[name].grad.numpy(),
+                                   rtol=1e-3, atol=1e-5, err_msg=name)
+
+
+def _weighted_sum(lib, y):
+    weights = np.linspace(-1, 1, y.numel() if lib is torch else y.data.size,
+                          dtype=np.float32).reshape(tuple(y.shape))
+    return (y * lib.tensor(weights)).sum()
+
+
+def test_mlp_matches_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 5),
+                             torch.nn.GELU(), torch.nn.Linear(5, 3), torch.nn.LogSoftmax(dim=1))
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 5), nn.GELU(),
+                          nn.Linear(5, 3), nn.LogSoftmax(dim=1))
+    _copy_weights(tm, model)
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    _compare(tm, model, x, _weighted_sum)
+
+
+def test_cnn_matches_torch_in_train_and_eval_mode():
+    torch.manual_seed(0)
+
+    def build(lib):
+        return lib.nn.Sequential(
+            lib.nn.Conv2d(2, 4, 3, padding=1), lib.nn.BatchNorm2d(4), lib.nn.LeakyReLU(0.1),
+            lib.nn.MaxPool2d(2), lib.nn.Conv2d(4, 6, 3, stride=2, padding=1), lib.nn.Sigmoid(),
+            lib.nn.AvgPool2d(2), lib.nn.AdaptiveAvgPool2d(1), lib.nn.Flatten(),
+            lib.nn.BatchNorm1d(6), lib.nn.Linear(6, 3))
+
+    tm, model = build(torch), build(hpnn)
+    _copy_weights(tm, model)
+    x = np.random.default_rng(1).standard_normal((5, 2, 8, 8)).astype(np.float32)
+    _compare(tm, model, x, _weighted_sum)
+    for name, buffer in model.named_buffers():
+        np.testing.assert_allclose(buffer.numpy(), tm.state_dict()[name].numpy(), rtol=1e-4,
+                                   atol=1e-6, err_msg=name)
+    tm.eval(), model.eval()
+    tm.zero_grad(), model.zero_grad()
+    _compare(tm, model, x, _weighted_sum)
+
+
+@pytest.mark.parametrize("name,kwargs,target_kind", [
+    ("CrossEntropyLoss", {}, "class"),
+    ("CrossEntropyLoss", {"label_smoothing": 0.2, "reduction": "sum"}, "class"),
+    ("NLLLoss", {}, "class"),
+    ("BCEWithLogitsLoss", {}, "binary"),
+    ("BCELoss", {}, "binary"),
+    ("MSELoss", {"reduction": "none"}, "real"),
+])
+def test_loss_modules_match_torch(name, kwargs, target_kind):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    if name == "BCELoss":
+        x = 1 / (1 + np.exp(-x))
+    if name == "NLLLoss":
+        x = x - np.log(np.exp(x).sum(1, keepdims=True))
+    target = {"class": rng.integers(0, 4, 6), "binary": rng.integers(0, 2, (6, 4)).astype(
+        np.float32), "real": rng.standard_normal((6, 4)).astype(np.float32)}[target_kind]
+    xt, xh = torch.tensor(x, requires_grad=True), hpnn.tensor(x, requires_grad=True)
+    lt = getattr(torch.nn, name)(**kwargs)(xt, torch.tensor(target))
+    lh = getattr(nn, name)(**kwargs)(xh, hpnn.tensor(target))
+    np.testing.assert_allclose(lh.numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    lt.sum().backward()
+    lh.sum().backward()
+    np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_default_init_distribution_matches_torch():
+    """Same bounds as torch: the max |w| of a big layer is close to torch's."""
+    torch.manual_seed(0)
+    hpnn.manual_seed(0)
+    tw = torch.nn.Linear(400, 300).weight.detach().numpy()
+    hw = nn.Linear(400, 300).weight.numpy()
+    assert abs(np.abs(hw).max() - np.abs(tw).max()) < 1e-3
+    assert abs(hw.std() - tw.std()) < 1e-3
