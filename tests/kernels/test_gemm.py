@@ -163,3 +163,13 @@ def test_reference_matches_explicit_sum(rng):
     np.testing.assert_allclose(out, np.array(expected, np.float32), rtol=1e-6)
     out_t = reference.gemm(a.T.copy(), b.T.copy(), c.copy(), alpha=2.0, beta=-1.0, trans_a=True, trans_b=True)
     np.testing.assert_allclose(out_t, out, rtol=1e-6)
+
+
+@pytest.mark.parametrize("m,n", [(64, 10), (10, 64), (1, 1), (3, 200), (15, 7), (97, 1)])
+@pytest.mark.parametrize("k", [1, 5, 16, 33, 128])
+def test_narrow_products_with_contiguous_k(isa, rng, m, n, k):
+    # row-major a @ b.T: the layout of a linear layer's forward pass
+    a, b = operands(rng, m, n, k, False, True)
+    c = rng.standard_normal((m, n), dtype=np.float32)
+    assert_gemm_close(a, b, c, alpha=-1.5, beta=0.5, trans_b=True)
+    assert_gemm_close(a, b, None, trans_b=True)
