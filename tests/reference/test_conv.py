@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpnn import reference as ref
 
@@ -112,3 +114,43 @@ class TestAgainstTorch:
         check(ref.conv2d_backward_input(grad_y, weight, x.shape, *case[2:]), tensors[0].grad)
         check(ref.conv2d_backward_weight(grad_y, x, weight.shape, *case[2:]), tensors[1].grad)
         check(ref.conv2d_backward_bias(grad_y), tensors[2].grad)
+
+
+def test_mixed_dtypes_raise():
+    x = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    with pytest.raises(TypeError, match="weight"):
+        ref.conv2d_forward(x, np.zeros((1, 1, 2, 2)))
+    with pytest.raises(TypeError, match="bias"):
+        ref.conv2d_forward(x, np.zeros((1, 1, 2, 2), np.float32), np.zeros(1))
+
+
+@st.composite
+def _geometries(draw):
+    groups = draw(st.integers(1, 3))
+    channels, out_channels = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(2))
+    padding = tuple(draw(st.integers(0, 2)) for _ in range(2))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(2))
+    spatial = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 7))
+                    for k, d, p in zip(kernel, dilation, padding))
+    return ((draw(st.integers(1, 2)), channels) + spatial,
+            (out_channels, channels // groups) + kernel, stride, padding, dilation, groups)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=_geometries(), seed=st.integers(0, 2**32 - 1))
+def test_backward_functions_are_adjoints_of_forward(case, seed):
+    """<conv(x, w), g> = <x, backward_input(g)> = <w, backward_weight(g)>: bilinearity."""
+    rng = np.random.default_rng(seed)
+    x, weight, _ = _inputs(case, rng)
+    params = case[2:]
+    y = ref.conv2d_forward(x, weight, None, *params)
+    grad_y = rng.standard_normal(y.shape)
+    inner = np.sum(y * grad_y)
+    np.testing.assert_allclose(
+        np.sum(x * ref.conv2d_backward_input(grad_y, weight, x.shape, *params)), inner,
+        rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        np.sum(weight * ref.conv2d_backward_weight(grad_y, x, weight.shape, *params)), inner,
+        rtol=1e-9, atol=1e-9)

@@ -49,6 +49,16 @@ def test_large_mean_stays_accurate_in_float32():
                                rtol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(dtype):
+    x = np.random.default_rng(4).standard_normal((3, 2, 4)).astype(dtype)
+    weight, bias = _params(np.random.default_rng(5), 2, dtype)
+    outputs = ref.batch_norm_forward_train(x, weight, bias, None, None)
+    assert all(a.dtype == dtype for a in outputs)
+    assert all(g.dtype == dtype for g in ref.batch_norm_backward(x, x, weight, *outputs[1:]))
+    assert ref.batch_norm_forward_eval(x, weight, bias, *outputs[1:]).dtype == dtype
+
+
 def test_running_stats_updated_in_place_with_unbiased_variance():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((4, 2, 3)) + 5

@@ -49,6 +49,18 @@ def test_avg_pool_backward_matches_finite_differences(case):
               lambda g: ref.avg_pool2d_backward(g, x.shape, *case[1:]), x, rng)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_preserved(dtype):
+    x = np.random.default_rng(6).standard_normal((1, 2, 5, 5)).astype(dtype)
+    y, indices = ref.max_pool2d_forward(x, 3, 2, 1, ceil_mode=True)
+    assert y.dtype == dtype and ref.max_pool2d_backward(y, indices, x.shape).dtype == dtype
+    y = ref.avg_pool2d_forward(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+    assert y.dtype == dtype
+    assert ref.avg_pool2d_backward(y, x.shape, 3, 2, 1, True, False).dtype == dtype
+    y = ref.global_avg_pool2d_forward(x)
+    assert y.dtype == dtype and ref.global_avg_pool2d_backward(y, x.shape).dtype == dtype
+
+
 def test_global_avg_pool_backward_matches_finite_differences():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 3, 5))

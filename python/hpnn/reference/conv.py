@@ -78,6 +78,12 @@ def _pad_spatial(x, padding, value=0.0, extra=(0, 0)):
     return np.pad(x, widths, constant_values=value)
 
 
+def _check_dtype(array, reference, name, reference_name):
+    if array.dtype != reference.dtype:
+        raise TypeError(f"{name} dtype {array.dtype} must match {reference_name} dtype "
+                        f"{reference.dtype}")
+
+
 def _check_rank4(array, name):
     if array.ndim != 4:
         raise ValueError(f"{name} must have shape (N, C, H, W), got {array.shape}")
@@ -134,17 +140,19 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
     """
     x = _float_array(x, "x")
     weight = _float_array(weight, "weight")
+    _check_dtype(weight, x, "weight", "x")
     (stride, padding, dilation, groups), out_shape = _conv_shapes(
         x.shape, weight.shape, stride, padding, dilation, groups)
     windows = _windows(_pad_spatial(x, padding), weight.shape[2:], stride, dilation, out_shape)
     y = np.einsum("ngcuvij,gkcij->ngkuv", _grouped(windows, groups, 1),
                   _grouped(weight, groups, 0), optimize=True)
-    y = y.reshape((x.shape[0], weight.shape[0]) + out_shape).astype(x.dtype, copy=False)
+    y = y.reshape((x.shape[0], weight.shape[0]) + out_shape)
     if bias is not None:
         bias = _float_array(bias, "bias")
+        _check_dtype(bias, x, "bias", "x")
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
-        y = y + bias.astype(x.dtype).reshape(1, -1, 1, 1)
+        y = y + bias.reshape(1, -1, 1, 1)
     return y
 
 
@@ -157,6 +165,7 @@ def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dila
     """
     grad_y = _float_array(grad_y, "grad_y")
     weight = _float_array(weight, "weight")
+    _check_dtype(weight, grad_y, "weight", "grad_y")
     input_shape = tuple(int(s) for s in input_shape)
     (stride, padding, dilation, groups), out_shape = _conv_shapes(
         input_shape, weight.shape, stride, padding, dilation, groups)
@@ -181,6 +190,7 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride=1, padding=0, dilatio
     """
     grad_y = _float_array(grad_y, "grad_y")
     x = _float_array(x, "x")
+    _check_dtype(x, grad_y, "x", "grad_y")
     weight_shape = tuple(int(s) for s in weight_shape)
     (stride, padding, dilation, groups), out_shape = _conv_shapes(
         x.shape, weight_shape, stride, padding, dilation, groups)
@@ -188,7 +198,7 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride=1, padding=0, dilatio
     windows = _windows(_pad_spatial(x, padding), weight_shape[2:], stride, dilation, out_shape)
     grad_w = np.einsum("ngcuvij,ngkuv->gkcij", _grouped(windows, groups, 1),
                        _grouped(grad_y, groups, 1), optimize=True)
-    return grad_w.reshape(weight_shape).astype(grad_y.dtype, copy=False)
+    return grad_w.reshape(weight_shape)
 
 
 def conv2d_backward_bias(grad_y):

@@ -126,7 +126,7 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     geometry = _pool_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode)
     divisor = _avg_divisor(geometry, x.shape[2:], count_include_pad, divisor_override)
     sums = _flat_windows(_pad_spatial(x, geometry.padding, 0.0, geometry.extra), geometry)
-    return (sums.sum(axis=-1) / divisor).astype(x.dtype, copy=False)
+    return sums.sum(axis=-1) / divisor.astype(x.dtype)
 
 
 def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride=None, padding=0,
@@ -139,7 +139,8 @@ def avg_pool2d_backward(grad_y, input_shape, kernel_size, stride=None, padding=0
     if grad_y.shape != input_shape[:2] + geometry.out_shape:
         raise ValueError(f"grad_y shape {grad_y.shape} must be "
                          f"{input_shape[:2] + geometry.out_shape}")
-    share = grad_y / _avg_divisor(geometry, input_shape[2:], count_include_pad, divisor_override)
+    divisor = _avg_divisor(geometry, input_shape[2:], count_include_pad, divisor_override)
+    share = grad_y / divisor.astype(grad_y.dtype)
     grad_padded = _pad_spatial(np.zeros(input_shape, grad_y.dtype), geometry.padding,
                                extra=geometry.extra)
     for i in range(geometry.kernel[0]):
