@@ -108,45 +108,64 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
   write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
 }
 
-// Packs rows [0, mc) x depth [0, kc) of op(A) (element (i, p) at a[i * rs + p * cs]) into
-// MR-row panels of kc steps, each step MR consecutive floats; rows past mc are zero.
-void pack_a(index_t mc, index_t kc, const float* a, index_t rs, index_t cs, float* out) {
-  for (index_t r0 = 0; r0 < mc; r0 += MR, out += MR * kc) {
-    const int rows = static_cast<int>(imin(MR, mc - r0));
-    const float* src = a + r0 * rs;
-    if (rows == MR && rs == 1) {  // op(A) column-major: MR contiguous floats per step
-      for (index_t p = 0; p < kc; ++p)
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) out[p * MR + i] = src[p * cs + i];
-      continue;
-    }
-    for (int i = 0; i < rows; ++i)
-      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = src[i * rs + p * cs];
-    for (int i = rows; i < MR; ++i)
-      for (index_t p = 0; p < kc; ++p) out[p * MR + i] = 0.0f;
-  }
+typedef float vfloat4 __attribute__((vector_size(16), aligned(4), may_alias));
+
+// dst[c * dst_stride + r] = src[r * src_stride + c] for a 4 x 4 block.
+void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
+  const vfloat4 r0 = *reinterpret_cast<const vfloat4*>(src);
+  const vfloat4 r1 = *reinterpret_cast<const vfloat4*>(src + src_stride);
+  const vfloat4 r2 = *reinterpret_cast<const vfloat4*>(src + 2 * src_stride);
+  const vfloat4 r3 = *reinterpret_cast<const vfloat4*>(src + 3 * src_stride);
+  const vfloat4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+  const vfloat4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+  const vfloat4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  const vfloat4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  *reinterpret_cast<vfloat4*>(dst) = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  *reinterpret_cast<vfloat4*>(dst + dst_stride) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  *reinterpret_cast<vfloat4*>(dst + 2 * dst_stride) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  *reinterpret_cast<vfloat4*>(dst + 3 * dst_stride) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
-// Packs depth [0, kc) x columns [0, cols) of op(B) into one NR-column panel: step p holds
-// NR consecutive floats; columns past cols are zero.
-void pack_b_panel(index_t kc, int cols, const float* b, index_t rs, index_t cs, float* out) {
-  if (cols == NR && cs == 1) {
+// Packs one panel of W lanes (the MR rows of an A panel or the NR columns of a B panel) over
+// kc steps of k: out[p * W + l] = src[l * lane_stride + p * step_stride]; lanes past `lanes`
+// are zero. Each source layout gets its fast loop: lanes contiguous (a plain copy per step),
+// steps contiguous (4 x 4 transposes), else element by element.
+template <int W>
+void pack_panel(index_t kc, int lanes, const float* src, index_t lane_stride, index_t step_stride,
+                float* out) {
+  if (lanes == W && lane_stride == 1) {
     for (index_t p = 0; p < kc; ++p)
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) vstore(out + p * NR + v * kLanes, vload(b + p * rs + v * kLanes));
+#pragma GCC unroll 32
+      for (int l = 0; l < W; ++l) out[p * W + l] = src[p * step_stride + l];
     return;
   }
-  if (cs == 1) {
-    for (index_t p = 0; p < kc; ++p) {
-      for (int j = 0; j < cols; ++j) out[p * NR + j] = b[p * rs + j];
-      for (int j = cols; j < NR; ++j) out[p * NR + j] = 0.0f;
+  int l = 0;
+  if (step_stride == 1) {
+    const index_t kc4 = kc - kc % 4;
+    for (; l + 4 <= lanes; l += 4) {
+      const float* lane_src = src + l * lane_stride;
+      for (index_t p = 0; p < kc4; p += 4) transpose_4x4(lane_src + p, lane_stride, out + p * W + l, W);
+      for (index_t p = kc4; p < kc; ++p)
+        for (int i = 0; i < 4; ++i) out[p * W + l + i] = lane_src[i * lane_stride + p];
     }
-    return;
   }
-  for (int j = 0; j < cols; ++j)
-    for (index_t p = 0; p < kc; ++p) out[p * NR + j] = b[p * rs + j * cs];
-  for (int j = cols; j < NR; ++j)
-    for (index_t p = 0; p < kc; ++p) out[p * NR + j] = 0.0f;
+  for (; l < lanes; ++l)
+    for (index_t p = 0; p < kc; ++p) out[p * W + l] = src[l * lane_stride + p * step_stride];
+  for (l = lanes; l < W; ++l)
+    for (index_t p = 0; p < kc; ++p) out[p * W + l] = 0.0f;
+}
+
+// Packs rows [0, mc) x depth [0, kc) of op(A) (element (i, p) at a[i * rs + p * cs]) into
+// MR-row panels, one after another.
+void pack_a(index_t mc, index_t kc, const float* a, index_t rs, index_t cs, float* out) {
+  for (index_t r0 = 0; r0 < mc; r0 += MR, out += MR * kc)
+    pack_panel<MR>(kc, static_cast<int>(imin(MR, mc - r0)), a + r0 * rs, rs, cs, out);
+}
+
+// Packs depth [0, kc) x columns [0, cols) of op(B) (element (p, j) at b[p * rs + j * cs]) into
+// one NR-column panel.
+void pack_b_panel(index_t kc, int cols, const float* b, index_t rs, index_t cs, float* out) {
+  pack_panel<NR>(kc, cols, b, cs, rs, out);
 }
 
 // C = beta * C, used when there is no product to add (k == 0 or alpha == 0).
