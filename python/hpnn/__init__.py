@@ -18,13 +18,13 @@ from .backend import backend, get_backend, set_backend
 from .random import manual_seed
 from .tensor import (Tensor, arange, cat, concatenate, from_numpy, full, ones, ones_like, rand,
                      randint, randn, stack, tensor, where, zeros, zeros_like)
-from . import functional
+from . import functional, nn, optim
 
 __version__ = _C.build_info()["version"]
 
 __all__ = [
     "Tensor", "arange", "backend", "cat", "concatenate", "enable_grad", "from_numpy", "full",
-    "functional", "get_backend", "is_grad_enabled", "manual_seed", "no_grad", "ones",
+    "functional", "get_backend", "nn", "optim", "is_grad_enabled", "manual_seed", "no_grad", "ones",
     "ones_like", "rand", "randint", "randn", "set_backend", "stack", "tensor", "where", "zeros",
     "zeros_like",
     "available_isas",

@@ -1,0 +1,113 @@
+"""SGD, Adam, AdamW, RMSprop and Adagrad: hyper-parameters, checks, and the step kernel call."""
+from __future__ import annotations
+
+from ..backend import kernel
+from .optimizer import Optimizer, _check_range
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _validate(self, group):
+        super()._validate(group)
+        _check_range("momentum", group["momentum"], 0.0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
+
+    def _update(self, group, param, grad, state, step):
+        buffer = state("momentum_buffer") if group["momentum"] else None
+        kernel("sgd_step")(param, grad, buffer, lr=group["lr"], momentum=group["momentum"],
+                           dampening=group["dampening"], nesterov=group["nesterov"],
+                           weight_decay=group["weight_decay"], maximize=group["maximize"],
+                           first_step=step == 1)
+
+
+class Adam(Optimizer):
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _validate(self, group):
+        super()._validate(group)
+        _check_range("eps", group["eps"], 0.0)
+        for i, beta in enumerate(group["betas"]):
+            _check_range(f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
+
+    def _update(self, group, param, grad, state, step):
+        beta1, beta2 = group["betas"]
+        kernel("adam_step")(
+            param, grad, state("exp_avg"), state("exp_avg_sq"),
+            state("max_exp_avg_sq") if group["amsgrad"] else None, step=step, lr=group["lr"],
+            beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+            amsgrad=group["amsgrad"], decoupled_weight_decay=self.decoupled_weight_decay,
+            maximize=group["maximize"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (param *= 1 - lr * weight_decay)."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, maximize=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _validate(self, group):
+        super()._validate(group)
+        _check_range("alpha", group["alpha"], 0.0, 1.0)
+        _check_range("eps", group["eps"], 0.0)
+        _check_range("momentum", group["momentum"], 0.0)
+
+    def _update(self, group, param, grad, state, step):
+        kernel("rmsprop_step")(
+            param, grad, state("square_avg"), state("grad_avg") if group["centered"] else None,
+            state("momentum_buffer") if group["momentum"] > 0 else None, lr=group["lr"],
+            alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
+            momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _validate(self, group):
+        super()._validate(group)
+        _check_range("lr_decay", group["lr_decay"], 0.0)
+        _check_range("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
+        _check_range("eps", group["eps"], 0.0)
+
+    def _update(self, group, param, grad, state, step):
+        kernel("adagrad_step")(
+            param, grad, state("state_sum"), step=step, lr=group["lr"],
+            lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+            initial_accumulator_value=group["initial_accumulator_value"], eps=group["eps"],
+            maximize=group["maximize"])
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(name, params, **kwargs):
+    """An optimizer by (case-insensitive) name, e.g. get('adam', model.parameters())."""
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[key](params, **kwargs)
