@@ -10,6 +10,7 @@
 #endif
 
 namespace hpnn {
+// One per kernel family, each in csrc/bindings/<family>_bindings.cpp.
 void bind_gemm(py::module_& kernels);
 
 namespace {

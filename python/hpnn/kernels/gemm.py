@@ -1,5 +1,5 @@
-"""Native float32 kernels (numpy in, numpy out). Each has a numpy twin in ``hpnn.reference``."""
-from ._C import kernels as _native
+"""GEMM: a keyword-friendly wrapper over the positional native entry point."""
+from .._C import kernels as _native
 
 __all__ = ["gemm"]
 
