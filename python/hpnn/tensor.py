@@ -82,6 +82,15 @@ class Tensor:
             raise ValueError(f"item(): tensor has {self.data.size} elements, expected exactly 1")
         return self.data.item()
 
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
     def tolist(self):
         return self.data.tolist()
 
