@@ -19,10 +19,36 @@ constexpr int kLanes = kVecBytes / static_cast<int>(sizeof(float));
 // aligned(4): loads and stores through this type may be unaligned.
 typedef float vfloat __attribute__((vector_size(kVecBytes), aligned(4), may_alias));
 
+// Fixed-width types for shuffles and reductions; u: may be unaligned and alias anything.
+typedef float vfloat4 __attribute__((vector_size(16)));
+typedef float vfloat8 __attribute__((vector_size(32)));
+typedef float vfloat4u __attribute__((vector_size(16), aligned(4), may_alias));
+
 static inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
 static inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
 // x - 0 folds to x (x + 0 does not: -0 + 0 is +0), so this compiles to a bare broadcast.
 static inline vfloat vbroadcast(float x) { return x - vfloat{}; }
+
+// Sum of the lanes by halving: log2(lanes) vector adds instead of lanes scalar ones.
+template <typename Half, typename Whole>
+static inline Half add_halves(Whole v) {
+  Half low, high;
+  __builtin_memcpy(&low, &v, sizeof(Half));
+  __builtin_memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof(Half), sizeof(Half));
+  return low + high;
+}
+
+static inline float horizontal_sum(vfloat v) {
+#if defined(__AVX512F__)
+  const vfloat4 quarter = add_halves<vfloat4>(add_halves<vfloat8>(v));
+#elif defined(__AVX2__)
+  const vfloat4 quarter = add_halves<vfloat4>(v);
+#else
+  vfloat4 quarter;
+  __builtin_memcpy(&quarter, &v, sizeof(quarter));
+#endif
+  return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
+}
 
 static inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 static inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }

@@ -1,0 +1,293 @@
+// Single-precision GEMM in the BLIS layering, compiled once per ISA (see core/isa.h):
+//
+//   for jc in N step NC:                 op(B) block KC x NC packed once, shared by all threads
+//     for pc in K step KC:                 (it lives in L3)
+//       pack B~ into NR-column panels
+//       for ic in this thread's rows step MC:   op(A) block MC x KC packed per thread (L2)
+//         pack A~ into MR-row panels
+//         for each NR panel of this thread's columns:   B micro-panel KC x NR stays in L1
+//           for each MR panel:                            A micro-panel streams from L2
+//             micro-kernel: MR x NR tile of C += A micro-panel @ B micro-panel
+//
+// The micro-kernel keeps the whole MR x NR tile of C in vector registers: per step of k it
+// loads NR/lanes vectors of B and broadcasts MR scalars of A, for MR * NR/lanes FMAs. Edge tiles
+// run the same micro-kernel on zero-padded panels and write back through a small tile buffer.
+//
+// This header is included by per-ISA sources only (the GEMM itself and the convolutions, which
+// pack their images straight into B panels); everything is in an anonymous namespace, so each
+// including file has its own copy compiled for its ISA.
+#pragma once
+#include "core/kernel_table.h"
+#include "core/scratch.h"
+#include "core/simd.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+// Register tile and blocking per ISA. The tile uses 2 vectors across and MR rows: MR * 2
+// accumulators + 2 B vectors + 1 broadcast must fit the register file (16 ymm/xmm, 32 zmm),
+// and MR * 2 >= FMA latency * FMA ports (4 * 2 on Zen/Skylake) keeps both FMA pipes busy.
+// KC: the B micro-panel (KC x NR floats) should take about half of L1d (32-48 KiB).
+// MC: the packed A block (MC x KC) about half of L2 (512 KiB - 1 MiB per core).
+// NC: the packed B block (KC x NC) a fraction of the shared L3.
+#if defined(__AVX512F__)
+constexpr int MR = 12;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 192, 4096};
+#elif defined(__AVX2__)
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4080};
+#else
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4096};
+#endif
+constexpr int NR = NV * kLanes;
+
+// Writes alpha * acc (+ beta * C) to the m x n corner of the C tile at c.
+void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_c, float alpha,
+                float beta, int m, int n) {
+  const vfloat valpha = vbroadcast(alpha);
+  if (m == MR && n == NR && cs_c == 1) {
+    const vfloat vbeta = vbroadcast(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        float* dst = c + i * rs_c + v * kLanes;
+        vstore(dst, beta == 0.0f ? valpha * acc[i][v] : valpha * acc[i][v] + vbeta * vload(dst));
+      }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) vstore(tile + i * NR + v * kLanes, valpha * acc[i][v]);
+  for (int i = 0; i < m; ++i) {
+    float* row = c + i * rs_c;
+    if (beta == 0.0f)
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j];
+    else
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + beta * row[j * cs_c];
+  }
+}
+
+// C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
+// A is a packed panel (element (i, p) at a[p * MR + i]) or, with kDirectA, read in place from
+// op(A) at a[i * rs_a + p * cs_a] -- cheaper than packing when the panel is used only once or
+// twice (narrow N), since packing touches every element of A anyway.
+template <bool kDirectA>
+void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs_a,
+                  const float* __restrict b, float* c, index_t rs_c, index_t cs_c, float alpha,
+                  float beta, int m, int n) {
+  const index_t a_row = kDirectA ? rs_a : 1, a_step = kDirectA ? cs_a : MR;
+  // Start fetching the C tile now; the k loop below hides the latency.
+  for (int i = 0; i < m; ++i) {
+    __builtin_prefetch(c + i * rs_c, 1);
+    __builtin_prefetch(c + i * rs_c + (n - 1) * cs_c, 1);
+  }
+  vfloat acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = vfloat{};
+  for (index_t p = 0; p < k; ++p) {
+    vfloat b_row[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b_row[v] = vload(b + v * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const vfloat a_i = vbroadcast(a[i * a_row]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += a_i * b_row[v];
+    }
+    a += a_step;
+    b += NR;
+  }
+  write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
+}
+
+// dst[c * dst_stride + r] = src[r * src_stride + c] for a 4 x 4 block.
+void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
+  const vfloat4 r0 = *reinterpret_cast<const vfloat4u*>(src);
+  const vfloat4 r1 = *reinterpret_cast<const vfloat4u*>(src + src_stride);
+  const vfloat4 r2 = *reinterpret_cast<const vfloat4u*>(src + 2 * src_stride);
+  const vfloat4 r3 = *reinterpret_cast<const vfloat4u*>(src + 3 * src_stride);
+  const vfloat4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+  const vfloat4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+  const vfloat4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  const vfloat4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  *reinterpret_cast<vfloat4u*>(dst) = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  *reinterpret_cast<vfloat4u*>(dst + dst_stride) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  *reinterpret_cast<vfloat4u*>(dst + 2 * dst_stride) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  *reinterpret_cast<vfloat4u*>(dst + 3 * dst_stride) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+
+// Packs one panel of W lanes (the MR rows of an A panel or the NR columns of a B panel) over
+// kc steps of k: out[p * W + l] = src[l * lane_stride + p * step_stride]; lanes past `lanes`
+// are zero. Each source layout gets its fast loop: lanes contiguous (a plain copy per step),
+// steps contiguous (4 x 4 transposes), else element by element.
+template <int W>
+void pack_panel(index_t kc, int lanes, const float* src, index_t lane_stride, index_t step_stride,
+                float* out) {
+  if (lanes == W && lane_stride == 1) {
+    for (index_t p = 0; p < kc; ++p)
+#pragma GCC unroll 32
+      for (int l = 0; l < W; ++l) out[p * W + l] = src[p * step_stride + l];
+    return;
+  }
+  int l = 0;
+  if (step_stride == 1) {
+    const index_t kc4 = kc - kc % 4;
+    for (; l + 4 <= lanes; l += 4) {
+      const float* lane_src = src + l * lane_stride;
+      for (index_t p = 0; p < kc4; p += 4) transpose_4x4(lane_src + p, lane_stride, out + p * W + l, W);
+      for (index_t p = kc4; p < kc; ++p)
+        for (int i = 0; i < 4; ++i) out[p * W + l + i] = lane_src[i * lane_stride + p];
+    }
+  }
+  for (; l < lanes; ++l)
+    for (index_t p = 0; p < kc; ++p) out[p * W + l] = src[l * lane_stride + p * step_stride];
+  for (l = lanes; l < W; ++l)
+    for (index_t p = 0; p < kc; ++p) out[p * W + l] = 0.0f;
+}
+
+// Packs rows [0, mc) x depth [0, kc) of op(A) (element (i, p) at a[i * rs + p * cs]) into
+// MR-row panels, one after another.
+void pack_a(index_t mc, index_t kc, const float* a, index_t rs, index_t cs, float* out) {
+  for (index_t r0 = 0; r0 < mc; r0 += MR, out += MR * kc)
+    pack_panel<MR>(kc, static_cast<int>(imin(MR, mc - r0)), a + r0 * rs, rs, cs, out);
+}
+
+// C = beta * C, used when there is no product to add (k == 0 or alpha == 0).
+void scale_c(const GemmArgs& g) {
+  for (index_t i = 0; i < g.m; ++i)
+    for (index_t j = 0; j < g.n; ++j) {
+      float& x = g.c[i * g.rs_c + j * g.cs_c];
+      x = g.beta == 0.0f ? 0.0f : g.beta * x;
+    }
+}
+
+// [begin, end) of part `idx` when `total` units are split into `parts` near-equal ranges.
+void split_range(index_t total, index_t parts, index_t idx, index_t* begin, index_t* end) {
+  const index_t base = total / parts, extra = total % parts;
+  *begin = idx * base + imin(idx, extra);
+  *end = *begin + base + (idx < extra ? 1 : 0);
+}
+
+// Splits nt threads into a grid of m_parts x (nt / m_parts) over the MR and NR panels,
+// minimising the largest share; ties go to more row parts, which pack disjoint A blocks.
+index_t row_parts(int nt, index_t m_panels, index_t n_panels) {
+  index_t best = 1, best_cost = -1;
+  for (index_t parts = 1; parts <= nt; ++parts) {
+    if (nt % parts) continue;
+    const index_t cost = ceil_div(m_panels, parts) * ceil_div(n_panels, nt / parts);
+    if (best_cost < 0 || cost <= best_cost) best = parts, best_cost = cost;
+  }
+  return best;
+}
+
+struct ThreadBlock {
+  index_t row_begin, row_end;      // rows of C
+  index_t panel_begin, panel_end;  // NR panels of the current NC block
+};
+
+ThreadBlock thread_block(int tid, int nt, index_t m, index_t nc) {
+  const index_t m_panels = ceil_div(m, MR), n_panels = ceil_div(nc, NR);
+  const index_t m_parts = row_parts(nt, m_panels, n_panels), n_parts = nt / m_parts;
+  ThreadBlock block;
+  split_range(m_panels, m_parts, tid / n_parts, &block.row_begin, &block.row_end);
+  block.row_begin *= MR;
+  block.row_end = imin(block.row_end * MR, m);
+  split_range(n_panels, n_parts, tid % n_parts, &block.panel_begin, &block.panel_end);
+  return block;
+}
+
+// NR panels per thread up to which full MR panels of A are read in place instead of packed.
+constexpr index_t kDirectAMaxPanels = 2;
+
+// This thread's share of C[:, jc:jc+nc] += op(A)[:, pc:pc+kc] @ packed B block.
+void multiply_block(const GemmArgs& g, const GemmBlocking& blk, const ThreadBlock& tb, index_t jc,
+                    index_t nc, index_t pc, index_t kc, float beta, const float* packed_b,
+                    float* packed_a) {
+  const bool direct_a = tb.panel_end - tb.panel_begin <= kDirectAMaxPanels;
+  for (index_t ic = tb.row_begin; ic < tb.row_end; ic += blk.mc) {
+    const index_t mc = imin(blk.mc, tb.row_end - ic);
+    const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
+    // Direct mode packs only a trailing partial panel, which the kernel must not read past.
+    const index_t packed_from = direct_a ? mc - mc % MR : 0;
+    if (packed_from < mc)
+      pack_a(mc - packed_from, kc, a_block + packed_from * g.rs_a, g.rs_a, g.cs_a,
+             packed_a + packed_from * kc);
+    for (index_t q = tb.panel_begin; q < tb.panel_end; ++q) {
+      const int cols = static_cast<int>(imin(NR, nc - q * NR));
+      const float* b_panel = packed_b + q * NR * kc;
+      float* c_panel = g.c + ic * g.rs_c + (jc + q * NR) * g.cs_c;
+      for (index_t ir = 0; ir < mc; ir += MR) {
+        const int rows = static_cast<int>(imin(MR, mc - ir));
+        float* c_tile = c_panel + ir * g.rs_c;
+        if (ir < packed_from)
+          micro_kernel<true>(kc, a_block + ir * g.rs_a, g.rs_a, g.cs_a, b_panel, c_tile, g.rs_c,
+                             g.cs_c, g.alpha, beta, rows, cols);
+        else
+          micro_kernel<false>(kc, packed_a + ir * kc, 0, 0, b_panel, c_tile, g.rs_c, g.cs_c,
+                              g.alpha, beta, rows, cols);
+      }
+    }
+  }
+}
+
+// Thread `tid` of `nt`: packs its share of each B block, waits for the others, multiplies its
+// block of C. pack_b(pc, kc, j0, cols, out) packs one NR-column panel of op(B) rows
+// [pc, pc + kc) and columns [j0, j0 + cols) -- a strided matrix, or an image read as its
+// im2col matrix by the convolutions.
+template <class PackB>
+void gemm_thread(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b, int tid, int nt,
+                 float* packed_b) {
+  const index_t kc_max = imin(blk.kc, g.k);
+  float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
+  for (index_t jc = 0; jc < g.n; jc += blk.nc) {
+    const index_t nc = imin(blk.nc, g.n - jc), n_panels = ceil_div(nc, NR);
+    const ThreadBlock tb = thread_block(tid, nt, g.m, nc);
+    index_t pack_begin, pack_end;
+    split_range(n_panels, nt, tid, &pack_begin, &pack_end);
+    for (index_t pc = 0; pc < g.k; pc += blk.kc) {
+      const index_t kc = imin(blk.kc, g.k - pc);
+      for (index_t q = pack_begin; q < pack_end; ++q)
+        pack_b(pc, kc, jc + q * NR, static_cast<int>(imin(NR, nc - q * NR)), packed_b + q * NR * kc);
+      if (nt > 1) {
+#pragma omp barrier
+      }
+      multiply_block(g, blk, tb, jc, nc, pc, kc, pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
+      if (nt > 1) {  // everyone is done with this B block before it is repacked
+#pragma omp barrier
+      }
+    }
+  }
+}
+
+// Runs the blocked product on g.num_threads threads (a team of its own when more than one).
+template <class PackB>
+void gemm_run(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b) {
+  const index_t nc_max = imin(blk.nc, ceil_div(g.n, NR) * NR), kc_max = imin(blk.kc, g.k);
+  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
+#ifdef _OPENMP
+  const int nt = g.num_threads;
+  if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+    gemm_thread(g, blk, pack_b, omp_get_thread_num(), omp_get_num_threads(), packed_b);
+    return;
+  }
+#endif
+  gemm_thread(g, blk, pack_b, 0, 1, packed_b);
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+}  // namespace hpnn
