@@ -18,14 +18,14 @@ from .backend import backend, get_backend, set_backend
 from .random import manual_seed
 from .tensor import (Tensor, arange, cat, concatenate, from_numpy, full, ones, ones_like, rand,
                      randint, randn, stack, tensor, where, zeros, zeros_like)
-from . import data, datasets, functional, nn, optim
+from . import callbacks, data, datasets, functional, nn, optim
 from .io import load, save
 
 __version__ = _C.build_info()["version"]
 
 __all__ = [
     "Tensor", "arange", "backend", "cat", "concatenate", "enable_grad", "from_numpy", "full",
-    "data", "datasets", "functional", "get_backend", "load", "nn", "optim", "save", "is_grad_enabled", "manual_seed", "no_grad", "ones",
+    "callbacks", "data", "datasets", "functional", "get_backend", "load", "nn", "optim", "save", "is_grad_enabled", "manual_seed", "no_grad", "ones",
     "ones_like", "rand", "randint", "randn", "set_backend", "stack", "tensor", "where", "zeros",
     "zeros_like",
     "available_isas",
