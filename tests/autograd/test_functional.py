@@ -155,3 +155,22 @@ def test_dropout(gradcheck):
     assert 0.1 < zeros < 0.5
     x = hpnn.randn(4, 4)
     assert F.dropout(x, 0.5, training=False) is x
+
+
+@pytest.mark.parametrize("kind,gates", [("rnn", 1), ("gru", 3), ("lstm", 4)])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_recurrence(gradcheck, kind, gates, reverse):
+    from hpnn.nn.rnn import Recurrence
+
+    hidden, states = 3, 2 if kind == "lstm" else 1
+
+    def run(x, *rest):
+        y = Recurrence.apply(x, *rest, kind=kind, reverse=reverse)
+        if kind != "lstm":
+            return y
+        cell_n = y[0 if reverse else -1, :, hidden:]  # the only cell value a caller sees
+        return hpnn.cat([y[..., :hidden].flatten(), cell_n.flatten()])
+
+    weights = [randn(gates * hidden, 2) * 0.5, randn(gates * hidden, hidden) * 0.5,
+               randn(gates * hidden) * 0.5, randn(gates * hidden) * 0.5]
+    gradcheck(run, randn(4, 2, 2), *[randn(2, hidden) for _ in range(states)], *weights)
