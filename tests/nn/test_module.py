@@ -109,7 +109,7 @@ def test_default_init_bounds():
 
 
 def test_init_functions():
-    w = nn.Parameter(np.empty((300, 200)))
+    w = nn.Parameter(np.zeros((300, 200)))
     nn.init.xavier_uniform_(w)
     assert np.abs(w.numpy()).max() <= math.sqrt(6 / 500)
     nn.init.kaiming_normal_(w, nonlinearity="relu")

@@ -1,0 +1,51 @@
+"""An Elman RNN (hpnn.nn.RNN) learning to predict the next value of noisy sine waves from the
+previous ones; the last hidden state feeds a linear read-out."""
+import argparse
+
+import numpy as np
+
+import hpnn
+import hpnn.nn as nn
+
+
+class SequenceRegressor(nn.Module):
+    def __init__(self, hidden_size=16):
+        super().__init__()
+        self.rnn = nn.RNN(input_size=1, hidden_size=hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        _, h_n = self.rnn(x)  # h_n: (1, N, hidden)
+        return self.head(h_n[0])
+
+
+def make_waves(count, length, rng):
+    phase = rng.uniform(0, 2 * np.pi, (count, 1))
+    freq = rng.uniform(0.5, 1.5, (count, 1))
+    t = np.arange(length + 1) * 0.3
+    waves = np.sin(freq * t + phase) + 0.02 * rng.standard_normal((count, length + 1))
+    return waves[:, :-1, None].astype(np.float32), waves[:, -1:].astype(np.float32)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
+    args = parser.parse_args(argv)
+    epochs = 3 if args.quick else args.epochs
+
+    rng = np.random.default_rng(0)
+    x, y = make_waves(512, 20, rng)
+    x_test, y_test = make_waves(128, 20, rng)
+    hpnn.manual_seed(0)
+    model = SequenceRegressor()
+    model.compile(optimizer=hpnn.optim.Adam(model.parameters(), lr=0.01), loss="mse")
+    history = model.fit(x, y, epochs=epochs, batch_size=32, validation_data=(x_test, y_test),
+                        verbose=2)
+    print(f"test mse {model.evaluate(x_test, y_test):.5f} (predicting zero: "
+          f"{float(np.mean(y_test ** 2)):.5f})")
+    return history
+
+
+if __name__ == "__main__":
+    main()
