@@ -72,27 +72,25 @@ _FREED_MESSAGE = (
 )
 
 
-def _topological_order(root):
-    """Tensors reachable from root through tensors that require grad, inputs before outputs."""
-    order, visited, stack = [], set(), [(root, False)]
+def _count_consumers(root):
+    """For every tensor reachable from root through tensors that require grad: how many graph
+    edges lead out of it (so backward can run each node once all its output grads are in)."""
+    consumers, stack = {}, [root]
     while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        ctx = tensor._ctx
+        ctx = stack.pop()._ctx
         if ctx is None:
             continue
         if ctx.freed:
             raise RuntimeError(_FREED_MESSAGE)
         for parent in ctx.parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+            if parent.requires_grad:
+                count = consumers.get(parent)
+                if count is None:
+                    consumers[parent] = 1
+                    stack.append(parent)
+                else:
+                    consumers[parent] = count + 1
+    return consumers
 
 
 def _accumulate_into_leaf(leaf, grad):
@@ -105,25 +103,32 @@ def _accumulate_into_leaf(leaf, grad):
 
 
 def run_backward(root, grad, retain_graph=False):
-    """Propagate ``grad`` (d output / d root) back to every leaf that requires grad."""
-    grads = {id(root): grad}
-    for tensor in reversed(_topological_order(root)):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
+    """Propagate ``grad`` (d output / d root) back to every leaf that requires grad, visiting
+    each node after all of its consumers (Kahn's algorithm on the consumer counts)."""
+    consumers = _count_consumers(root)
+    grads, ready = {root: grad}, [root]
+    while ready:
+        tensor = ready.pop()
+        grad = grads.pop(tensor, None)
         ctx = tensor._ctx
         if ctx is None:
-            _accumulate_into_leaf(tensor, grad)
+            if grad is not None:
+                _accumulate_into_leaf(tensor, grad)
             continue
-        input_grads = ctx.backward(grad)
+        input_grads = () if grad is None else ctx.backward(grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for parent, parent_grad in zip(ctx.parents, input_grads):
-            if parent_grad is None or not parent.requires_grad:
+        for i, parent in enumerate(ctx.parents):
+            if not parent.requires_grad:
                 continue
-            key = id(parent)
-            previous = grads.get(key)
-            grads[key] = parent_grad if previous is None else previous + parent_grad
+            parent_grad = input_grads[i] if i < len(input_grads) else None
+            if parent_grad is not None:
+                previous = grads.get(parent)
+                grads[parent] = parent_grad if previous is None else previous + parent_grad
+            remaining = consumers[parent] - 1
+            consumers[parent] = remaining
+            if remaining == 0:
+                ready.append(parent)
         if not retain_graph:
             ctx.release()
 

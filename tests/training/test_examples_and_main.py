@@ -6,13 +6,16 @@ import sys
 
 import pytest
 
+import hpnn
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "python"), env.get("PYTHONPATH", "")])
+    package_root = pathlib.Path(hpnn.__file__).resolve().parents[1]  # the hpnn under test
+    env["PYTHONPATH"] = os.pathsep.join([str(package_root), env.get("PYTHONPATH", "")])
     return env
 
 
