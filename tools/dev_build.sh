@@ -3,6 +3,10 @@
 # `PYTHONPATH=python python -m pytest` runs the working tree without reinstalling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p build
+# Several people (and helpers) share this tree: one build at a time.
+exec 9>build/.dev_build.lock
+flock 9
 if [ ! -f build/dev/build.ninja ]; then
   cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/python/hpnn" \
