@@ -37,7 +37,8 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> float:
+def run(argv=None) -> float:
+    """Train and evaluate as ``main`` does; returns the test accuracy."""
     args = parse_args(argv)
     show_config()
     set_backend(args.backend)
@@ -55,6 +56,11 @@ def main(argv=None) -> float:
     print(f"trained {args.epochs} epochs on {len(x_train)} digits in {seconds:.1f}s "
           f"({args.backend} backend); test accuracy {accuracy:.2%} on {len(x_test)} digits")
     return accuracy
+
+
+def main(argv=None) -> None:
+    """Console entry point (its return value would become the exit status)."""
+    run(argv)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,16 @@ def test_there_are_examples():
 
 
 def test_main_job_reaches_97_percent(capsys):
-    from hpnn.__main__ import main
+    from hpnn.__main__ import run
 
-    accuracy = main(["--verbose", "0"])
+    accuracy = run(["--verbose", "0"])
     out = capsys.readouterr().out
     assert out.startswith("hpnn ")  # show_config() first
     assert accuracy >= 0.97 and "test accuracy" in out
+
+
+def test_console_entry_point_exits_cleanly():
+    result = subprocess.run([sys.executable, "-m", "hpnn", "--epochs", "1", "--verbose", "0"],
+                            capture_output=True, text=True, env=_env(), timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test accuracy" in result.stdout
