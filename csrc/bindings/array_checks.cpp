@@ -83,6 +83,24 @@ FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim
   return wrap(std::move(array));
 }
 
+FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim) {
+  FloatArray in = input_array(obj, fn, arg, ndim);
+  if (in.array.flags() & py::array::c_style) return in;
+  return wrap(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(in.array));
+}
+
+bool as_contiguous_float32(py::handle obj, py::array* out, int min_ndim) {
+  if (!py::isinstance<py::array>(obj)) return false;
+  py::array array = py::reinterpret_borrow<py::array>(obj);
+  if (!is_float32(array) || array.ndim() < min_ndim) return false;
+  if (!(array.flags() & py::array::c_style) || !whole_float_strides(array))
+    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+  *out = std::move(array);
+  return true;
+}
+
+py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
+
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
                         std::initializer_list<index_t> expected) {
   if (!py::isinstance<py::array>(obj))

@@ -31,6 +31,16 @@ std::string shape_str(std::initializer_list<index_t> shape);
 // An input: any float32 ndarray of rank `ndim`; strides that are not whole floats are copied.
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim);
 
+// input_array, copied to C order unless it already is (for kernels that need contiguous data).
+FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim);
+
+// For kernels whose numpy twin handles every other case: `obj` as a C-contiguous float32 ndarray
+// of rank >= min_ndim (copied only when strided) in *out, or false (the caller defers).
+bool as_contiguous_float32(py::handle obj, py::array* out, int min_ndim = 1);
+
+// Python's NotImplemented: what a kernel returns to let its Python wrapper call the reference.
+py::object not_implemented();
+
 // An output written in place: float32, rank and shape as `expected`, writeable. Never copied.
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
                         std::initializer_list<index_t> expected);

@@ -23,6 +23,23 @@ struct GemmArgs {
   int num_threads;
 };
 
+// Pooling over `planes` contiguous H x W planes (N * C of an NCHW array) into OH x OW planes.
+struct PoolArgs {
+  index_t planes, height, width, out_height, out_width;
+  index_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  bool count_include_pad;    // average pooling: padding counts in the divisor
+  index_t divisor_override;  // average pooling: > 0 replaces the divisor
+  int num_threads;
+};
+
+// Batch norm over a contiguous (N, C, S) array: statistics per channel over N * S values.
+struct BatchNormArgs {
+  index_t batch, channels, spatial;
+  const float* weight;  // (C,) or null (affine off); bias likewise
+  const float* bias;
+  int num_threads;
+};
+
 // Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_isa.cpp for the reasoning).
 struct GemmBlocking {
   int mr, nr;           // register tile of the micro-kernel
@@ -35,6 +52,28 @@ struct KernelTable {
   GemmBlocking gemm_blocking{};
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
+  // Pooling (csrc/kernels/pool). Outputs are overwritten. max_pool2d_backward returns false
+  // when an index lies outside its plane (gradients are then incomplete).
+  void (*max_pool2d_forward)(const PoolArgs&, const float* x, float* y, index_t* indices) = nullptr;
+  bool (*max_pool2d_backward)(const PoolArgs&, const float* grad_y, const index_t* indices,
+                              float* grad_x) = nullptr;
+  void (*avg_pool2d_forward)(const PoolArgs&, const float* x, float* y) = nullptr;
+  void (*avg_pool2d_backward)(const PoolArgs&, const float* grad_y, float* grad_x) = nullptr;
+  void (*global_avg_pool2d_forward)(index_t planes, index_t size, const float* x, float* y,
+                                    int num_threads) = nullptr;
+  void (*global_avg_pool2d_backward)(index_t planes, index_t size, const float* grad_y,
+                                     float* grad_x, int num_threads) = nullptr;
+  // Batch norm (csrc/kernels/norm). Training: batch statistics into save_mean/save_invstd,
+  // running stats (may be null) updated in place. Eval: normalise with mean/var given.
+  void (*batch_norm_forward_train)(const BatchNormArgs&, const float* x, float* y,
+                                   float* save_mean, float* save_invstd, float* running_mean,
+                                   float* running_var, double momentum, double eps) = nullptr;
+  void (*batch_norm_forward_eval)(const BatchNormArgs&, const float* x, float* y,
+                                  const float* mean, const float* var, double eps) = nullptr;
+  // grad_weight/grad_bias may be null (affine off); args.bias is unused.
+  void (*batch_norm_backward)(const BatchNormArgs&, const float* grad_y, const float* x,
+                              const float* save_mean, const float* save_invstd, float* grad_x,
+                              float* grad_weight, float* grad_bias) = nullptr;
 };
 
 const KernelTable& active_kernels();

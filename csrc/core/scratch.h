@@ -5,7 +5,13 @@
 
 namespace hpnn {
 
-enum ScratchSlot { kScratchPackA = 0, kScratchPackB = 1, kScratchSlots = 4 };
+enum ScratchSlot {
+  kScratchPackA = 0,
+  kScratchPackB = 1,
+  kScratchConvColumns = 2,  // an im2col matrix
+  kScratchConvWork = 3,     // flipped weights, per-thread weight gradients
+  kScratchSlots = 4
+};
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call
 // with the same slot.

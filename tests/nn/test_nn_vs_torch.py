@@ -22,8 +22,11 @@ def _compare(torch_model, model, x, target_fn):
     np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-5)
     torch_grads = dict(torch_model.named_parameters())
     for name, param in model.named_parameters():
-        np.testing.assert_allclose(param.grad.numpy(), torch_grads[name].grad.numpy(),
-                                   rtol=1e-3, atol=1e-5, err_msg=name)
+        # float32 sums in a different order: absolute error relative to the largest gradient
+        expected = torch_grads[name].grad.numpy()
+        np.testing.assert_allclose(param.grad.numpy(), expected, rtol=1e-3,
+                                   atol=1e-4 * float(np.abs(expected).max()) + 1e-7,
+                                   err_msg=name)
 
 
 def _weighted_sum(lib, y):

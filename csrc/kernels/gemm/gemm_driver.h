@@ -272,6 +272,23 @@ void gemm_thread(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b
   }
 }
 
+// op(B) as a strided matrix: element (p, j) at b[p * rs + j * cs].
+struct StridedB {
+  const float* b;
+  index_t rs, cs;
+  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
+    pack_panel<NR>(kc, cols, b + pc * rs + j0 * cs, cs, rs, out);
+  }
+};
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // Runs the blocked product on g.num_threads threads (a team of its own when more than one).
 template <class PackB>
 void gemm_run(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b) {

@@ -71,15 +71,6 @@ GemmArgs transposed(const GemmArgs& g) {
   return t;
 }
 
-// op(B) as a strided matrix: element (p, j) at b[p * rs_b + j * cs_b].
-struct StridedB {
-  const float* b;
-  index_t rs, cs;
-  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
-    pack_panel<NR>(kc, cols, b + pc * rs + j0 * cs, cs, rs, out);
-  }
-};
-
 void sgemm(const GemmArgs& args, const GemmBlocking& blk) {
   if (args.m == 0 || args.n == 0) return;
   if (args.k == 0 || args.alpha == 0.0f) return scale_c(args);

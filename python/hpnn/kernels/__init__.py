@@ -1,5 +1,8 @@
 """Native float32 kernels (numpy in, numpy out), one module per family, each function with a
 numpy twin of the same name and signature in ``hpnn.reference``."""
 from .gemm import gemm
+from . import pool
+from .pool import *  # noqa: F401,F403
 
 __all__ = ["gemm"]
+__all__ += pool.__all__

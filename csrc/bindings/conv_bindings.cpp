@@ -1,0 +1,142 @@
+// Convolution bindings: positional entry points taking validated geometry from
+// python/hpnn/kernels/conv.py, which mirrors hpnn.reference's argument handling. Shapes are
+// re-checked here so that no call, however wrong, reaches a kernel with bad pointers.
+#include "bindings/array_checks.h"
+#include "core/kernel_table.h"
+#include "core/parallel.h"
+
+#include <pybind11/stl.h>
+
+namespace hpnn {
+namespace {
+
+// Below this many flops per thread a second thread does not pay (conv images are independent).
+constexpr double kConvGrainFlops = 2e6;
+
+struct Geometry {
+  index_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+};
+
+Geometry parse_geometry(py::tuple t) {
+  if (t.size() != 7)
+    throw py::value_error("conv2d: geometry must be (stride_h, stride_w, pad_h, pad_w, "
+                          "dilation_h, dilation_w, groups)");
+  Geometry g;
+  index_t* fields[] = {&g.stride_h, &g.stride_w, &g.pad_h, &g.pad_w, &g.dilation_h, &g.dilation_w, &g.groups};
+  for (size_t i = 0; i < 7; ++i) *fields[i] = t[i].cast<index_t>();
+  if (g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1 || g.groups < 1 ||
+      g.pad_h < 0 || g.pad_w < 0)
+    throw py::value_error("conv2d: stride, dilation and groups must be positive, padding >= 0");
+  return g;
+}
+
+// The full geometry from the input shape (n, c, h, w), weight shape (k, c/groups, kh, kw) and
+// the hyper-parameters; raises when they do not fit together.
+ConvShape make_shape(const index_t* input, const index_t* weight, const Geometry& g) {
+  ConvShape s;
+  s.n = input[0], s.c = input[1], s.h = input[2], s.w = input[3];
+  s.k = weight[0], s.kh = weight[2], s.kw = weight[3];
+  s.stride_h = g.stride_h, s.stride_w = g.stride_w, s.pad_h = g.pad_h, s.pad_w = g.pad_w;
+  s.dilation_h = g.dilation_h, s.dilation_w = g.dilation_w, s.groups = g.groups;
+  if (s.c % s.groups || s.k % s.groups || weight[1] * s.groups != s.c)
+    throw py::value_error("conv2d: weight shape " + shape_str(weight, 4) + " does not fit input " +
+                          shape_str(input, 4) + " with groups=" + std::to_string(s.groups));
+  if (s.n < 1 || s.kh < 1 || s.kw < 1)
+    throw py::value_error("conv2d: empty batch or kernel");
+  const index_t span_h = s.h + 2 * s.pad_h - s.dilation_h * (s.kh - 1) - 1;
+  const index_t span_w = s.w + 2 * s.pad_w - s.dilation_w * (s.kw - 1) - 1;
+  if (span_h < 0 || span_w < 0)
+    throw py::value_error("conv2d: the dilated kernel is larger than the padded input");
+  s.oh = span_h / s.stride_h + 1;
+  s.ow = span_w / s.stride_w + 1;
+  return s;
+}
+
+// A C-contiguous float32 input (a contiguous copy when it is not).
+FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim) {
+  FloatArray a = input_array(obj, fn, arg, ndim);
+  if (a.array.flags() & py::array::c_style) return a;
+  return input_array(py::array_t<float, py::array::c_style>::ensure(a.array), fn, arg, ndim);
+}
+
+std::vector<index_t> shape_tuple(py::handle obj, const char* fn, const char* arg) {
+  auto shape = obj.cast<std::vector<index_t>>();
+  if (shape.size() != 4)
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have 4 entries");
+  return shape;
+}
+
+void require_shape(const FloatArray& a, const index_t* expected, const char* fn, const char* arg) {
+  for (int i = 0; i < a.ndim; ++i)
+    if (a.shape[i] != expected[i])
+      throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have shape " +
+                            shape_str(expected, a.ndim) + ", got " + shape_str(a.shape, a.ndim));
+}
+
+int conv_threads(const ConvShape& s) {
+  return threads_for(2.0 * s.n * s.k * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw, kConvGrainFlops);
+}
+
+py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry) {
+  const char* fn = "conv2d_forward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  FloatArray bias;
+  if (!bias_obj.is_none()) {
+    bias = contiguous_input(bias_obj, fn, "bias", 1);
+    require_shape(bias, &s.k, fn, "bias");
+  }
+  FloatArray y = new_array({s.n, s.k, s.oh, s.ow});
+  const auto kernel = active_kernels().conv2d_forward;
+  const int nt = conv_threads(s);
+  py::gil_scoped_release release;
+  kernel(s, x.data, w.data, bias.data, y.data, nt);
+  return y.array;
+}
+
+py::array backward_input(py::handle grad_y_obj, py::handle w_obj, py::handle input_shape,
+                         py::tuple geometry) {
+  const char* fn = "conv2d_backward_input";
+  FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  FloatArray w = contiguous_input(w_obj, fn, "weight", 4);
+  const std::vector<index_t> input = shape_tuple(input_shape, fn, "input_shape");
+  const ConvShape s = make_shape(input.data(), w.shape, parse_geometry(geometry));
+  const index_t expected[] = {s.n, s.k, s.oh, s.ow};
+  require_shape(dy, expected, fn, "grad_y");
+  FloatArray dx = new_array({s.n, s.c, s.h, s.w});
+  const auto kernel = active_kernels().conv2d_backward_input;
+  const int nt = conv_threads(s);
+  py::gil_scoped_release release;
+  kernel(s, dy.data, w.data, dx.data, nt);
+  return dx.array;
+}
+
+py::array backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle weight_shape,
+                          py::tuple geometry) {
+  const char* fn = "conv2d_backward_weight";
+  FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4);
+  const std::vector<index_t> weight = shape_tuple(weight_shape, fn, "weight_shape");
+  const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry));
+  const index_t expected[] = {s.n, s.k, s.oh, s.ow};
+  require_shape(dy, expected, fn, "grad_y");
+  FloatArray dw = new_array({weight[0], weight[1], weight[2], weight[3]});
+  const auto kernel = active_kernels().conv2d_backward_weight;
+  const int nt = conv_threads(s);
+  py::gil_scoped_release release;
+  kernel(s, dy.data, x.data, dw.data, nt);
+  return dw.array;
+}
+
+}  // namespace
+
+void bind_conv(py::module_& kernels) {
+  kernels.def("conv2d_forward", &forward, py::arg("x"), py::arg("weight"), py::arg("bias"),
+              py::arg("geometry"));
+  kernels.def("conv2d_backward_input", &backward_input, py::arg("grad_y"), py::arg("weight"),
+              py::arg("input_shape"), py::arg("geometry"));
+  kernels.def("conv2d_backward_weight", &backward_weight, py::arg("grad_y"), py::arg("x"),
+              py::arg("weight_shape"), py::arg("geometry"));
+}
+
+}  // namespace hpnn

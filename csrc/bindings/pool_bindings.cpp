@@ -1,0 +1,173 @@
+// Pooling entry points. Positional and pre-validated geometry: hpnn.kernels.pool normalises
+// kernel sizes, checks the hyper-parameters and computes output sizes (the reference rules),
+// these check the arrays.
+#include "bindings/array_checks.h"
+#include "core/kernel_table.h"
+#include "core/parallel.h"
+
+namespace hpnn {
+namespace {
+
+// Pooling is memory bound: a thread pays off from about this many input floats.
+constexpr double kPoolGrainFloats = 32768;
+
+using IndexArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+// geometry = (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
+PoolArgs pool_args(const index_t* input_shape, py::tuple geometry) {
+  if (geometry.size() != 10) throw py::value_error("pool geometry must have 10 entries");
+  index_t g[10];
+  for (int i = 0; i < 10; ++i) g[i] = geometry[i].cast<index_t>();
+  PoolArgs a;
+  a.planes = input_shape[0] * input_shape[1];
+  a.height = input_shape[2], a.width = input_shape[3];
+  a.kernel_h = g[0], a.kernel_w = g[1], a.stride_h = g[2], a.stride_w = g[3];
+  a.pad_h = g[4], a.pad_w = g[5], a.dilation_h = g[6], a.dilation_w = g[7];
+  a.out_height = g[8], a.out_width = g[9];
+  a.count_include_pad = true;
+  a.divisor_override = 0;
+  a.num_threads = threads_for(static_cast<double>(a.planes * a.height * a.width), kPoolGrainFloats);
+  return a;
+}
+
+void check_grad_shape(const FloatArray& grad_y, const index_t* input_shape, const PoolArgs& a,
+                      const char* fn) {
+  const index_t expected[4] = {input_shape[0], input_shape[1], a.out_height, a.out_width};
+  for (int i = 0; i < 4; ++i)
+    if (grad_y.shape[i] != expected[i])
+      throw py::value_error(std::string(fn) + ": argument 'grad_y' must have shape " +
+                            shape_str(expected, 4) + ", got " + shape_str(grad_y.shape, 4));
+}
+
+void input_shape_of(py::tuple shape, index_t* out, const char* fn) {
+  if (shape.size() != 4)
+    throw py::value_error(std::string(fn) + ": argument 'input_shape' must be (N, C, H, W)");
+  for (int i = 0; i < 4; ++i) out[i] = shape[i].cast<index_t>();
+}
+
+py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry) {
+  FloatArray x = contiguous_input(x_obj, "max_pool2d_forward", "x", 4);
+  PoolArgs a = pool_args(x.shape, geometry);
+  FloatArray y = new_array({x.shape[0], x.shape[1], a.out_height, a.out_width});
+  IndexArray indices({x.shape[0], x.shape[1], a.out_height, a.out_width});
+  const KernelTable& kernels = active_kernels();
+  {
+    py::gil_scoped_release release;
+    kernels.max_pool2d_forward(a, x.data, y.data, indices.mutable_data());
+  }
+  return py::make_tuple(y.array, indices);
+}
+
+py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py::tuple input_shape) {
+  const char* fn = "max_pool2d_backward";
+  FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  IndexArray indices = IndexArray::ensure(indices_obj);
+  if (!indices || indices.ndim() != 4 ||
+      !std::equal(grad_y.shape, grad_y.shape + 4, indices.shape()))
+    throw py::value_error(std::string(fn) + ": argument 'indices' must have grad_y's shape " +
+                          shape_str(grad_y.shape, 4));
+  index_t shape[4];
+  input_shape_of(input_shape, shape, fn);
+  if (shape[0] != grad_y.shape[0] || shape[1] != grad_y.shape[1] || shape[2] < 0 || shape[3] < 0)
+    throw py::value_error(std::string(fn) + ": argument 'input_shape' " + shape_str(shape, 4) +
+                          " does not match grad_y shape " + shape_str(grad_y.shape, 4));
+  PoolArgs a;
+  a.planes = shape[0] * shape[1], a.height = shape[2], a.width = shape[3];
+  a.out_height = grad_y.shape[2], a.out_width = grad_y.shape[3];
+  a.num_threads = threads_for(static_cast<double>(a.planes * a.height * a.width), kPoolGrainFloats);
+  FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
+  const KernelTable& kernels = active_kernels();
+  bool in_range;
+  {
+    py::gil_scoped_release release;
+    in_range = kernels.max_pool2d_backward(a, grad_y.data, indices.data(), grad_x.data);
+  }
+  if (!in_range)
+    throw py::value_error(std::string(fn) + ": argument 'indices' must lie in [0, " +
+                          std::to_string(a.height * a.width) + ")");
+  return grad_x.array;
+}
+
+py::object avg_pool2d_forward(py::handle x_obj, py::tuple geometry, bool count_include_pad,
+                              index_t divisor_override) {
+  FloatArray x = contiguous_input(x_obj, "avg_pool2d_forward", "x", 4);
+  PoolArgs a = pool_args(x.shape, geometry);
+  a.count_include_pad = count_include_pad, a.divisor_override = divisor_override;
+  FloatArray y = new_array({x.shape[0], x.shape[1], a.out_height, a.out_width});
+  const KernelTable& kernels = active_kernels();
+  {
+    py::gil_scoped_release release;
+    kernels.avg_pool2d_forward(a, x.data, y.data);
+  }
+  return y.array;
+}
+
+py::object avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_shape, py::tuple geometry,
+                               bool count_include_pad, index_t divisor_override) {
+  const char* fn = "avg_pool2d_backward";
+  FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  index_t shape[4];
+  input_shape_of(input_shape, shape, fn);
+  PoolArgs a = pool_args(shape, geometry);
+  a.count_include_pad = count_include_pad, a.divisor_override = divisor_override;
+  check_grad_shape(grad_y, shape, a, fn);
+  FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
+  const KernelTable& kernels = active_kernels();
+  {
+    py::gil_scoped_release release;
+    kernels.avg_pool2d_backward(a, grad_y.data, grad_x.data);
+  }
+  return grad_x.array;
+}
+
+py::object global_avg_pool2d_forward(py::handle x_obj) {
+  FloatArray x = contiguous_input(x_obj, "global_avg_pool2d_forward", "x", 4);
+  const index_t planes = x.shape[0] * x.shape[1], size = x.shape[2] * x.shape[3];
+  FloatArray y = new_array({x.shape[0], x.shape[1], 1, 1});
+  const int nt = threads_for(static_cast<double>(planes * size), kPoolGrainFloats);
+  const KernelTable& kernels = active_kernels();
+  {
+    py::gil_scoped_release release;
+    kernels.global_avg_pool2d_forward(planes, size, x.data, y.data, nt);
+  }
+  return y.array;
+}
+
+py::object global_avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_shape) {
+  const char* fn = "global_avg_pool2d_backward";
+  FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  index_t shape[4];
+  input_shape_of(input_shape, shape, fn);
+  const index_t expected[4] = {shape[0], shape[1], 1, 1};
+  if (!std::equal(expected, expected + 4, grad_y.shape) || shape[2] < 0 || shape[3] < 0)
+    throw py::value_error(std::string(fn) + ": argument 'grad_y' must have shape " +
+                          shape_str(expected, 4) + " for input_shape " + shape_str(shape, 4) +
+                          ", got " + shape_str(grad_y.shape, 4));
+  const index_t planes = shape[0] * shape[1], size = shape[2] * shape[3];
+  FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
+  const int nt = threads_for(static_cast<double>(planes * size), kPoolGrainFloats);
+  const KernelTable& kernels = active_kernels();
+  {
+    py::gil_scoped_release release;
+    kernels.global_avg_pool2d_backward(planes, size, grad_y.data, grad_x.data, nt);
+  }
+  return grad_x.array;
+}
+
+}  // namespace
+
+void bind_pool(py::module_& kernels) {
+  kernels.def("max_pool2d_forward", &max_pool2d_forward, py::arg("x"), py::arg("geometry"));
+  kernels.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_y"), py::arg("indices"),
+              py::arg("input_shape"));
+  kernels.def("avg_pool2d_forward", &avg_pool2d_forward, py::arg("x"), py::arg("geometry"),
+              py::arg("count_include_pad"), py::arg("divisor_override"));
+  kernels.def("avg_pool2d_backward", &avg_pool2d_backward, py::arg("grad_y"),
+              py::arg("input_shape"), py::arg("geometry"), py::arg("count_include_pad"),
+              py::arg("divisor_override"));
+  kernels.def("global_avg_pool2d_forward", &global_avg_pool2d_forward, py::arg("x"));
+  kernels.def("global_avg_pool2d_backward", &global_avg_pool2d_backward, py::arg("grad_y"),
+              py::arg("input_shape"));
+}
+
+}  // namespace hpnn

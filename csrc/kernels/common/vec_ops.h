@@ -1,0 +1,98 @@
+// Lane shuffles, index vectors and simple streaming loops shared by the pooling and
+// normalisation kernels. Include only from per-ISA sources (see core/isa.h).
+#pragma once
+#include "core/simd.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+
+// 32-bit integer lanes matching vfloat: also the type of vfloat comparisons (-1 true, 0 false).
+typedef int vint __attribute__((vector_size(kVecBytes), aligned(4), may_alias));
+// kLanes 64-bit indices: two hardware vectors, split by the compiler.
+typedef long long vint64 __attribute__((vector_size(2 * kVecBytes), aligned(8), may_alias));
+
+// Lane numbers as a vector compare only against constants, so the lists below are per width.
+#if defined(__AVX512F__)
+#define HPNN_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define HPNN_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#define HPNN_LOW_PAIRS 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define HPNN_HIGH_PAIRS 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#define HPNN_IOTA 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+#elif defined(__AVX2__)
+#define HPNN_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define HPNN_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#define HPNN_LOW_PAIRS 0, 8, 1, 9, 2, 10, 3, 11
+#define HPNN_HIGH_PAIRS 4, 12, 5, 13, 6, 14, 7, 15
+#define HPNN_IOTA 0, 1, 2, 3, 4, 5, 6, 7
+#else
+#define HPNN_EVEN_LANES 0, 2, 4, 6
+#define HPNN_ODD_LANES 1, 3, 5, 7
+#define HPNN_LOW_PAIRS 0, 4, 1, 5
+#define HPNN_HIGH_PAIRS 2, 6, 3, 7
+#define HPNN_IOTA 0, 1, 2, 3
+#endif
+
+static inline vint lane_iota() { return vint{HPNN_IOTA}; }
+
+// (lo, hi) = 2 * kLanes consecutive floats -> their even- and odd-numbered elements.
+static inline void deinterleave(vfloat lo, vfloat hi, vfloat& even, vfloat& odd) {
+  even = __builtin_shufflevector(lo, hi, HPNN_EVEN_LANES);
+  odd = __builtin_shufflevector(lo, hi, HPNN_ODD_LANES);
+}
+
+// The inverse: lo, hi = even[0], odd[0], even[1], odd[1], ...
+static inline void interleave(vfloat even, vfloat odd, vfloat& lo, vfloat& hi) {
+  lo = __builtin_shufflevector(even, odd, HPNN_LOW_PAIRS);
+  hi = __builtin_shufflevector(even, odd, HPNN_HIGH_PAIRS);
+}
+
+// Max-pool selection step in window order: `candidate` wins where it is greater or NaN.
+static inline void take_if_better(vfloat& best, vint& best_offset, vfloat candidate,
+                                  vint offset) {
+  const vint wins = (candidate > best) | (candidate != candidate);
+  best = wins ? candidate : best;
+  best_offset = wins ? offset : best_offset;
+}
+
+static inline void store_index(index_t* out, vint positions) {
+  *reinterpret_cast<vint64*>(out) = __builtin_convertvector(positions, vint64);
+}
+
+static inline void fill(float* out, index_t n, float value) {
+  const vfloat v = vbroadcast(value);
+  index_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) vstore(out + i, v);
+  for (; i < n; ++i) out[i] = value;
+}
+
+static inline float lane_sum(vfloat v) {
+  float total = 0.0f;
+  for (int l = 0; l < kLanes; ++l) total += v[l];
+  return total;
+}
+
+// sum(p[i] - shift) over n <= a few thousand values, in float with 4 * kLanes partial sums.
+static inline float shifted_sum(const float* p, index_t n, float shift) {
+  const vfloat vshift = vbroadcast(shift);
+  vfloat acc[4] = {};
+  index_t i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) acc[u] += vload(p + i + u * kLanes) - vshift;
+  for (; i + kLanes <= n; i += kLanes) acc[0] += vload(p + i) - vshift;
+  float total = lane_sum((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  for (; i < n; ++i) total += p[i] - shift;
+  return total;
+}
+
+// Values summed in float per block, blocks in double: accurate for any length.
+constexpr index_t kSumBlock = 2048;
+
+static inline double sum_blocked(const float* p, index_t n) {
+  double total = 0.0;
+  for (index_t i = 0; i < n; i += kSumBlock) total += shifted_sum(p + i, imin(kSumBlock, n - i), 0.0f);
+  return total;
+}
+
+}  // namespace HPNN_ISA_NS
+}  // namespace hpnn

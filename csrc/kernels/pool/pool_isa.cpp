@@ -1,0 +1,270 @@
+// 2-d max / average / global-average pooling over contiguous H x W planes, compiled per ISA.
+//
+// Every kernel walks the planes in parallel and each output row through one window iterator
+// (for_each_window) that clips the window to the input. The common kernel = stride = 2 case
+// without padding or dilation takes a vector fast path for the columns it covers (pairs of
+// input columns deinterleaved into even/odd lanes); the iterator finishes the rest of the row.
+#include "core/kernel_table.h"
+#include "core/simd.h"
+#include "kernels/common/vec_ops.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+constexpr float kNegInf = -__builtin_inff();
+
+// The taps of one window along one axis that fall inside the input: tap t reads input
+// position first + t * dilation for t in [begin, end).
+struct Taps {
+  index_t first, begin, end;
+};
+
+Taps axis_taps(index_t out, index_t stride, index_t pad, index_t dilation, index_t kernel,
+               index_t size) {
+  Taps taps;
+  taps.first = out * stride - pad;
+  taps.begin = taps.first < 0 ? ceil_div(-taps.first, dilation) : 0;
+  const index_t last = size - 1 - taps.first;  // largest in-bounds offset from `first`
+  taps.end = last < 0 ? 0 : imin(kernel, last / dilation + 1);
+  if (taps.end < taps.begin) taps.end = taps.begin;
+  return taps;
+}
+
+// Calls visit(ow, row_taps, col_taps) for the outputs ow0 <= ow < OW of output row oh.
+template <class Visit>
+void for_each_window(const PoolArgs& a, index_t oh, index_t ow0, Visit&& visit) {
+  const Taps rows = axis_taps(oh, a.stride_h, a.pad_h, a.dilation_h, a.kernel_h, a.height);
+  for (index_t ow = ow0; ow < a.out_width; ++ow)
+    visit(ow, rows, axis_taps(ow, a.stride_w, a.pad_w, a.dilation_w, a.kernel_w, a.width));
+}
+
+// Runs plane_fn(p) for every plane, in parallel when asked.
+template <class PlaneFn>
+void for_each_plane(index_t planes, int num_threads, PlaneFn&& plane_fn) {
+  if (num_threads <= 1) {
+    for (index_t p = 0; p < planes; ++p) plane_fn(p);
+    return;
+  }
+#pragma omp parallel for num_threads(num_threads) schedule(static)
+  for (index_t p = 0; p < planes; ++p) plane_fn(p);
+}
+
+bool is_2x2_stride2(const PoolArgs& a) {
+  return a.kernel_h == 2 && a.kernel_w == 2 && a.stride_h == 2 && a.stride_w == 2 &&
+         a.pad_h == 0 && a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1;
+}
+
+// Output columns of row oh the 2x2 fast path covers: whole windows, at least one vector's
+// worth (the last vector overlaps the one before instead of running a scalar tail).
+index_t fast_columns(const PoolArgs& a, index_t oh) {
+  if (!is_2x2_stride2(a) || 2 * oh + 1 >= a.height) return 0;
+  const index_t whole = imin(a.out_width, a.width / 2);
+  return whole >= kLanes ? whole : 0;
+}
+
+// Vector starts covering [0, columns) with full vectors, the last one overlapping.
+template <class Fn>
+void for_each_vector(index_t columns, Fn&& fn) {
+  for (index_t ow = 0; ow + kLanes <= columns; ow += kLanes) fn(ow);
+  if (columns % kLanes) fn(columns - kLanes);
+}
+
+// ---- max pooling ---------------------------------------------------------------------------
+
+// PyTorch's CPU rule, in window order: a value replaces the best so far if it is greater or
+// NaN, so ties keep the first maximum and NaNs the last NaN.
+void max_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t ow0, float* y,
+                          index_t* indices) {
+  for_each_window(a, oh, ow0, [&](index_t ow, const Taps& rows, const Taps& cols) {
+    float best = kNegInf;
+    index_t best_at = -1;
+    for (index_t i = rows.begin; i < rows.end; ++i) {
+      const index_t h = rows.first + i * a.dilation_h;
+      for (index_t j = cols.begin; j < cols.end; ++j) {
+        const index_t at = h * a.width + cols.first + j * a.dilation_w;
+        const float v = x[at];
+        if (best_at < 0 || v > best || v != v) best = v, best_at = at;
+      }
+    }
+    y[ow] = best;
+    indices[ow] = best_at;
+  });
+}
+
+void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t columns, float* y,
+                      index_t* indices) {
+  const float* top = x + 2 * oh * a.width;
+  const float* bottom = top + a.width;
+  const vint lane2 = lane_iota() * 2;
+  for_each_vector(columns, [&](index_t ow) {
+    vfloat tl, tr, bl, br;
+    deinterleave(vload(top + 2 * ow), vload(top + 2 * ow + kLanes), tl, tr);
+    deinterleave(vload(bottom + 2 * ow), vload(bottom + 2 * ow + kLanes), bl, br);
+    vfloat best = tl;
+    vint offset = vint{};  // of the winner from top-left: 0, 1, W, W + 1
+    const vint width = vint{} + static_cast<int>(a.width);
+    take_if_better(best, offset, tr, vint{} + 1);
+    take_if_better(best, offset, bl, width);
+    take_if_better(best, offset, br, width + 1);
+    vstore(y + ow, best);
+    const vint at = offset + lane2 + static_cast<int>(2 * oh * a.width + 2 * ow);
+    store_index(indices + ow, at);
+  });
+}
+
+void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* indices) {
+  const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  const bool int32_positions = in_plane < (index_t{1} << 31);
+  for_each_plane(a.planes, a.num_threads, [&](index_t p) {
+    const float* xp = x + p * in_plane;
+    for (index_t oh = 0; oh < a.out_height; ++oh) {
+      float* yr = y + p * out_plane + oh * a.out_width;
+      index_t* ir = indices + p * out_plane + oh * a.out_width;
+      const index_t fast = int32_positions ? fast_columns(a, oh) : 0;
+      if (fast) max_pool_row_2x2(a, xp, oh, fast, yr, ir);
+      max_pool_row_general(a, xp, oh, fast, yr, ir);
+    }
+  });
+}
+
+bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const index_t* indices,
+                         float* grad_x) {
+  const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  int bad = 0;
+  for_each_plane(a.planes, a.num_threads, [&](index_t p) {
+    float* gx = grad_x + p * in_plane;
+    const float* gy = grad_y + p * out_plane;
+    const index_t* ip = indices + p * out_plane;
+    fill(gx, in_plane, 0.0f);
+    int plane_bad = 0;
+    for (index_t o = 0; o < out_plane; ++o) {
+      const index_t at = ip[o];
+      if (static_cast<std::uint64_t>(at) < static_cast<std::uint64_t>(in_plane)) gx[at] += gy[o];
+      else plane_bad = 1;
+    }
+    if (plane_bad) __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+  });
+  return !bad;
+}
+
+// ---- average pooling -----------------------------------------------------------------------
+
+// PyTorch's divisor: the window clipped to the padded input, or to the input itself when
+// padding is not counted; divisor_override replaces both.
+float avg_divisor(const PoolArgs& a, const Taps& rows, const Taps& cols) {
+  if (a.divisor_override > 0) return static_cast<float>(a.divisor_override);
+  if (!a.count_include_pad) return static_cast<float>((rows.end - rows.begin) * (cols.end - cols.begin));
+  const index_t rh = imin(rows.first + a.kernel_h, a.height + a.pad_h) - rows.first;
+  const index_t rw = imin(cols.first + a.kernel_w, a.width + a.pad_w) - cols.first;
+  return static_cast<float>(rh * rw);
+}
+
+float fast_divisor(const PoolArgs& a) {
+  return a.divisor_override > 0 ? static_cast<float>(a.divisor_override) : 4.0f;
+}
+
+void avg_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t ow0, float* y) {
+  for_each_window(a, oh, ow0, [&](index_t ow, const Taps& rows, const Taps& cols) {
+    float sum = 0.0f;
+    for (index_t i = rows.begin; i < rows.end; ++i) {
+      const float* row = x + (rows.first + i) * a.width + cols.first;
+      for (index_t j = cols.begin; j < cols.end; ++j) sum += row[j];
+    }
+    y[ow] = sum / avg_divisor(a, rows, cols);
+  });
+}
+
+void avg_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t columns, float* y) {
+  const float* top = x + 2 * oh * a.width;
+  const float* bottom = top + a.width;
+  const vfloat divisor = vbroadcast(fast_divisor(a));
+  for_each_vector(columns, [&](index_t ow) {
+    vfloat tl, tr, bl, br;
+    deinterleave(vload(top + 2 * ow), vload(top + 2 * ow + kLanes), tl, tr);
+    deinterleave(vload(bottom + 2 * ow), vload(bottom + 2 * ow + kLanes), bl, br);
+    vstore(y + ow, ((tl + tr) + (bl + br)) / divisor);
+  });
+}
+
+void avg_pool2d_forward(const PoolArgs& a, const float* x, float* y) {
+  const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  for_each_plane(a.planes, a.num_threads, [&](index_t p) {
+    for (index_t oh = 0; oh < a.out_height; ++oh) {
+      float* yr = y + p * out_plane + oh * a.out_width;
+      const index_t fast = fast_columns(a, oh);
+      if (fast) avg_pool_row_2x2(a, x + p * in_plane, oh, fast, yr);
+      avg_pool_row_general(a, x + p * in_plane, oh, fast, yr);
+    }
+  });
+}
+
+// Windows of the fast path do not overlap, so it stores each share instead of adding it.
+void avg_pool_backward_row_2x2(const PoolArgs& a, const float* grad_y, index_t oh,
+                               index_t columns, float* grad_x) {
+  float* top = grad_x + 2 * oh * a.width;
+  float* bottom = top + a.width;
+  const vfloat divisor = vbroadcast(fast_divisor(a));
+  for_each_vector(columns, [&](index_t ow) {
+    vfloat lo, hi;
+    const vfloat share = vload(grad_y + ow) / divisor;
+    interleave(share, share, lo, hi);
+    vstore(top + 2 * ow, lo), vstore(top + 2 * ow + kLanes, hi);
+    vstore(bottom + 2 * ow, lo), vstore(bottom + 2 * ow + kLanes, hi);
+  });
+}
+
+void avg_pool_backward_row_general(const PoolArgs& a, const float* grad_y, index_t oh,
+                                   index_t ow0, float* grad_x) {
+  for_each_window(a, oh, ow0, [&](index_t ow, const Taps& rows, const Taps& cols) {
+    const float share = grad_y[ow] / avg_divisor(a, rows, cols);
+    for (index_t i = rows.begin; i < rows.end; ++i) {
+      float* row = grad_x + (rows.first + i) * a.width + cols.first;
+      for (index_t j = cols.begin; j < cols.end; ++j) row[j] += share;
+    }
+  });
+}
+
+void avg_pool2d_backward(const PoolArgs& a, const float* grad_y, float* grad_x) {
+  const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  for_each_plane(a.planes, a.num_threads, [&](index_t p) {
+    float* gx = grad_x + p * in_plane;
+    fill(gx, in_plane, 0.0f);
+    for (index_t oh = 0; oh < a.out_height; ++oh) {
+      const float* gy = grad_y + p * out_plane + oh * a.out_width;
+      const index_t fast = fast_columns(a, oh);
+      if (fast) avg_pool_backward_row_2x2(a, gy, oh, fast, gx);
+      avg_pool_backward_row_general(a, gy, oh, fast, gx);
+    }
+  });
+}
+
+// ---- global average pooling ----------------------------------------------------------------
+
+void global_avg_pool2d_forward(index_t planes, index_t size, const float* x, float* y,
+                               int num_threads) {
+  for_each_plane(planes, num_threads, [&](index_t p) {
+    y[p] = static_cast<float>(sum_blocked(x + p * size, size) / static_cast<double>(size));
+  });
+}
+
+void global_avg_pool2d_backward(index_t planes, index_t size, const float* grad_y,
+                                float* grad_x, int num_threads) {
+  const float count = static_cast<float>(size);
+  for_each_plane(planes, num_threads,
+                 [&](index_t p) { fill(grad_x + p * size, size, grad_y[p] / count); });
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+
+void HPNN_ISA_FN(register_pool)(KernelTable& table) {
+  table.max_pool2d_forward = HPNN_ISA_NS::max_pool2d_forward;
+  table.max_pool2d_backward = HPNN_ISA_NS::max_pool2d_backward;
+  table.avg_pool2d_forward = HPNN_ISA_NS::avg_pool2d_forward;
+  table.avg_pool2d_backward = HPNN_ISA_NS::avg_pool2d_backward;
+  table.global_avg_pool2d_forward = HPNN_ISA_NS::global_avg_pool2d_forward;
+  table.global_avg_pool2d_backward = HPNN_ISA_NS::global_avg_pool2d_backward;
+}
+
+}  // namespace hpnn

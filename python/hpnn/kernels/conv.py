@@ -1,0 +1,58 @@
+"""2-d convolution kernels. Arguments are normalised and validated exactly as in
+``hpnn.reference.conv`` (same helpers, same messages); the arrays must be float32."""
+import numpy as np
+
+from .._C import kernels as _native
+from ..reference.conv import _conv_shapes
+
+__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+           "conv2d_backward_bias"]
+
+
+def _float32(value, name):
+    array = np.asarray(value)
+    if array.dtype != np.float32:
+        raise TypeError(f"{name} must be float32, got dtype {array.dtype}")
+    return array
+
+
+def _geometry(input_shape, weight_shape, stride, padding, dilation, groups):
+    """(stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups), validated."""
+    (stride, padding, dilation, groups), _ = _conv_shapes(
+        input_shape, weight_shape, stride, padding, dilation, groups)
+    return (*stride, *padding, *dilation, groups)
+
+
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """y (N, K, OH, OW) = conv(x (N, C, H, W), weight (K, C/groups, kh, kw)) + bias (K,)."""
+    x, weight = _float32(x, "x"), _float32(weight, "weight")
+    geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    if bias is not None:
+        bias = _float32(bias, "bias")
+        if bias.shape != weight.shape[:1]:
+            raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
+    return _native.conv2d_forward(x, weight, bias, geometry)
+
+
+def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient with respect to x, shape ``input_shape``."""
+    grad_y, weight = _float32(grad_y, "grad_y"), _float32(weight, "weight")
+    input_shape = tuple(int(s) for s in input_shape)
+    geometry = _geometry(input_shape, weight.shape, stride, padding, dilation, groups)
+    return _native.conv2d_backward_input(grad_y, weight, input_shape, geometry)
+
+
+def conv2d_backward_weight(grad_y, x, weight_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient with respect to weight, shape ``weight_shape``."""
+    grad_y, x = _float32(grad_y, "grad_y"), _float32(x, "x")
+    weight_shape = tuple(int(s) for s in weight_shape)
+    geometry = _geometry(x.shape, weight_shape, stride, padding, dilation, groups)
+    return _native.conv2d_backward_weight(grad_y, x, weight_shape, geometry)
+
+
+def conv2d_backward_bias(grad_y):
+    """Gradient with respect to bias: grad_y summed over N, OH, OW."""
+    grad_y = _float32(grad_y, "grad_y")
+    if grad_y.ndim != 4:
+        raise ValueError(f"grad_y must have shape (N, K, OH, OW), got {grad_y.shape}")
+    return grad_y.sum(axis=(0, 2, 3), dtype=np.float32)

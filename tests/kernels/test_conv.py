@@ -1,0 +1,104 @@
+"""Native conv2d (forward, input, weight and bias gradients) against hpnn.reference on every
+ISA and at 1 and 2 threads. Tolerance: 1e-4 relative to the largest magnitude of the result
+(float32 sums of up to a few thousand terms, against a float64 reference)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import hpnn
+from hpnn import reference
+from hpnn.kernels import conv as native
+from support import TEST_ISAS
+
+# (N, C, H, W, K, kh, kw, stride, padding, dilation, groups)
+CASES = [
+    (2, 3, 9, 11, 4, 3, 3, 1, 0, 1, 1),
+    (1, 1, 28, 28, 8, 3, 3, 1, 0, 1, 1),          # a first layer
+    (3, 4, 10, 7, 6, 3, 3, 1, 1, 1, 1),           # "same" padding
+    (2, 8, 7, 7, 16, 1, 1, 1, 0, 1, 1),           # pointwise
+    (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # stride 2, rectangular kernel
+    (1, 4, 9, 9, 4, 2, 2, 3, 0, 1, 1),            # stride > kernel
+    (2, 4, 12, 12, 6, 3, 3, 1, 2, 2, 1),          # dilation
+    (2, 6, 8, 8, 9, 3, 3, 1, 1, 1, 3),            # groups
+    (2, 5, 8, 9, 5, 3, 3, 1, 1, 1, 5),            # depthwise
+    (1, 2, 5, 5, 3, 5, 5, 1, 3, 1, 1),            # padding larger than kernel - 1
+    (5, 3, 6, 6, 33, 3, 3, 2, 2, (2, 1), 1),      # K not a tile multiple, mixed dilation
+    (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
+]
+
+
+def assert_close(actual, expected, rtol=1e-4):
+    assert actual.shape == expected.shape and actual.dtype == np.float32
+    scale = max(float(np.abs(expected).max()), 1e-6)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
+
+
+def check_case(rng, case):
+    n, c, h, w, k, kh, kw, stride, padding, dilation, groups = case
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    weight = rng.standard_normal((k, c // groups, kh, kw), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = native.conv2d_forward(x, weight, bias, **geometry)
+    assert_close(y, reference.conv2d_forward(x.astype(np.float64), weight.astype(np.float64),
+                                             bias.astype(np.float64), **geometry))
+    grad_y = rng.standard_normal(y.shape, dtype=np.float32)
+    assert_close(native.conv2d_backward_input(grad_y, weight, x.shape, **geometry),
+                 reference.conv2d_backward_input(grad_y.astype(np.float64), weight.astype(np.float64),
+                                                 x.shape, **geometry))
+    assert_close(native.conv2d_backward_weight(grad_y, x, weight.shape, **geometry),
+                 reference.conv2d_backward_weight(grad_y.astype(np.float64), x.astype(np.float64),
+                                                  weight.shape, **geometry))
+    assert_close(native.conv2d_backward_bias(grad_y),
+                 reference.conv2d_backward_bias(grad_y.astype(np.float64)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_against_reference(isa, threads, rng, case):
+    check_case(rng, case)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3), c_per_group=st.integers(1, 5), k_per_group=st.integers(1, 6),
+       groups=st.integers(1, 3), h=st.integers(1, 12), w=st.integers(1, 12),
+       kh=st.integers(1, 4), kw=st.integers(1, 4), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), dilation=st.integers(1, 2), seed=st.integers(0, 2**32 - 1))
+def test_random_geometries(n, c_per_group, k_per_group, groups, h, w, kh, kw, stride, padding,
+                           dilation, seed):
+    if dilation * (kh - 1) + 1 > h + 2 * padding or dilation * (kw - 1) + 1 > w + 2 * padding:
+        return
+    case = (n, c_per_group * groups, h, w, k_per_group * groups, kh, kw, stride, padding,
+            dilation, groups)
+    for isa in TEST_ISAS:
+        hpnn.set_isa(isa)
+        check_case(np.random.default_rng(seed), case)
+    hpnn.set_isa(TEST_ISAS[0])
+
+
+def test_strided_input_is_handled(rng):
+    x = rng.standard_normal((2, 3, 12, 14), dtype=np.float32)[:, :, ::2, 1::2]
+    weight = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
+    assert_close(native.conv2d_forward(x, weight, padding=1),
+                 reference.conv2d_forward(x.astype(np.float64), weight.astype(np.float64), padding=1))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda x, w: native.conv2d_forward(x.astype(np.float64), w), TypeError, "x must be float32"),
+    (lambda x, w: native.conv2d_forward(x, w[:, :2]), ValueError, "input channels"),
+    (lambda x, w: native.conv2d_forward(x[0], w), ValueError, r"x must have shape \(N, C, H, W\)"),
+    (lambda x, w: native.conv2d_forward(x, w, stride=0), ValueError, "stride"),
+    (lambda x, w: native.conv2d_forward(x, w, dilation=-1), ValueError, "dilation"),
+    (lambda x, w: native.conv2d_forward(x, w, groups=2), ValueError, "groups"),
+    (lambda x, w: native.conv2d_forward(x[:, :, :2, :2], w), ValueError, "larger than the padded input"),
+    (lambda x, w: native.conv2d_forward(x, w, np.ones(5, np.float32)), ValueError, "bias shape"),
+    (lambda x, w: native.conv2d_forward(x[:0], w), ValueError, "empty batch"),
+    (lambda x, w: native.conv2d_backward_input(np.ones((2, 4, 3, 3), np.float32), w, x.shape),
+     ValueError, "grad_y"),
+    (lambda x, w: native.conv2d_backward_weight(np.ones((2, 4, 5, 5), np.float32), x, (4, 3, 3)),
+     ValueError, "weight"),
+])
+def test_bad_arguments(rng, call, error, match):
+    x = rng.standard_normal((2, 3, 7, 7), dtype=np.float32)
+    w = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
+    with pytest.raises(error, match=match):
+        call(x, w)
