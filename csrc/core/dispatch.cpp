@@ -11,6 +11,7 @@ namespace hpnn {
 #define HPNN_KERNEL_FAMILIES(X, isa) \
   X(gemm, isa)                       \
   X(pool, isa)                       \
+  X(activation, isa)                 \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/isa.h"
+#include "core/nn_args.h"
 
 namespace hpnn {
 
@@ -52,6 +53,26 @@ struct KernelTable {
   GemmBlocking gemm_blocking{};
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
+  // Activations, losses, optimizer steps and dropout (core/nn_args.h).
+  void (*activation_forward)(Activation op, const float* x, float* y, index_t n, float param,
+                             int num_threads) = nullptr;
+  void (*activation_backward)(Activation op, const float* grad_y, const float* saved,
+                              float* grad_x, index_t n, float param, int num_threads) = nullptr;
+  // (Log-)softmax along the rows of a contiguous rows x dim matrix.
+  void (*softmax_forward)(const float* x, float* y, index_t rows, index_t dim, bool log,
+                          int num_threads) = nullptr;
+  void (*softmax_backward)(const float* grad_y, const float* y, float* grad_x, index_t rows,
+                           index_t dim, bool log, int num_threads) = nullptr;
+  double (*pointwise_loss_forward)(const PointwiseLossArgs&) = nullptr;  // returns the sum
+  void (*pointwise_loss_backward)(const PointwiseLossArgs&) = nullptr;
+  void (*cross_entropy_forward)(const ClassLossArgs&) = nullptr;
+  void (*cross_entropy_backward)(const ClassLossArgs&) = nullptr;
+  void (*sgd_step)(const SgdArgs&) = nullptr;
+  void (*adam_step)(const AdamArgs&) = nullptr;
+  void (*rmsprop_step)(const RmspropArgs&) = nullptr;
+  void (*adagrad_step)(const AdagradArgs&) = nullptr;
+  void (*dropout_forward)(const DropoutArgs&) = nullptr;
+  void (*dropout_backward)(const DropoutArgs&) = nullptr;
   // Pooling (csrc/kernels/pool). Outputs are overwritten. max_pool2d_backward returns false
   // when an index lies outside its plane (gradients are then incomplete).
   void (*max_pool2d_forward)(const PoolArgs&, const float* x, float* y, index_t* indices) = nullptr;

@@ -1,8 +1,11 @@
 """Native float32 kernels (numpy in, numpy out), one module per family, each function with a
 numpy twin of the same name and signature in ``hpnn.reference``."""
+from . import activation
+from .activation import *  # noqa: F401,F403
 from .gemm import gemm
 from . import pool
 from .pool import *  # noqa: F401,F403
 
 __all__ = ["gemm"]
+__all__ += activation.__all__
 __all__ += pool.__all__

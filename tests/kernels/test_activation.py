@@ -1,0 +1,151 @@
+"""Native activations and (log-)softmax against hpnn.reference, on every ISA and at 1 and 2
+threads, plus the accuracy of the vectorised exp/tanh/Phi against float64.
+
+Tolerances (float32): relu/leaky_relu exact; sigmoid, tanh and their backward 1e-6 relative,
+tanh backward plus 1e-7 * |grad_y| (1 - y * y is one FMA here, the reference rounds y * y);
+GELU 2e-6 relative (tanh form 3e-6 for |x| <= 3: its cubic inner argument is rounded in
+float32 and exp amplifies that by |2u|) plus 1e-12 absolute (the float64 reference evaluates
+1 + erf(x / sqrt 2), which cancels to 0 below x ~ -8, where the kernel still returns the true
+tiny value); GELU backward plus 5e-7 * |grad_y| (the derivative is O(1) and cancels near its
+root x ~ -0.75); softmax 2e-6 relative; log_softmax 1e-6 absolute (x - max - lse cancels).
+"""
+import math
+
+import numpy as np
+import pytest
+
+from hpnn import kernels, reference
+
+SIZES = [1, 3, 15, 16, 17, 31, 64, 100, 1000, 70001]
+
+
+def _inputs(rng, n, scale=3.0):
+    x = (rng.standard_normal(n) * scale).astype(np.float32)
+    if n > 8:
+        x[:8] = [0.0, -0.0, 1e-30, -1e-30, 80.0, -80.0, 1e-4, -12.0]
+    return x
+
+
+ELEMENTWISE = [
+    # name, options, forward rtol, forward atol, backward extra atol factor
+    ("relu", {}, 0, 0, 0),
+    ("leaky_relu", {"negative_slope": 0.2}, 0, 0, 0),
+    ("sigmoid", {}, 1e-6, 0, 0),
+    ("tanh", {}, 1e-6, 0, 1e-7),
+    ("gelu", {"approximate": "none"}, 2e-6, 1e-12, 5e-7),
+    ("gelu", {"approximate": "tanh"}, 3e-6, 1e-12, 5e-7),
+]
+SAVES_OUTPUT = {"sigmoid", "tanh"}
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("case", ELEMENTWISE, ids=lambda c: f"{c[0]}-{c[1].get('approximate', '')}")
+def test_elementwise_matches_reference(isa, threads, rng, case, n):
+    name, options, rtol, atol, grad_atol = case
+    x = _inputs(rng, n)
+    if name == "gelu" and options["approximate"] == "tanh":
+        x = np.clip(x, -3, 3)  # the float32 inner polynomial limits accuracy in the far tail
+    forward = getattr(kernels, f"{name}_forward")
+    backward = getattr(kernels, f"{name}_backward")
+    y = forward(x, **options)
+    y_ref = getattr(reference, f"{name}_forward")(x, **options)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=atol)
+    grad_y = rng.standard_normal(n).astype(np.float32)
+    saved = y_ref if name in SAVES_OUTPUT else x
+    g = backward(grad_y, saved, **options)
+    g_ref = getattr(reference, f"{name}_backward")(grad_y, saved, **options)
+    assert g.dtype == np.float32
+    bound = (max(rtol, 1e-6) if rtol else 0) * np.abs(g_ref) + grad_atol * np.abs(grad_y) + atol
+    excess = np.abs(g.astype(np.float64) - g_ref) - bound
+    assert np.all(excess <= 0), f"max excess {excess.max()} at x={saved[np.argmax(excess)]}"
+
+
+def test_nan_and_inf_propagate(isa):
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], np.float32)
+    for name in ("relu", "sigmoid", "tanh", "gelu"):
+        y = getattr(kernels, f"{name}_forward")(x)
+        y_ref = getattr(reference, f"{name}_forward")(x)
+        np.testing.assert_array_equal(y, y_ref, err_msg=name)
+
+
+def test_multidimensional_and_strided_inputs(isa, rng):
+    x = rng.standard_normal((4, 5, 6)).astype(np.float32)[:, ::2, :].transpose(2, 0, 1)
+    np.testing.assert_allclose(kernels.sigmoid_forward(x), reference.sigmoid_forward(x),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(kernels.relu_forward(x), reference.relu_forward(x))
+
+
+def test_accuracy_against_float64(isa):
+    """Max relative error of the SIMD sigmoid/tanh (exp inside) and GELU against float64."""
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-20, 20, 400_001),
+                        np.geomspace(1e-30, 90, 20_000), -np.geomspace(1e-30, 90, 20_000)])
+    x = x.astype(np.float32)
+    x64 = x.astype(np.float64)
+
+    def max_rel(actual, exact):
+        keep = np.abs(exact) > np.finfo(np.float32).tiny
+        return np.max(np.abs(actual[keep] - exact[keep]) / np.abs(exact[keep]))
+
+    assert max_rel(kernels.sigmoid_forward(x), scipy_special.expit(x64)) < 2e-7
+    assert max_rel(kernels.tanh_forward(x), np.tanh(x64)) < 2e-7
+    assert max_rel(kernels.gelu_forward(x), x64 * scipy_special.ndtr(x64)) < 1e-6
+    e = np.linspace(-87, 88, 200_001).astype(np.float32)
+    exp = kernels.softmax_forward(np.stack([e, np.zeros_like(e)], 1), axis=1)
+    # softmax([e, 0])[0] = 1 / (1 + exp(-e)): exp's error at every argument
+    assert max_rel(exp[:, 0], scipy_special.expit(e.astype(np.float64))) < 3e-7
+
+
+@pytest.mark.parametrize("shape,axis", [((1,), 0), ((5, 1), -1), ((3, 17), 1), ((4, 100), -1),
+                                        ((2, 3, 33), 1), ((6, 4, 5), 0), ((2, 1000), -1),
+                                        ((0, 5), 1), ((300, 40), 1)])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_matches_reference(isa, threads, rng, shape, axis, log):
+    name = "log_softmax" if log else "softmax"
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    y = getattr(kernels, f"{name}_forward")(x, axis=axis)
+    y_ref = getattr(reference, f"{name}_forward")(x, axis=axis)
+    assert y.dtype == np.float32 and y.shape == x.shape and y.flags.c_contiguous
+    tol = dict(rtol=1e-6, atol=1e-6) if log else dict(rtol=2e-6, atol=1e-9)
+    np.testing.assert_allclose(y, y_ref, **tol)
+    grad_y = rng.standard_normal(shape).astype(np.float32)
+    g = getattr(kernels, f"{name}_backward")(grad_y, y_ref, axis=axis)
+    g_ref = getattr(reference, f"{name}_backward")(grad_y, y_ref, axis=axis)
+    np.testing.assert_allclose(g, g_ref, rtol=2e-6, atol=2e-6)
+
+
+def test_softmax_special_rows(isa):
+    x = np.array([[-np.inf, -np.inf], [np.inf, 1.0], [np.nan, 0.0], [1e30, -1e30]], np.float32)
+    for name in ("softmax", "log_softmax"):
+        with np.errstate(all="ignore"):
+            y_ref = getattr(reference, f"{name}_forward")(x)
+        np.testing.assert_array_equal(getattr(kernels, f"{name}_forward")(x), y_ref)
+
+
+def test_other_dtypes_and_errors_match_reference():
+    x64 = np.linspace(-3, 3, 7)
+    y = kernels.gelu_forward(x64)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, reference.gelu_forward(x64))
+    assert kernels.relu_forward([1.0, -1.0]).tolist() == [1.0, 0.0]
+    with pytest.raises(TypeError, match="x must be a floating-point"):
+        kernels.relu_forward(np.arange(3))
+    with pytest.raises(ValueError, match="grad_y shape"):
+        kernels.tanh_backward(np.ones(3, np.float32), np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="approximate"):
+        kernels.gelu_forward(np.ones(3, np.float32), approximate="erf")
+    with pytest.raises(ValueError, match="axis=2 is out of range"):
+        kernels.softmax_forward(np.ones((2, 2), np.float32), axis=2)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        kernels.log_softmax_forward(np.ones((2, 2), np.float32), axis=1.0)
+    with pytest.raises(ValueError, match="at least one dimension"):
+        kernels.softmax_forward(np.float32(1.0))
+
+
+def test_signatures_match_reference():
+    import inspect
+    for name in kernels.activation.__all__:
+        assert inspect.signature(getattr(kernels, name)) == \
+            inspect.signature(getattr(reference, name)), name
+    assert math.isclose(kernels.leaky_relu_forward(np.float32([-2.0]))[0], -0.02, rel_tol=1e-6)
