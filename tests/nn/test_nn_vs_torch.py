@@ -25,7 +25,7 @@ def _compare(torch_model, model, x, target_fn):
         # float32 sums in a different order: absolute error relative to the largest gradient
         expected = torch_grads[name].grad.numpy()
         np.testing.assert_allclose(param.grad.numpy(), expected, rtol=1e-3,
-                                   atol=1e-4 * float(np.abs(expected).max()) + 1e-7,
+                                   atol=max(1e-5, 1e-4 * float(np.abs(expected).max())),
                                    err_msg=name)
 
 
