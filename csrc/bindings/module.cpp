@@ -13,6 +13,7 @@ namespace hpnn {
 // One per kernel family, each in csrc/bindings/<family>_bindings.cpp.
 void bind_gemm(py::module_& kernels);
 void bind_activation(py::module_& kernels);
+void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
 
 namespace {
@@ -67,5 +68,6 @@ PYBIND11_MODULE(_C, m) {
   py::module_ kernels = m.def_submodule("kernels", "Native float32 kernels");
   bind_gemm(kernels);
   bind_activation(kernels);
+  bind_conv(kernels);
   bind_pool(kernels);
 }

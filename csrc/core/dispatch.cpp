@@ -10,6 +10,7 @@ namespace hpnn {
 // its name to HPNN_KERNEL_FAMILIES and its source to HPNN_ISA_SOURCES in CMakeLists.txt.
 #define HPNN_KERNEL_FAMILIES(X, isa) \
   X(gemm, isa)                       \
+  X(conv, isa)                       \
   X(pool, isa)                       \
   X(activation, isa)                 \
   X(probe, isa)

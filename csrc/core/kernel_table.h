@@ -47,10 +47,26 @@ struct GemmBlocking {
   index_t kc, mc, nc;   // depth, rows and columns of the packed blocks
 };
 
+// A 2-d convolution, NCHW: x (n, c, h, w), weight (k, c / groups, kh, kw), y (n, k, oh, ow).
+struct ConvShape {
+  index_t n, c, h, w;
+  index_t k, kh, kw;
+  index_t oh, ow;
+  index_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+  index_t groups;
+};
+
 struct KernelTable {
   const char* isa = nullptr;
   void (*sgemm)(const GemmArgs&, const GemmBlocking&) = nullptr;
   GemmBlocking gemm_blocking{};
+  // Convolutions over contiguous NCHW arrays; bias may be null. Outputs are overwritten.
+  void (*conv2d_forward)(const ConvShape&, const float* x, const float* weight, const float* bias,
+                         float* y, int num_threads) = nullptr;
+  void (*conv2d_backward_input)(const ConvShape&, const float* grad_y, const float* weight,
+                                float* grad_x, int num_threads) = nullptr;
+  void (*conv2d_backward_weight)(const ConvShape&, const float* grad_y, const float* x,
+                                 float* grad_weight, int num_threads) = nullptr;
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
   // Activations, losses, optimizer steps and dropout (core/nn_args.h).
