@@ -8,9 +8,10 @@ namespace hpnn {
 enum ScratchSlot {
   kScratchPackA = 0,
   kScratchPackB = 1,
-  kScratchConvColumns = 2,  // an im2col matrix
+  kScratchConvColumns = 2,  // an im2col matrix, or a zero-padded image
   kScratchConvWork = 3,     // flipped weights, per-thread weight gradients
-  kScratchSlots = 4
+  kScratchConvGrid = 4,     // an output or output gradient on the padded-width grid
+  kScratchSlots = 8
 };
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call

@@ -107,6 +107,83 @@ struct ImplicitIm2col {
   }
 };
 
+// Stride-1 convolutions run on a zero-padded copy of the image (Hp x Wp per channel plus a
+// spare row). On an output grid of OH rows x Wp columns, im2col row (c, i, j) is then the
+// contiguous slice of the padded image starting at c * plane + i * dh * Wp + j * dw: B panels
+// are plain copies without bounds checks. The Wp - OW extra columns of each grid row are
+// computed and dropped (the spare row keeps their reads inside the buffer).
+struct PaddedGrid {
+  index_t wp, plane, size;  // padded width, floats per padded channel, OH * Wp
+};
+
+bool use_padded_grid(const ConvShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
+
+PaddedGrid padded_grid(const ConvShape& s) {
+  const index_t wp = s.w + 2 * s.pad_w, hp = s.h + 2 * s.pad_h;
+  return {wp, (hp + 1) * wp, s.oh * wp};
+}
+
+index_t tap_offset(const ConvShape& s, const PaddedGrid& grid, const Tap& tap) {
+  return tap.c * grid.plane + tap.i * s.dilation_h * grid.wp + tap.j * s.dilation_w;
+}
+
+void pad_image(const ConvShape& s, const PaddedGrid& grid, const float* x, index_t channels,
+               float* padded) {
+  for (index_t c = 0; c < channels; ++c, x += s.h * s.w, padded += grid.plane) {
+    fill(padded, grid.plane, 0.0f);
+    for (index_t y = 0; y < s.h; ++y) {
+      float* row = padded + (y + s.pad_h) * grid.wp + s.pad_w;
+      for (index_t t = 0; t < s.w; ++t) row[t] = x[y * s.w + t];
+    }
+  }
+}
+
+// Forward B packer on the grid: row p of im2col is padded[offset(p) + j].
+struct ShiftedRows {
+  const ConvShape* s;
+  PaddedGrid grid;
+  const float* padded;
+  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
+    Tap tap = tap_of(*s, pc);
+    for (index_t p = 0; p < kc; ++p, tap.next(*s), out += NR) {
+      const float* src = padded + tap_offset(*s, grid, tap) + j0;
+      if (cols == NR) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) vstore(out + v * kLanes, vload(src + v * kLanes));
+        continue;
+      }
+      for (int l = 0; l < cols; ++l) out[l] = src[l];
+      fill(out + cols, NR - cols, 0.0f);
+    }
+  }
+};
+
+// Weight-gradient B packer on the grid: op(B)(p, tap) = padded[offset(tap) + p], NR taps per
+// panel, each contiguous along p -- packed with 4 x 4 transposes.
+struct TapColumns {
+  const ConvShape* s;
+  PaddedGrid grid;
+  const float* padded;
+  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
+    const float* lane[NR];
+    Tap tap = tap_of(*s, j0);
+    for (int l = 0; l < cols; ++l, tap.next(*s)) lane[l] = padded + tap_offset(*s, grid, tap) + pc;
+    const index_t kc4 = kc - kc % 4;
+    int l = 0;
+    for (; l + 4 <= cols; l += 4) {
+      for (index_t p = 0; p < kc4; p += 4)
+        transpose_4x4_rows(lane[l] + p, lane[l + 1] + p, lane[l + 2] + p, lane[l + 3] + p,
+                           out + p * NR + l, NR);
+      for (index_t p = kc4; p < kc; ++p)
+        for (int i = 0; i < 4; ++i) out[p * NR + l + i] = lane[l + i][p];
+    }
+    for (; l < cols; ++l)
+      for (index_t p = 0; p < kc; ++p) out[p * NR + l] = lane[l][p];
+    for (l = cols; l < NR; ++l)
+      for (index_t p = 0; p < kc; ++p) out[p * NR + l] = 0.0f;
+  }
+};
+
 // The explicit im2col matrix (taps x OH*OW), built a row chunk at a time.
 void im2col(const ConvShape& s, const float* x, float* columns) {
   const index_t pixels = s.oh * s.ow, chunk = RowRuns::kMaxRuns;
@@ -150,17 +227,33 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
   const index_t pixels = s.oh * s.ow;
   const bool pointwise = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 &&
                          s.pad_h == 0 && s.pad_w == 0;
+  const bool on_grid = !pointwise && use_padded_grid(s);
+  const PaddedGrid grid = padded_grid(s);
+  float* padded = on_grid ? thread_scratch(kScratchConvColumns, static_cast<std::size_t>(cg * grid.plane)) : nullptr;
+  float* grid_out = on_grid ? thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * grid.size)) : nullptr;
   for (index_t g = 0; g < s.groups; ++g) {
     const float* x_g = x + (n * s.c + g * cg) * s.h * s.w;
     float* y_g = y + (n * s.k + g * kg) * pixels;
+    const index_t columns = on_grid ? grid.size : pixels;
+    float* out = on_grid ? grid_out : y_g;
     if (bias)
-      for (index_t r = 0; r < kg; ++r) fill(y_g + r * pixels, pixels, bias[g * kg + r]);
-    const GemmArgs args = product(kg, pixels, taps, weight + g * kg * taps, taps, 1, x_g, pixels,
-                                  1, y_g, bias ? 1.0f : 0.0f, nt);
-    if (pointwise)
+      for (index_t r = 0; r < kg; ++r) fill(out + r * columns, columns, bias[g * kg + r]);
+    const GemmArgs args = product(kg, columns, taps, weight + g * kg * taps, taps, 1, x_g, pixels,
+                                  1, out, bias ? 1.0f : 0.0f, nt);
+    if (pointwise) {
       gemm_run(args, kBlocking, StridedB{x_g, pixels, 1});
-    else
+    } else if (on_grid) {
+      pad_image(s, grid, x_g, cg, padded);
+      gemm_run(args, kBlocking, ShiftedRows{&s, grid, padded});
+      for (index_t r = 0; r < kg; ++r)
+        for (index_t oy = 0; oy < s.oh; ++oy) {
+          const float* src = grid_out + r * grid.size + oy * grid.wp;
+          float* dst = y_g + r * pixels + oy * s.ow;
+          for (index_t ox = 0; ox < s.ow; ++ox) dst[ox] = src[ox];
+        }
+    } else {
       gemm_run(args, kBlocking, ImplicitIm2col{&s, x_g});
+    }
   }
 }
 
@@ -232,17 +325,37 @@ void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float*
     backward_input_col2im(s, grad_y, weight, grad_x, nt);
 }
 
-// dW[g] += dy[n, g] @ im2col(x[n, g])^T for one image, into grad_w (k x taps).
+// dW[g] += dy[n, g] @ im2col(x[n, g])^T for one image, into grad_w (k x taps). On the padded
+// grid, dy is spread onto OH x Wp with zeros in the extra columns.
 void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, const float* x,
                             float* grad_w, int nt) {
   const index_t cg = s.c / s.groups, kg = s.k / s.groups, taps = taps_of(s);
   const index_t pixels = s.oh * s.ow;
-  float* columns = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(taps * pixels));
+  const PaddedGrid grid = padded_grid(s);
   for (index_t g = 0; g < s.groups; ++g) {
-    im2col(s, x + (n * s.c + g * cg) * s.h * s.w, columns);
+    const float* x_g = x + (n * s.c + g * cg) * s.h * s.w;
     const float* dy_g = grad_y + (n * s.k + g * kg) * pixels;
-    const GemmArgs args = product(kg, taps, pixels, dy_g, pixels, 1, columns, 1, pixels,
-                                  grad_w + g * kg * taps, 1.0f, nt);
+    float* dw_g = grad_w + g * kg * taps;
+    if (use_padded_grid(s)) {
+      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(cg * grid.plane));
+      float* dy_grid = thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * grid.size));
+      pad_image(s, grid, x_g, cg, padded);
+      for (index_t r = 0; r < kg; ++r)
+        for (index_t oy = 0; oy < s.oh; ++oy) {
+          float* dst = dy_grid + r * grid.size + oy * grid.wp;
+          const float* src = dy_g + r * pixels + oy * s.ow;
+          for (index_t ox = 0; ox < s.ow; ++ox) dst[ox] = src[ox];
+          fill(dst + s.ow, grid.wp - s.ow, 0.0f);
+        }
+      const GemmArgs args = product(kg, taps, grid.size, dy_grid, grid.size, 1, nullptr, 0, 0,
+                                    dw_g, 1.0f, nt);
+      gemm_run(args, kBlocking, TapColumns{&s, grid, padded});
+      continue;
+    }
+    float* columns = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(taps * pixels));
+    im2col(s, x_g, columns);
+    const GemmArgs args = product(kg, taps, pixels, dy_g, pixels, 1, columns, 1, pixels, dw_g,
+                                  1.0f, nt);
     gemm_run(args, kBlocking, StridedB{columns, 1, pixels});
   }
 }

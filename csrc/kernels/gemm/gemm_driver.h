@@ -114,19 +114,27 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
 }
 
 // dst[c * dst_stride + r] = src[r * src_stride + c] for a 4 x 4 block.
-void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
-  const vfloat4 r0 = *reinterpret_cast<const vfloat4u*>(src);
-  const vfloat4 r1 = *reinterpret_cast<const vfloat4u*>(src + src_stride);
-  const vfloat4 r2 = *reinterpret_cast<const vfloat4u*>(src + 2 * src_stride);
-  const vfloat4 r3 = *reinterpret_cast<const vfloat4u*>(src + 3 * src_stride);
-  const vfloat4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
-  const vfloat4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
-  const vfloat4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
-  const vfloat4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+// dst[c * dst_stride + r] = rows[r][c] for a 4 x 4 block.
+void transpose_4x4_rows(const float* r0, const float* r1, const float* r2, const float* r3,
+                        float* dst, index_t dst_stride) {
+  const vfloat4 a0 = *reinterpret_cast<const vfloat4u*>(r0);
+  const vfloat4 a1 = *reinterpret_cast<const vfloat4u*>(r1);
+  const vfloat4 a2 = *reinterpret_cast<const vfloat4u*>(r2);
+  const vfloat4 a3 = *reinterpret_cast<const vfloat4u*>(r3);
+  const vfloat4 t0 = __builtin_shufflevector(a0, a1, 0, 4, 1, 5);
+  const vfloat4 t1 = __builtin_shufflevector(a0, a1, 2, 6, 3, 7);
+  const vfloat4 t2 = __builtin_shufflevector(a2, a3, 0, 4, 1, 5);
+  const vfloat4 t3 = __builtin_shufflevector(a2, a3, 2, 6, 3, 7);
   *reinterpret_cast<vfloat4u*>(dst) = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
   *reinterpret_cast<vfloat4u*>(dst + dst_stride) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
   *reinterpret_cast<vfloat4u*>(dst + 2 * dst_stride) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
   *reinterpret_cast<vfloat4u*>(dst + 3 * dst_stride) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+}
+
+// dst[c * dst_stride + r] = src[r * src_stride + c] for a 4 x 4 block.
+void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
+  transpose_4x4_rows(src, src + src_stride, src + 2 * src_stride, src + 3 * src_stride, dst,
+                     dst_stride);
 }
 
 // Packs one panel of W lanes (the MR rows of an A panel or the NR columns of a B panel) over
