@@ -12,6 +12,7 @@
 namespace hpnn {
 // One per kernel family, each in csrc/bindings/<family>_bindings.cpp.
 void bind_gemm(py::module_& kernels);
+void bind_norm(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
@@ -67,6 +68,7 @@ PYBIND11_MODULE(_C, m) {
         "Run `iters` rounds of register-only FMAs on one thread; returns the flops done.");
   py::module_ kernels = m.def_submodule("kernels", "Native float32 kernels");
   bind_gemm(kernels);
+  bind_norm(kernels);
   bind_activation(kernels);
   bind_conv(kernels);
   bind_pool(kernels);

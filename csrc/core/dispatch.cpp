@@ -13,6 +13,7 @@ namespace hpnn {
   X(conv, isa)                       \
   X(pool, isa)                       \
   X(activation, isa)                 \
+  X(norm, isa)                       \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);

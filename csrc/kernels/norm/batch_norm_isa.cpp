@@ -1,0 +1,211 @@
+// Batch normalisation over a contiguous (N, C, S) array, compiled per ISA.
+//
+// Channel c is N runs of S values (run n at (n * C + c) * S). Channels are independent tasks,
+// split over threads; each reads its channel once for the statistics and once more for the
+// elementwise pass, which then mostly hits L2 (a channel of a 64 x 64 x 56 x 56 batch is 800 KB).
+//
+// Precision: statistics are accumulated per block of at most kBlock values in float (each block
+// centred on itself first, so inputs with a large mean lose nothing), blocks are merged in
+// double (Chan et al.'s pairwise update). y subtracts the double mean as a float pair hi + lo.
+#include "core/kernel_table.h"
+#include "core/simd.h"
+#include "kernels/common/vec_ops.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+constexpr index_t kBlock = 2048;
+// Runs shorter than this are gathered into blocks: per-run overheads would dominate.
+constexpr index_t kMinRun = 64;
+
+struct Moments {
+  double count = 0.0, mean = 0.0, m2 = 0.0;  // m2: sum of squared deviations from mean
+};
+
+void merge(Moments& acc, double count, double mean, double m2) {
+  const double total = acc.count + count, delta = mean - acc.mean;
+  acc.mean += delta * count / total;
+  acc.m2 += m2 + delta * delta * acc.count * count / total;
+  acc.count = total;
+}
+
+// sum(p - centre) and sum((p - centre)^2) in float.
+void centred_sums(const float* p, index_t n, float centre, float& sum, float& sum_sq) {
+  const vfloat c = vbroadcast(centre);
+  vfloat s[2] = {}, q[2] = {};
+  index_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes)
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {
+      const vfloat d = vload(p + i + u * kLanes) - c;
+      s[u] += d, q[u] += d * d;
+    }
+  sum = lane_sum(s[0] + s[1]), sum_sq = lane_sum(q[0] + q[1]);
+  for (; i < n; ++i) {
+    const float d = p[i] - centre;
+    sum += d, sum_sq += d * d;
+  }
+}
+
+// sum(g) and sum(g * (x - centre)) in float.
+void gradient_sums(const float* g, const float* x, index_t n, float centre, float& sum_g,
+                   float& sum_gx) {
+  const vfloat c = vbroadcast(centre);
+  vfloat s[2] = {}, t[2] = {};
+  index_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes)
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {
+      const vfloat gv = vload(g + i + u * kLanes);
+      s[u] += gv, t[u] += gv * (vload(x + i + u * kLanes) - c);
+    }
+  sum_g = lane_sum(s[0] + s[1]), sum_gx = lane_sum(t[0] + t[1]);
+  for (; i < n; ++i) sum_g += g[i], sum_gx += g[i] * (x[i] - centre);
+}
+
+// Moments of a block in cache: a first pass finds its mean roughly, a second sums the
+// (small) deviations from that.
+void add_block_moments(const float* p, index_t n, Moments& acc) {
+  const float centre = p[0] + shifted_sum(p, n, p[0]) / static_cast<float>(n);
+  float sum, sum_sq;
+  centred_sums(p, n, centre, sum, sum_sq);
+  const double mean = static_cast<double>(centre) + static_cast<double>(sum) / n;
+  merge(acc, static_cast<double>(n), mean, sum_sq - static_cast<double>(sum) * sum / n);
+}
+
+// Calls fn(x_block, g_block, count) over channel c in blocks of at most kBlock values (g may
+// be null). Long runs are cut; short runs are gathered into the kBlock-float buffers.
+template <class Fn>
+void for_each_block(const BatchNormArgs& a, index_t c, const float* x, const float* g,
+                    float* gather_x, float* gather_g, Fn&& fn) {
+  const index_t run = a.spatial, stride = a.channels * a.spatial;
+  x += c * run;
+  if (g) g += c * run;
+  if (run >= kMinRun) {
+    for (index_t n = 0; n < a.batch; ++n)
+      for (index_t off = 0; off < run; off += kBlock)
+        fn(x + n * stride + off, g ? g + n * stride + off : nullptr, imin(kBlock, run - off));
+    return;
+  }
+  index_t filled = 0;
+  for (index_t n = 0; n < a.batch; ++n) {
+    for (index_t i = 0; i < run; ++i) gather_x[filled + i] = x[n * stride + i];
+    if (g)
+      for (index_t i = 0; i < run; ++i) gather_g[filled + i] = g[n * stride + i];
+    filled += run;
+    if (filled + run > kBlock || n + 1 == a.batch) {
+      fn(gather_x, g ? gather_g : nullptr, filled);
+      filled = 0;
+    }
+  }
+}
+
+// y = ((x - mean_hi) - mean_lo) * scale + shift over channel c.
+void normalize_channel(const BatchNormArgs& a, index_t c, const float* x, float* y,
+                       float mean_hi, float mean_lo, float scale, float shift) {
+  const index_t run = a.spatial, stride = a.channels * a.spatial;
+  const vfloat hi = vbroadcast(mean_hi), lo = vbroadcast(mean_lo);
+  const vfloat vscale = vbroadcast(scale), vshift = vbroadcast(shift);
+  for (index_t n = 0; n < a.batch; ++n) {
+    const float* xr = x + n * stride + c * run;
+    float* yr = y + n * stride + c * run;
+    index_t i = 0;
+    for (; i + kLanes <= run; i += kLanes)
+      vstore(yr + i, ((vload(xr + i) - hi) - lo) * vscale + vshift);
+    for (; i < run; ++i) yr[i] = ((xr[i] - mean_hi) - mean_lo) * scale + shift;
+  }
+}
+
+// grad_x = k_g * g + k_x * (x - mean) + k_0 over channel c.
+void input_gradient_channel(const BatchNormArgs& a, index_t c, const float* g, const float* x,
+                            float* grad_x, float mean, float k_g, float k_x, float k_0) {
+  const index_t run = a.spatial, stride = a.channels * a.spatial;
+  const vfloat vmean = vbroadcast(mean), vk_g = vbroadcast(k_g), vk_x = vbroadcast(k_x),
+               vk_0 = vbroadcast(k_0);
+  for (index_t n = 0; n < a.batch; ++n) {
+    const index_t at = n * stride + c * run;
+    index_t i = 0;
+    for (; i + kLanes <= run; i += kLanes)
+      vstore(grad_x + at + i,
+             vk_g * vload(g + at + i) + (vk_x * (vload(x + at + i) - vmean) + vk_0));
+    for (; i < run; ++i) grad_x[at + i] = k_g * g[at + i] + (k_x * (x[at + i] - mean) + k_0);
+  }
+}
+
+template <class ChannelFn>
+void for_each_channel(const BatchNormArgs& a, ChannelFn&& fn) {
+  if (a.num_threads <= 1) {
+    for (index_t c = 0; c < a.channels; ++c) fn(c);
+    return;
+  }
+#pragma omp parallel for num_threads(a.num_threads) schedule(static)
+  for (index_t c = 0; c < a.channels; ++c) fn(c);
+}
+
+float weight_of(const BatchNormArgs& a, index_t c) { return a.weight ? a.weight[c] : 1.0f; }
+float bias_of(const BatchNormArgs& a, index_t c) { return a.bias ? a.bias[c] : 0.0f; }
+
+void batch_norm_forward_train(const BatchNormArgs& a, const float* x, float* y, float* save_mean,
+                              float* save_invstd, float* running_mean, float* running_var,
+                              double momentum, double eps) {
+  const double count = static_cast<double>(a.batch * a.spatial);
+  for_each_channel(a, [&](index_t c) {
+    float gather[kBlock];
+    Moments m;
+    for_each_block(a, c, x, nullptr, gather, nullptr,
+                   [&](const float* p, const float*, index_t n) { add_block_moments(p, n, m); });
+    const double var = m.m2 / count, invstd = 1.0 / __builtin_sqrt(var + eps);
+    save_mean[c] = static_cast<float>(m.mean);
+    save_invstd[c] = static_cast<float>(invstd);
+    if (running_mean) running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * m.mean);
+    if (running_var)
+      running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] +
+                                          momentum * m.m2 / (count - 1.0));
+    const float mean_hi = static_cast<float>(m.mean);
+    normalize_channel(a, c, x, y, mean_hi, static_cast<float>(m.mean - mean_hi),
+                      static_cast<float>(invstd * weight_of(a, c)), bias_of(a, c));
+  });
+}
+
+void batch_norm_forward_eval(const BatchNormArgs& a, const float* x, float* y, const float* mean,
+                             const float* var, double eps) {
+  for_each_channel(a, [&](index_t c) {
+    const float invstd = 1.0f / __builtin_sqrtf(var[c] + static_cast<float>(eps));
+    normalize_channel(a, c, x, y, mean[c], 0.0f, invstd * weight_of(a, c), bias_of(a, c));
+  });
+}
+
+void batch_norm_backward(const BatchNormArgs& a, const float* grad_y, const float* x,
+                         const float* save_mean, const float* save_invstd, float* grad_x,
+                         float* grad_weight, float* grad_bias) {
+  const double count = static_cast<double>(a.batch * a.spatial);
+  for_each_channel(a, [&](index_t c) {
+    float gather_x[kBlock], gather_g[kBlock];
+    const float mean = save_mean[c];
+    double sum_g = 0.0, sum_gx = 0.0;
+    for_each_block(a, c, x, grad_y, gather_x, gather_g,
+                   [&](const float* xp, const float* gp, index_t n) {
+                     float s, t;
+                     gradient_sums(gp, xp, n, mean, s, t);
+                     sum_g += s, sum_gx += t;
+                   });
+    const double invstd = save_invstd[c], d_weight = sum_gx * invstd;
+    if (grad_weight) grad_weight[c] = static_cast<float>(d_weight), grad_bias[c] = static_cast<float>(sum_g);
+    const double k_g = weight_of(a, c) * invstd;
+    input_gradient_channel(a, c, grad_y, x, grad_x, mean, static_cast<float>(k_g),
+                           static_cast<float>(-k_g * invstd * d_weight / count),
+                           static_cast<float>(-k_g * sum_g / count));
+  });
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+
+void HPNN_ISA_FN(register_norm)(KernelTable& table) {
+  table.batch_norm_forward_train = HPNN_ISA_NS::batch_norm_forward_train;
+  table.batch_norm_forward_eval = HPNN_ISA_NS::batch_norm_forward_eval;
+  table.batch_norm_backward = HPNN_ISA_NS::batch_norm_backward;
+}
+
+}  // namespace hpnn
