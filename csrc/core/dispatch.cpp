@@ -14,6 +14,7 @@ namespace hpnn {
   X(pool, isa)                       \
   X(activation, isa)                 \
   X(norm, isa)                       \
+  X(loss, isa)                       \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);

@@ -45,7 +45,7 @@ struct SgdArgs {
   const float* grad;
   float* momentum_buffer;  // null when momentum == 0
   index_t n;
-  float lr, momentum, dampening, weight_decay;
+  double lr, momentum, dampening, weight_decay;
   bool nesterov, maximize, first_step;
   int num_threads;
 };

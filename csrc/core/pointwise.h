@@ -83,5 +83,18 @@ double pointwise(const Op& op, const Streams& s, float* out, index_t n, int nt, 
   });
 }
 
+// The row's max, replaced by 0 when not finite (as the reference's _shifted does).
+static inline float row_shift(const float* x, index_t dim) {
+  vfloat m = vbroadcast(-__builtin_inff());
+  index_t i = 0;
+  for (; i + kLanes <= dim; i += kLanes) {
+    const vfloat v = vload(x + i);
+    m = v > m ? v : m;
+  }
+  float best = hmax(m);
+  for (; i < dim; ++i) best = x[i] > best ? x[i] : best;
+  return __builtin_isfinite(best) ? best : 0.0f;
+}
+
 }  // namespace HPNN_ISA_NS
 }  // namespace hpnn

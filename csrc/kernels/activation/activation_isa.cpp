@@ -99,19 +99,6 @@ void activation_backward(Activation op, const float* g, const float* saved, floa
 
 // ---- softmax along contiguous rows ------------------------------------------------------------
 
-// The row's max, replaced by 0 when not finite (as the reference's _shifted does).
-float row_shift(const float* x, index_t dim) {
-  vfloat m = vbroadcast(-__builtin_inff());
-  index_t i = 0;
-  for (; i + kLanes <= dim; i += kLanes) {
-    const vfloat v = vload(x + i);
-    m = v > m ? v : m;
-  }
-  float best = hmax(m);
-  for (; i < dim; ++i) best = x[i] > best ? x[i] : best;
-  return __builtin_isfinite(best) ? best : 0.0f;
-}
-
 // Sum of exp(x - shift) over the row, optionally storing the exponentials in e.
 template <class Op>
 float row_sum(const Op& op, const float* x, const float* x2, float* out, index_t dim) {

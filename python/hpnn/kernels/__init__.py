@@ -2,6 +2,8 @@
 numpy twin of the same name and signature in ``hpnn.reference``."""
 from . import activation
 from .activation import *  # noqa: F401,F403
+from . import loss
+from .loss import *  # noqa: F401,F403
 from . import conv
 from .conv import *  # noqa: F401,F403
 from .gemm import gemm
@@ -13,5 +15,6 @@ from .pool import *  # noqa: F401,F403
 __all__ = ["gemm"]
 __all__ += conv.__all__
 __all__ += activation.__all__
+__all__ += loss.__all__
 __all__ += pool.__all__
 __all__ += norm.__all__
