@@ -15,6 +15,7 @@ void bind_gemm(py::module_& kernels);
 void bind_norm(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_loss(py::module_& kernels);
+void bind_optim(py::module_& kernels);
 void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
 
@@ -72,6 +73,7 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(kernels);
   bind_activation(kernels);
   bind_loss(kernels);
+  bind_optim(kernels);
   bind_conv(kernels);
   bind_pool(kernels);
 }

@@ -15,6 +15,7 @@ namespace hpnn {
   X(activation, isa)                 \
   X(norm, isa)                       \
   X(loss, isa)                       \
+  X(optim, isa)                      \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);
