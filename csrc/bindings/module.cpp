@@ -16,6 +16,7 @@ void bind_norm(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_loss(py::module_& kernels);
 void bind_optim(py::module_& kernels);
+void bind_dropout(py::module_& kernels);
 void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
 
@@ -74,6 +75,7 @@ PYBIND11_MODULE(_C, m) {
   bind_activation(kernels);
   bind_loss(kernels);
   bind_optim(kernels);
+  bind_dropout(kernels);
   bind_conv(kernels);
   bind_pool(kernels);
 }

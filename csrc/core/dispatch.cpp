@@ -16,6 +16,7 @@ namespace hpnn {
   X(norm, isa)                       \
   X(loss, isa)                       \
   X(optim, isa)                      \
+  X(dropout, isa)                    \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);

@@ -6,6 +6,8 @@ from . import loss
 from .loss import *  # noqa: F401,F403
 from . import optim
 from .optim import *  # noqa: F401,F403
+from . import dropout
+from .dropout import *  # noqa: F401,F403
 from . import conv
 from .conv import *  # noqa: F401,F403
 from .gemm import gemm
@@ -19,5 +21,6 @@ __all__ += conv.__all__
 __all__ += activation.__all__
 __all__ += loss.__all__
 __all__ += optim.__all__
+__all__ += dropout.__all__
 __all__ += pool.__all__
 __all__ += norm.__all__
