@@ -24,6 +24,8 @@ Taps axis_taps(index_t out, index_t stride, index_t pad, index_t dilation, index
                index_t size) {
   Taps taps;
   taps.first = out * stride - pad;
+  taps.begin = 0, taps.end = kernel;
+  if (taps.first >= 0 && taps.first + (kernel - 1) * dilation < size) return taps;  // interior
   taps.begin = taps.first < 0 ? ceil_div(-taps.first, dilation) : 0;
   const index_t last = size - 1 - taps.first;  // largest in-bounds offset from `first`
   taps.end = last < 0 ? 0 : imin(kernel, last / dilation + 1);
@@ -74,21 +76,37 @@ void for_each_vector(index_t columns, Fn&& fn) {
 
 // PyTorch's CPU rule, in window order: a value replaces the best so far if it is greater or
 // NaN, so ties keep the first maximum and NaNs the last NaN.
+// take_if_better for one value, with masks: GCC turns the plain ternaries into branches.
+void select_if_better(float& best, index_t& best_at, float v, index_t at) {
+  const index_t take = -static_cast<index_t>((v > best) | (v != v));
+  best_at ^= (best_at ^ at) & take;
+  std::uint32_t best_bits, v_bits;
+  __builtin_memcpy(&best_bits, &best, 4), __builtin_memcpy(&v_bits, &v, 4);
+  best_bits ^= (best_bits ^ v_bits) & static_cast<std::uint32_t>(take);
+  __builtin_memcpy(&best, &best_bits, 4);
+}
+
 void max_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t ow0, float* y,
                           index_t* indices) {
   for_each_window(a, oh, ow0, [&](index_t ow, const Taps& rows, const Taps& cols) {
-    float best = kNegInf;
-    index_t best_at = -1;
+    if (rows.begin == rows.end || cols.begin == cols.end) {  // only padding (dilated windows)
+      y[ow] = kNegInf, indices[ow] = -1;
+      return;
+    }
+    // Starting from the first tap and revisiting it changes nothing, and keeps the loop free
+    // of branches (random data mispredicts "new maximum" often).
+    index_t best_at = (rows.first + rows.begin * a.dilation_h) * a.width + cols.first +
+                      cols.begin * a.dilation_w;
+    float best = x[best_at];
     for (index_t i = rows.begin; i < rows.end; ++i) {
       const index_t h = rows.first + i * a.dilation_h;
       for (index_t j = cols.begin; j < cols.end; ++j) {
         const index_t at = h * a.width + cols.first + j * a.dilation_w;
         const float v = x[at];
-        if (best_at < 0 || v > best || v != v) best = v, best_at = at;
+        select_if_better(best, best_at, v, at);
       }
     }
-    y[ow] = best;
-    indices[ow] = best_at;
+    y[ow] = best, indices[ow] = best_at;
   });
 }
 
