@@ -80,16 +80,10 @@ def torch_case(case, a):
             aten._log_softmax_backward_data(grad_lp, log_probs, 1, torch.float32)
         return run
     if case == "adam_step":
-        p, grad = torch.from_numpy(a["param"].copy()), torch.from_numpy(a["param_grad"])
-        m, v = torch.zeros_like(p), torch.zeros_like(p)
-        step = torch.tensor(10.0)
-        def run():
-            torch.optim.adam.adam([p], [grad], [m], [v], [], [step], foreach=False,
-                                  capturable=False, differentiable=False, fused=None,
-                                  grad_scale=None, found_inf=None, has_complex=False,
-                                  amsgrad=False, beta1=0.9, beta2=0.999, lr=1e-3,
-                                  weight_decay=0.0, eps=1e-8, maximize=False)
-        return run
+        p = torch.from_numpy(a["param"].copy())
+        p.grad = torch.from_numpy(a["param_grad"])
+        optimizer = torch.optim.Adam([p], lr=1e-3, foreach=False)
+        return optimizer.step
     raise KeyError(case)
 
 
