@@ -63,9 +63,10 @@ _RESULTS = defaultdict(dict)  # group -> {implementation: (median seconds, flops
 @pytest.fixture
 def record(benchmark):
     """record(group, implementation, flops) after a benchmark run, for the summary table."""
-    def _record(group, implementation, flops):
+    def _record(group, implementation, flops=0):
         median = benchmark.stats.stats.median
-        benchmark.extra_info["gflops"] = round(flops / median / 1e9, 1)
+        if flops:
+            benchmark.extra_info["gflops"] = round(flops / median / 1e9, 1)
         _RESULTS[group][implementation] = (median, flops)
     return _record
 
@@ -82,7 +83,10 @@ def pytest_terminal_summary(terminalreporter):
         hpnn_time = impls.get("hpnn", (None,))[0]
         threads = int(group.rsplit("threads=", 1)[1]) if "threads=" in group else 1
         for impl, (median, flops) in impls.items():
-            gflops = flops / median / 1e9 if flops else float("nan")
             ratio = f"{median / hpnn_time:.2f}x" if hpnn_time and impl != "hpnn" else ""
-            write(f"{group:<44} {impl:<8} {median * 1e3:>8.3f}ms {gflops:>9.1f} "
-                  f"{100 * gflops / peak / threads:>8.0f}% {ratio:>12}")
+            if flops:  # compute-bound: rate and share of the peak
+                gflops = flops / median / 1e9
+                rate = f"{gflops:>9.1f} {100 * gflops / peak / threads:>8.0f}%"
+            else:  # memory-bound or end-to-end: the time ratio says it all
+                rate = f"{'-':>9} {'-':>9}"
+            write(f"{group:<44} {impl:<8} {median * 1e3:>8.3f}ms {rate} {ratio:>12}")
