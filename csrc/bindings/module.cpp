@@ -19,6 +19,7 @@ void bind_optim(py::module_& kernels);
 void bind_dropout(py::module_& kernels);
 void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
+void bind_rnn(py::module_& kernels);
 
 namespace {
 
@@ -78,4 +79,5 @@ PYBIND11_MODULE(_C, m) {
   bind_dropout(kernels);
   bind_conv(kernels);
   bind_pool(kernels);
+  bind_rnn(kernels);
 }

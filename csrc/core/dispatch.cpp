@@ -17,6 +17,7 @@ namespace hpnn {
   X(loss, isa)                       \
   X(optim, isa)                      \
   X(dropout, isa)                    \
+  X(rnn, isa)                        \
   X(probe, isa)
 
 #define HPNN_DECLARE_REGISTER(family, isa) void register_##family##_##isa(KernelTable&);

@@ -56,6 +56,27 @@ struct ConvShape {
   index_t groups;
 };
 
+// A recurrent layer over a whole sequence, one layer and direction (csrc/kernels/rnn), PyTorch's
+// layout: x (T, N, F), states (N, H), w_ih (G*H, F), w_hh (G*H, H), biases (G*H,) or null.
+enum class RnnCell { kTanh, kRelu, kLstm, kGru };
+struct RnnArgs {
+  RnnCell cell;
+  index_t steps, batch, input, hidden;
+  bool reverse;
+  const float *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh;  // c0: LSTM only
+  int num_threads;
+};
+// What the forward saves, (T, N, *) each, indexed by time: hidden; cell (LSTM); gates (LSTM:
+// activated i, f, g, o; GRU: r, z, n, h W_hn^T + b_hn). Unused pointers are null.
+struct RnnSaved {
+  float *hidden, *cell, *gates;
+};
+// The backward's outputs; grad_c0 (LSTM) and the bias gradients may be null.
+struct RnnGrads {
+  const float *grad_output, *grad_h_n, *grad_c_n;  // grad_h_n / grad_c_n may be null (zeros)
+  float *grad_x, *grad_h0, *grad_c0, *grad_w_ih, *grad_w_hh, *grad_b_ih, *grad_b_hh;
+};
+
 struct KernelTable {
   const char* isa = nullptr;
   void (*sgemm)(const GemmArgs&, const GemmBlocking&) = nullptr;
@@ -111,6 +132,9 @@ struct KernelTable {
   void (*batch_norm_backward)(const BatchNormArgs&, const float* grad_y, const float* x,
                               const float* save_mean, const float* save_invstd, float* grad_x,
                               float* grad_weight, float* grad_bias) = nullptr;
+  // Recurrent layers (csrc/kernels/rnn): the forward fills `saved`, the backward reads it.
+  void (*rnn_forward)(const RnnArgs&, const RnnSaved& saved) = nullptr;
+  void (*rnn_backward)(const RnnArgs&, const RnnSaved& saved, const RnnGrads& grads) = nullptr;
 };
 
 const KernelTable& active_kernels();

@@ -11,6 +11,9 @@ enum ScratchSlot {
   kScratchConvColumns = 2,  // an im2col matrix, or a zero-padded image
   kScratchConvWork = 3,     // flipped weights, per-thread weight gradients
   kScratchConvGrid = 4,     // an output or output gradient on the padded-width grid
+  kScratchRnnWeights = 5,   // recurrent weights packed once per sequence, plus per-step state
+  kScratchRnnGrads = 6,     // the gate gradients of every time step (backward through time)
+  kScratchRnnPackA = 7,     // per-thread packed hidden state or gate gradients of one step
   kScratchSlots = 8
 };
 

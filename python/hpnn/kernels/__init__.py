@@ -15,6 +15,8 @@ from . import norm
 from .norm import *  # noqa: F401,F403
 from . import pool
 from .pool import *  # noqa: F401,F403
+from . import rnn
+from .rnn import *  # noqa: F401,F403
 
 __all__ = ["gemm"]
 __all__ += conv.__all__
@@ -24,3 +26,4 @@ __all__ += optim.__all__
 __all__ += dropout.__all__
 __all__ += pool.__all__
 __all__ += norm.__all__
+__all__ += rnn.__all__
