@@ -1,12 +1,13 @@
-// Single-precision GEMM in the BLIS layering, compiled once per ISA (see core/isa.h):
+// Single-precision GEMM in the BLIS layering, compiled once per ISA (see core/isa.h). Each
+// thread owns one block of C (thread_block) and runs, on its rows and columns:
 //
-//   for jc in N step NC:                 op(B) block KC x NC packed once, shared by all threads
-//     for pc in K step KC:                 (it lives in L3)
-//       pack B~ into NR-column panels
-//       for ic in this thread's rows step MC:   op(A) block MC x KC packed per thread (L2)
-//         pack A~ into MR-row panels
-//         for each NR panel of this thread's columns:   B micro-panel KC x NR stays in L1
-//           for each MR panel:                            A micro-panel streams from L2
+//   for jc in its columns step NC:
+//     for pc in K step KC:
+//       pack op(B) block KC x NC into NR-column panels       (L3; each panel KC x NR fits L1)
+//       for ic in its rows step MC:
+//         pack op(A) block MC x KC into MR-row panels         (L2)
+//         for each NR panel of the B block:                    B micro-panel stays in L1
+//           for each MR panel of the A block:                  A micro-panel streams from L2
 //             micro-kernel: MR x NR tile of C += A micro-panel @ B micro-panel
 //
 // The micro-kernel keeps the whole MR x NR tile of C in vector registers: per step of k it
@@ -189,51 +190,59 @@ void split_range(index_t total, index_t parts, index_t idx, index_t* begin, inde
   *end = *begin + base + (idx < extra ? 1 : 0);
 }
 
-// Splits nt threads into a grid of m_parts x (nt / m_parts) over the MR and NR panels,
-// minimising the largest share; ties go to more row parts, which pack disjoint A blocks.
-index_t row_parts(int nt, index_t m_panels, index_t n_panels) {
-  index_t best = 1, best_cost = -1;
-  for (index_t parts = 1; parts <= nt; ++parts) {
-    if (nt % parts) continue;
-    const index_t cost = ceil_div(m_panels, parts) * ceil_div(n_panels, nt / parts);
-    if (best_cost < 0 || cost <= best_cost) best = parts, best_cost = cost;
-  }
-  return best;
-}
-
-struct ThreadBlock {
-  index_t row_begin, row_end;      // rows of C
-  index_t panel_begin, panel_end;  // NR panels of the current NC block
+// A block of C one thread computes on its own: rows [row_begin, row_end), columns
+// [col_begin, col_end).
+struct Block {
+  index_t row_begin, row_end, col_begin, col_end;
 };
 
-ThreadBlock thread_block(int tid, int nt, index_t m, index_t nc) {
-  const index_t m_panels = ceil_div(m, MR), n_panels = ceil_div(nc, NR);
-  const index_t m_parts = row_parts(nt, m_panels, n_panels), n_parts = nt / m_parts;
-  ThreadBlock block;
-  split_range(m_panels, m_parts, tid / n_parts, &block.row_begin, &block.row_end);
-  block.row_begin *= MR;
-  block.row_end = imin(block.row_end * MR, m);
-  split_range(n_panels, n_parts, tid % n_parts, &block.panel_begin, &block.panel_end);
+// Packing one element costs about as much as this many multiply-adds (a load and a store
+// against two FMAs per cycle on the packed data); see thread_block.
+constexpr index_t kPackCostInFmas = 32;
+
+// Threads split C into a grid of independent blocks, each packing the A rows and B columns it
+// needs itself: no barriers, so a thread delayed by the OS delays only its own block (a shared
+// B panel would make every thread wait for the slowest at each KC step). Of the grids
+// rows x cols = nt this picks the one with the least work per thread, counting the packing
+// that splitting duplicates: a thread's cost is rows * cols * K FMAs plus (rows + cols) * K
+// packed elements.
+Block thread_block(int tid, int nt, index_t m, index_t n) {
+  const index_t m_panels = ceil_div(m, MR), n_panels = ceil_div(n, NR);
+  index_t best_rows = 1, best_cost = -1;
+  for (index_t row_parts = 1; row_parts <= nt; ++row_parts) {
+    if (nt % row_parts) continue;
+    const index_t rows = ceil_div(m_panels, row_parts) * MR;
+    const index_t cols = ceil_div(n_panels, nt / row_parts) * NR;
+    const index_t cost = rows * cols + kPackCostInFmas * (rows + cols);
+    if (best_cost < 0 || cost < best_cost) best_rows = row_parts, best_cost = cost;
+  }
+  const index_t col_parts = nt / best_rows;
+  Block block;
+  split_range(m_panels, best_rows, tid / col_parts, &block.row_begin, &block.row_end);
+  split_range(n_panels, col_parts, tid % col_parts, &block.col_begin, &block.col_end);
+  block.row_begin *= MR, block.row_end = imin(block.row_end * MR, m);
+  block.col_begin *= NR, block.col_end = imin(block.col_end * NR, n);
   return block;
 }
 
 // NR panels per thread up to which full MR panels of A are read in place instead of packed.
 constexpr index_t kDirectAMaxPanels = 2;
 
-// This thread's share of C[:, jc:jc+nc] += op(A)[:, pc:pc+kc] @ packed B block.
-void multiply_block(const GemmArgs& g, const GemmBlocking& blk, const ThreadBlock& tb, index_t jc,
-                    index_t nc, index_t pc, index_t kc, float beta, const float* packed_b,
-                    float* packed_a) {
-  const bool direct_a = tb.panel_end - tb.panel_begin <= kDirectAMaxPanels;
-  for (index_t ic = tb.row_begin; ic < tb.row_end; ic += blk.mc) {
-    const index_t mc = imin(blk.mc, tb.row_end - ic);
+// C[rows, jc:jc+nc] += op(A)[rows, pc:pc+kc] @ the packed B block (n_panels NR panels).
+void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begin, index_t row_end,
+                    index_t jc, index_t nc, index_t pc, index_t kc, float beta,
+                    const float* packed_b, float* packed_a) {
+  const index_t n_panels = ceil_div(nc, NR);
+  const bool direct_a = n_panels <= kDirectAMaxPanels;
+  for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
+    const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
     // Direct mode packs only a trailing partial panel, which the kernel must not read past.
     const index_t packed_from = direct_a ? mc - mc % MR : 0;
     if (packed_from < mc)
       pack_a(mc - packed_from, kc, a_block + packed_from * g.rs_a, g.rs_a, g.cs_a,
              packed_a + packed_from * kc);
-    for (index_t q = tb.panel_begin; q < tb.panel_end; ++q) {
+    for (index_t q = 0; q < n_panels; ++q) {
       const int cols = static_cast<int>(imin(NR, nc - q * NR));
       const float* b_panel = packed_b + q * NR * kc;
       float* c_panel = g.c + ic * g.rs_c + (jc + q * NR) * g.cs_c;
@@ -251,31 +260,25 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, const ThreadBloc
   }
 }
 
-// Thread `tid` of `nt`: packs its share of each B block, waits for the others, multiplies its
-// block of C. pack_b(pc, kc, j0, cols, out) packs one NR-column panel of op(B) rows
-// [pc, pc + kc) and columns [j0, j0 + cols) -- a strided matrix, or an image read as its
-// im2col matrix by the convolutions.
+// The blocked product restricted to one block of C, on the calling thread.
+// pack_b(pc, kc, j0, cols, out) packs one NR-column panel of op(B) rows [pc, pc + kc) and
+// columns [j0, j0 + cols) -- a strided matrix, or an image read as its im2col matrix by the
+// convolutions.
 template <class PackB>
-void gemm_thread(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b, int tid, int nt,
-                 float* packed_b) {
+void gemm_block(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b, const Block& block) {
+  if (block.row_begin >= block.row_end || block.col_begin >= block.col_end) return;
   const index_t kc_max = imin(blk.kc, g.k);
+  const index_t nc_max = imin(blk.nc, ceil_div(block.col_end - block.col_begin, NR) * NR);
   float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
-  for (index_t jc = 0; jc < g.n; jc += blk.nc) {
-    const index_t nc = imin(blk.nc, g.n - jc), n_panels = ceil_div(nc, NR);
-    const ThreadBlock tb = thread_block(tid, nt, g.m, nc);
-    index_t pack_begin, pack_end;
-    split_range(n_panels, nt, tid, &pack_begin, &pack_end);
+  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
+  for (index_t jc = block.col_begin; jc < block.col_end; jc += blk.nc) {
+    const index_t nc = imin(blk.nc, block.col_end - jc);
     for (index_t pc = 0; pc < g.k; pc += blk.kc) {
       const index_t kc = imin(blk.kc, g.k - pc);
-      for (index_t q = pack_begin; q < pack_end; ++q)
+      for (index_t q = 0; q < ceil_div(nc, NR); ++q)
         pack_b(pc, kc, jc + q * NR, static_cast<int>(imin(NR, nc - q * NR)), packed_b + q * NR * kc);
-      if (nt > 1) {
-#pragma omp barrier
-      }
-      multiply_block(g, blk, tb, jc, nc, pc, kc, pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
-      if (nt > 1) {  // everyone is done with this B block before it is repacked
-#pragma omp barrier
-      }
+      multiply_block(g, blk, block.row_begin, block.row_end, jc, nc, pc, kc,
+                     pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
     }
   }
 }
@@ -300,17 +303,15 @@ inline int thread_id() {
 // Runs the blocked product on g.num_threads threads (a team of its own when more than one).
 template <class PackB>
 void gemm_run(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b) {
-  const index_t nc_max = imin(blk.nc, ceil_div(g.n, NR) * NR), kc_max = imin(blk.kc, g.k);
-  float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
 #ifdef _OPENMP
   const int nt = g.num_threads;
   if (nt > 1) {
 #pragma omp parallel num_threads(nt)
-    gemm_thread(g, blk, pack_b, omp_get_thread_num(), omp_get_num_threads(), packed_b);
+    gemm_block(g, blk, pack_b, thread_block(omp_get_thread_num(), omp_get_num_threads(), g.m, g.n));
     return;
   }
 #endif
-  gemm_thread(g, blk, pack_b, 0, 1, packed_b);
+  gemm_block(g, blk, pack_b, Block{0, g.m, 0, g.n});
 }
 
 }  // namespace
