@@ -1,0 +1,67 @@
+// Helpers shared by the per-ISA convolution sources (conv_isa.cpp: the general paths and the
+// dispatch; conv_grid_isa.cpp: stride-1 convolutions on a zero-padded grid). Everything is in
+// an anonymous namespace: each including file gets its own copy for its ISA.
+#pragma once
+#include "kernels/gemm/gemm_driver.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+
+// The zero-padded-grid paths (conv_grid_isa.cpp), for stride-1 convolutions.
+void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
+                  float* y, int nt);
+void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                      int nt);
+
+namespace {
+
+index_t taps_of(const ConvShape& s) { return s.c / s.groups * s.kh * s.kw; }
+
+void fill(float* dst, index_t count, float value) {
+  for (index_t i = 0; i < count; ++i) dst[i] = value;
+}
+
+// One tap: input channel c and kernel offset (i, j) of row p of the im2col matrix.
+struct Tap {
+  index_t c, i, j;
+  void next(const ConvShape& s) {
+    if (++j < s.kw) return;
+    j = 0;
+    if (++i < s.kh) return;
+    i = 0, ++c;
+  }
+};
+
+Tap tap_of(const ConvShape& s, index_t p) {
+  return {p / (s.kh * s.kw), p / s.kw % s.kh, p % s.kw};
+}
+
+// Row-major matrix views for GemmArgs.
+GemmArgs product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
+                 const float* b, index_t rs_b, index_t cs_b, float* c, float beta, int nt) {
+  GemmArgs g;
+  g.m = m, g.n = n, g.k = k;
+  g.a = a, g.rs_a = rs_a, g.cs_a = cs_a;
+  g.b = b, g.rs_b = rs_b, g.cs_b = cs_b;
+  g.c = c, g.rs_c = n, g.cs_c = 1;
+  g.alpha = 1.0f, g.beta = beta, g.num_threads = nt;
+  return g;
+}
+
+// Runs work(first, count, threads_inside) over `items` split into chunks of `chunk`: chunks
+// across threads when there are enough of them, else one chunk at a time with the threads
+// inside its GEMMs.
+template <class Work>
+void for_each_chunk(index_t items, index_t chunk, int nt, const Work& work) {
+  const index_t chunks = ceil_div(items, chunk);
+  if (nt > 1 && chunks >= nt) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+    for (index_t i = 0; i < chunks; ++i) work(i * chunk, imin(chunk, items - i * chunk), 1);
+    return;
+  }
+  for (index_t i = 0; i < chunks; ++i) work(i * chunk, imin(chunk, items - i * chunk), nt);
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+}  // namespace hpnn
