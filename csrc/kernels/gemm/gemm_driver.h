@@ -32,17 +32,21 @@ namespace {
 // Register tile and blocking per ISA. The tile uses 2 vectors across and MR rows: MR * 2
 // accumulators + 2 B vectors + 1 broadcast must fit the register file (16 ymm/xmm, 32 zmm),
 // and MR * 2 >= FMA latency * FMA ports (4 * 2 on Zen/Skylake) keeps both FMA pipes busy.
-// KC: the B micro-panel (KC x NR floats) should take about half of L1d (32-48 KiB).
-// MC: the packed A block (MC x KC) about half of L2 (512 KiB - 1 MiB per core).
-// NC: the packed B block (KC x NC) a fraction of the shared L3.
+// KC: deep enough that each pass over C (K / KC of them, each reading and writing the tile)
+//     is amortised over many FMAs; the B micro-panel (KC x NR) then streams from L1/L2.
+// MC: the packed A block (MC x KC, 96 x 512 floats = 192 KiB) sits well inside L2.
+// NC: the packed B block (KC x NC) in the shared L3.
+// Measured on Zen 5 (48 KiB L1d, 1 MiB L2): KC = 512, MC = 96 beat KC = 256, MC = 144-192 by
+// 2-5% at n = 512-2048 on AVX-512 and by 1-2% on AVX2 (bench/test_gemm.py; tuning hook
+// hpnn._C.set_gemm_blocking).
 #if defined(__AVX512F__)
 constexpr int MR = 12;
 constexpr int NV = 2;
-constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 192, 4096};
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 512, 96, 4096};
 #elif defined(__AVX2__)
 constexpr int MR = 6;
 constexpr int NV = 2;
-constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4080};
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 512, 96, 4080};
 #else
 constexpr int MR = 6;
 constexpr int NV = 2;
