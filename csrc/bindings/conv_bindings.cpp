@@ -73,6 +73,11 @@ void require_shape(const FloatArray& a, const index_t* expected, const char* fn,
                             shape_str(expected, a.ndim) + ", got " + shape_str(a.shape, a.ndim));
 }
 
+void require_grad_y(const FloatArray& grad_y, const ConvShape& s, const char* fn) {
+  const index_t expected[] = {s.n, s.k, s.oh, s.ow};
+  require_shape(grad_y, expected, fn, "grad_y");
+}
+
 int conv_threads(const ConvShape& s) {
   return threads_for(2.0 * s.n * s.k * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw, kConvGrainFlops);
 }
@@ -101,8 +106,7 @@ py::array backward_input(py::handle grad_y_obj, py::handle w_obj, py::handle inp
   FloatArray w = contiguous_input(w_obj, fn, "weight", 4);
   const std::vector<index_t> input = shape_tuple(input_shape, fn, "input_shape");
   const ConvShape s = make_shape(input.data(), w.shape, parse_geometry(geometry));
-  const index_t expected[] = {s.n, s.k, s.oh, s.ow};
-  require_shape(dy, expected, fn, "grad_y");
+  require_grad_y(dy, s, fn);
   FloatArray dx = new_array({s.n, s.c, s.h, s.w});
   const auto kernel = active_kernels().conv2d_backward_input;
   const int nt = conv_threads(s);
@@ -118,8 +122,7 @@ py::array backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle we
   FloatArray x = contiguous_input(x_obj, fn, "x", 4);
   const std::vector<index_t> weight = shape_tuple(weight_shape, fn, "weight_shape");
   const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry));
-  const index_t expected[] = {s.n, s.k, s.oh, s.ow};
-  require_shape(dy, expected, fn, "grad_y");
+  require_grad_y(dy, s, fn);
   FloatArray dw = new_array({weight[0], weight[1], weight[2], weight[3]});
   const auto kernel = active_kernels().conv2d_backward_weight;
   const int nt = conv_threads(s);

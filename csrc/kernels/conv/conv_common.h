@@ -62,6 +62,28 @@ void for_each_chunk(index_t items, index_t chunk, int nt, const Work& work) {
   for (index_t i = 0; i < chunks; ++i) work(i * chunk, imin(chunk, items - i * chunk), nt);
 }
 
+// grad (size floats) = the sum of work(item, out, threads_inside) over `items`, each adding
+// its contribution into `out`: items across threads, each thread into a partial gradient of
+// its own, summed at the end; fewer items than threads run in turn with the threads inside.
+template <class Work>
+void sum_over_items(index_t items, index_t size, int nt, float* grad, const Work& work) {
+  fill(grad, size, 0.0f);
+  if (nt <= 1 || items < nt) {
+    for (index_t i = 0; i < items; ++i) work(i, grad, nt);
+    return;
+  }
+  float* partials = thread_scratch(kScratchConvWork, static_cast<std::size_t>(nt * size));
+#pragma omp parallel num_threads(nt)
+  {
+    float* mine = partials + thread_id() * size;
+    fill(mine, size, 0.0f);
+#pragma omp for schedule(dynamic)
+    for (index_t i = 0; i < items; ++i) work(i, mine, 1);
+  }
+  for (int t = 0; t < nt; ++t)
+    for (index_t i = 0; i < size; ++i) grad[i] += partials[t * size + i];
+}
+
 }  // namespace
 }  // namespace HPNN_ISA_NS
 }  // namespace hpnn

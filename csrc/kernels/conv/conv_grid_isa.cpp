@@ -205,26 +205,12 @@ void grid_forward(const ConvShape& s, const float* x, const float* weight, const
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                       int nt) {
   const PaddedGrid grid = padded_grid(s);
-  const index_t size = s.k * taps_of(s), batch = images_per_gemm(s, grid);
-  const index_t chunks = ceil_div(s.n, batch);
-  fill(grad_w, size, 0.0f);
-  if (nt <= 1 || chunks < nt) {
-    for (index_t first = 0; first < s.n; first += batch)
-      weight_grad_batch(s, grid, grad_y, x, grad_w, first, imin(batch, s.n - first), nt);
-    return;
-  }
-  // One partial gradient per thread over its share of the batches, summed at the end.
-  float* partials = thread_scratch(kScratchConvWork, static_cast<std::size_t>(nt * size));
-#pragma omp parallel num_threads(nt)
-  {
-    float* mine = partials + thread_id() * size;
-    fill(mine, size, 0.0f);
-#pragma omp for schedule(dynamic)
-    for (index_t i = 0; i < chunks; ++i)
-      weight_grad_batch(s, grid, grad_y, x, mine, i * batch, imin(batch, s.n - i * batch), 1);
-  }
-  for (int t = 0; t < nt; ++t)
-    for (index_t i = 0; i < size; ++i) grad_w[i] += partials[t * size + i];
+  const index_t batch = images_per_gemm(s, grid);
+  sum_over_items(ceil_div(s.n, batch), s.k * taps_of(s), nt, grad_w,
+                 [&](index_t i, float* out, int inner) {
+                   weight_grad_batch(s, grid, grad_y, x, out, i * batch,
+                                     imin(batch, s.n - i * batch), inner);
+                 });
 }
 
 }  // namespace HPNN_ISA_NS

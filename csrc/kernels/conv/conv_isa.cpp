@@ -213,23 +213,9 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
                             float* grad_weight, int nt) {
   if (stride_one(s)) return grid_weight_grad(s, grad_y, x, grad_weight, nt);
-  const index_t size = s.k * taps_of(s);
-  fill(grad_weight, size, 0.0f);
-  if (nt <= 1 || s.n < nt) {
-    for (index_t n = 0; n < s.n; ++n) accumulate_weight_grad(s, n, grad_y, x, grad_weight, nt);
-    return;
-  }
-  // One partial gradient per thread over its share of the images, summed at the end.
-  float* partials = thread_scratch(kScratchConvWork, static_cast<std::size_t>(nt * size));
-#pragma omp parallel num_threads(nt)
-  {
-    float* mine = partials + thread_id() * size;
-    fill(mine, size, 0.0f);
-#pragma omp for schedule(static)
-    for (index_t n = 0; n < s.n; ++n) accumulate_weight_grad(s, n, grad_y, x, mine, 1);
-  }
-  for (int t = 0; t < nt; ++t)
-    for (index_t i = 0; i < size; ++i) grad_weight[i] += partials[t * size + i];
+  sum_over_items(s.n, s.k * taps_of(s), nt, grad_weight, [&](index_t n, float* out, int inner) {
+    accumulate_weight_grad(s, n, grad_y, x, out, inner);
+  });
 }
 
 }  // namespace
