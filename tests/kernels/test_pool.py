@@ -12,7 +12,10 @@ from hpnn import kernels, reference
 CASES = [
     ((2, 3, 8, 40), 2, None, 0, 1, False),      # the 2x2 fast path, whole rows of vectors
     ((1, 5, 9, 45), 2, 2, 0, 1, True),          # fast path plus ceil_mode's partial windows
-    ((1, 2, 7, 20), 2, 2, 0, 1, False),         # narrow rows: general path only
+    ((1, 2, 7, 20), 2, 2, 0, 1, False),         # rows narrower than a vector
+    ((2, 3, 26, 26), 2, 2, 0, 1, False),        # 13 outputs a row (a LeNet-style pool)
+    ((3, 2, 11, 11), 2, 2, 0, 1, True),         # 5 outputs a row, ceil_mode's last window
+    ((1, 1, 2, 2), 2, 2, 0, 1, False),          # one window: the copy at the array's end
     ((4, 17, 40, 60), 2, 2, 0, 1, False),       # big enough for 2 threads
     ((3, 16, 33, 35), 3, 2, 1, 1, False),       # ResNet stem pool
     ((2, 3, 11, 13), (3, 2), (1, 3), (1, 1), (2, 1), True),

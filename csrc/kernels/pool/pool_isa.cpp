@@ -57,11 +57,16 @@ bool is_2x2_stride2(const PoolArgs& a) {
          a.pad_h == 0 && a.pad_w == 0 && a.dilation_h == 1 && a.dilation_w == 1;
 }
 
-// Output columns of row oh the 2x2 fast path covers: whole windows, at least one vector's
+// Output columns of row oh whose 2x2 windows lie wholly inside the input (0 unless 2x2/s2).
+index_t whole_2x2_columns(const PoolArgs& a, index_t oh) {
+  if (!is_2x2_stride2(a) || 2 * oh + 1 >= a.height) return 0;
+  return imin(a.out_width, a.width / 2);
+}
+
+// Output columns of row oh the 2x2 vector path covers: whole windows, at least one vector's
 // worth (the last vector overlaps the one before instead of running a scalar tail).
 index_t fast_columns(const PoolArgs& a, index_t oh) {
-  if (!is_2x2_stride2(a) || 2 * oh + 1 >= a.height) return 0;
-  const index_t whole = imin(a.out_width, a.width / 2);
+  const index_t whole = whole_2x2_columns(a, oh);
   return whole >= kLanes ? whole : 0;
 }
 
@@ -131,17 +136,46 @@ void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t col
   });
 }
 
+// Whole 2x2 windows of rows narrower than a vector (e.g. 26 -> 13 columns on AVX-512): one
+// vector step into a small buffer, of which the first `columns` outputs are kept. Its loads run
+// past the row into the next one, harmlessly, except at the very end of the array
+// (`readable_end`), where it works on a zero-padded copy of the two rows instead.
+void max_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* readable_end,
+                             index_t oh, index_t columns, float* y, index_t* indices) {
+  constexpr index_t kWidth = 2 * kLanes;
+  float row_y[kLanes];
+  index_t row_at[kLanes];
+  const float* top = x + 2 * oh * a.width;
+  if (top + a.width + kWidth <= readable_end) {
+    max_pool_row_2x2(a, x, oh, kLanes, row_y, row_at);
+  } else {
+    alignas(64) float rows[2 * kWidth] = {};
+    for (index_t t = 0; t < 2 * columns; ++t) rows[t] = top[t], rows[kWidth + t] = top[a.width + t];
+    PoolArgs copy = a;
+    copy.width = kWidth;
+    max_pool_row_2x2(copy, rows, 0, kLanes, row_y, row_at);
+    for (index_t ow = 0; ow < columns; ++ow)  // back to positions in the real plane
+      if (row_at[ow] >= kWidth) row_at[ow] += a.width - kWidth;
+    for (index_t ow = 0; ow < columns; ++ow) row_at[ow] += 2 * oh * a.width;
+  }
+  for (index_t ow = 0; ow < columns; ++ow) y[ow] = row_y[ow], indices[ow] = row_at[ow];
+}
+
 void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* indices) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
   const bool int32_positions = in_plane < (index_t{1} << 31);
+  const float* x_end = x + a.planes * in_plane;
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
     const float* xp = x + p * in_plane;
     for (index_t oh = 0; oh < a.out_height; ++oh) {
       float* yr = y + p * out_plane + oh * a.out_width;
       index_t* ir = indices + p * out_plane + oh * a.out_width;
-      const index_t fast = int32_positions ? fast_columns(a, oh) : 0;
-      if (fast) max_pool_row_2x2(a, xp, oh, fast, yr, ir);
-      max_pool_row_general(a, xp, oh, fast, yr, ir);
+      const index_t whole = int32_positions ? whole_2x2_columns(a, oh) : 0;
+      if (whole >= kLanes)
+        max_pool_row_2x2(a, xp, oh, whole, yr, ir);
+      else if (whole > 0)
+        max_pool_row_2x2_narrow(a, xp, x_end, oh, whole, yr, ir);
+      max_pool_row_general(a, xp, oh, whole, yr, ir);
     }
   });
 }
