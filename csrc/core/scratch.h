@@ -14,7 +14,8 @@ enum ScratchSlot {
   kScratchRnnWeights = 5,   // recurrent weights packed once per sequence, plus per-step state
   kScratchRnnGrads = 6,     // the gate gradients of every time step (backward through time)
   kScratchRnnPackA = 7,     // per-thread packed hidden state or gate gradients of one step
-  kScratchSlots = 8
+  kScratchPackBViews = 8,   // GEMM: row offsets and panel descriptors of an in-place B block
+  kScratchSlots = 12
 };
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call

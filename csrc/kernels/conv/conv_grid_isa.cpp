@@ -69,11 +69,22 @@ void split_images(const PaddedGrid& grid, index_t j0, index_t count, Segments* s
   }
 }
 
-// Forward B packer: im2col row p at grid column j is padded[image(j) + offset(p) + j % size].
+// Forward B source: im2col row p at grid column j is padded[image(j) + offset(p) + j % size].
+// Full panels inside one image are read in place (row p at base + offset(p)), the rest packed.
 struct ShiftedRows {
   const ConvShape* s;
   PaddedGrid grid;
   const float* padded;
+  bool row_offsets(index_t pc, index_t kc, index_t* offsets) const {
+    Tap tap = tap_of(*s, pc);
+    for (index_t p = 0; p < kc; ++p, tap.next(*s)) offsets[p] = tap_offset(*s, grid, tap);
+    return true;
+  }
+  const float* panel_in_place(index_t j0, int cols) const {
+    const index_t image = j0 / grid.size, start = j0 % grid.size;
+    if (cols < NR || start + NR > grid.size) return nullptr;
+    return padded + image * grid.image + start;
+  }
   void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
     Segments segs;
     split_images(grid, j0, cols, &segs);

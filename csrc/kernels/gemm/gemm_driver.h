@@ -83,14 +83,22 @@ void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_
   }
 }
 
+// One NR-column micro-panel of B: packed (row p at b + p * NR), or read in place from a
+// source whose row p starts at b + row_offsets[p] (the convolutions' padded images).
+struct BPanel {
+  const float* b;
+  bool in_place;
+};
+
 // C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
 // A is a packed panel (element (i, p) at a[p * MR + i]) or, with kDirectA, read in place from
 // op(A) at a[i * rs_a + p * cs_a] -- cheaper than packing when the panel is used only once or
-// twice (narrow N), since packing touches every element of A anyway.
-template <bool kDirectA>
+// twice (narrow N), since packing touches every element of A anyway. B likewise with
+// kInPlaceB: one offset load per step instead of packing a panel used by only a few tiles.
+template <bool kDirectA, bool kInPlaceB>
 void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs_a,
-                  const float* __restrict b, float* c, index_t rs_c, index_t cs_c, float alpha,
-                  float beta, int m, int n) {
+                  const float* __restrict b, const index_t* __restrict b_rows, float* c,
+                  index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
   const index_t a_row = kDirectA ? rs_a : 1, a_step = kDirectA ? cs_a : MR;
   // Start fetching the C tile now; the k loop below hides the latency.
   for (int i = 0; i < m; ++i) {
@@ -103,9 +111,10 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = vfloat{};
   for (index_t p = 0; p < k; ++p) {
+    const float* b_p = kInPlaceB ? b + b_rows[p] : b + p * NR;
     vfloat b_row[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) b_row[v] = vload(b + v * kLanes);
+    for (int v = 0; v < NV; ++v) b_row[v] = vload(b_p + v * kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const vfloat a_i = vbroadcast(a[i * a_row]);
@@ -113,12 +122,24 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
       for (int v = 0; v < NV; ++v) acc[i][v] += a_i * b_row[v];
     }
     a += a_step;
-    b += NR;
   }
   write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
 }
 
-// dst[c * dst_stride + r] = src[r * src_stride + c] for a 4 x 4 block.
+// One tile of C through the micro-kernel variant its operands call for.
+void run_tile(bool direct_a, const float* a, index_t rs_a, index_t cs_a, const BPanel& panel,
+              const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c, float alpha,
+              float beta, int m, int n) {
+  if (direct_a && panel.in_place)
+    micro_kernel<true, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+  else if (direct_a)
+    micro_kernel<true, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+  else if (panel.in_place)
+    micro_kernel<false, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+  else
+    micro_kernel<false, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+}
+
 // dst[c * dst_stride + r] = rows[r][c] for a 4 x 4 block.
 void transpose_4x4_rows(const float* r0, const float* r1, const float* r2, const float* r3,
                         float* dst, index_t dst_stride) {
@@ -232,10 +253,10 @@ Block thread_block(int tid, int nt, index_t m, index_t n) {
 // NR panels per thread up to which full MR panels of A are read in place instead of packed.
 constexpr index_t kDirectAMaxPanels = 2;
 
-// C[rows, jc:jc+nc] += op(A)[rows, pc:pc+kc] @ the packed B block (n_panels NR panels).
+// C[rows, jc:jc+nc] += op(A)[rows, pc:pc+kc] @ the B block's NR panels.
 void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begin, index_t row_end,
                     index_t jc, index_t nc, index_t pc, index_t kc, float beta,
-                    const float* packed_b, float* packed_a) {
+                    const BPanel* panels, const index_t* b_rows, float* packed_a) {
   const index_t n_panels = ceil_div(nc, NR);
   const bool direct_a = n_panels <= kDirectAMaxPanels;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
@@ -248,21 +269,36 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
              packed_a + packed_from * kc);
     for (index_t q = 0; q < n_panels; ++q) {
       const int cols = static_cast<int>(imin(NR, nc - q * NR));
-      const float* b_panel = packed_b + q * NR * kc;
       float* c_panel = g.c + ic * g.rs_c + (jc + q * NR) * g.cs_c;
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
-        float* c_tile = c_panel + ir * g.rs_c;
-        if (ir < packed_from)
-          micro_kernel<true>(kc, a_block + ir * g.rs_a, g.rs_a, g.cs_a, b_panel, c_tile, g.rs_c,
-                             g.cs_c, g.alpha, beta, rows, cols);
-        else
-          micro_kernel<false>(kc, packed_a + ir * kc, 0, 0, b_panel, c_tile, g.rs_c, g.cs_c,
-                              g.alpha, beta, rows, cols);
+        const bool in_place_a = ir < packed_from;
+        run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : packed_a + ir * kc, g.rs_a,
+                 g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, g.alpha,
+                 beta, rows, cols);
       }
     }
   }
 }
+
+// A B source that can be read in place provides row_offsets(pc, kc, out) -- true, with out[p]
+// the offset of row pc + p -- and panel_in_place(j0, cols) -- the panel's base, or null where
+// it must be packed after all. Sources without them are always packed.
+template <class Source>
+auto in_place_rows(const Source& source, index_t pc, index_t kc, index_t* out, int)
+    -> decltype(source.row_offsets(pc, kc, out)) {
+  return source.row_offsets(pc, kc, out);
+}
+template <class Source>
+bool in_place_rows(const Source&, index_t, index_t, index_t*, long) { return false; }
+
+template <class Source>
+auto panel_base(const Source& source, index_t j0, int cols, int)
+    -> decltype(source.panel_in_place(j0, cols)) {
+  return source.panel_in_place(j0, cols);
+}
+template <class Source>
+const float* panel_base(const Source&, index_t, int, long) { return nullptr; }
 
 // The blocked product restricted to one block of C, on the calling thread.
 // pack_b(pc, kc, j0, cols, out) packs one NR-column panel of op(B) rows [pc, pc + kc) and
@@ -275,14 +311,29 @@ void gemm_block(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b,
   const index_t nc_max = imin(blk.nc, ceil_div(block.col_end - block.col_begin, NR) * NR);
   float* packed_a = thread_scratch(kScratchPackA, static_cast<std::size_t>(blk.mc * kc_max));
   float* packed_b = thread_scratch(kScratchPackB, static_cast<std::size_t>(kc_max * nc_max));
+  // Row offsets and panel descriptors, in floats' worth of scratch (both 8-byte aligned).
+  const index_t n_panels_max = nc_max / NR;
+  float* bookkeeping = thread_scratch(kScratchPackBViews, static_cast<std::size_t>(
+      2 * kc_max + (sizeof(BPanel) / sizeof(float)) * n_panels_max));
+  index_t* b_rows = reinterpret_cast<index_t*>(bookkeeping);
+  BPanel* panels = reinterpret_cast<BPanel*>(bookkeeping + 2 * kc_max);
   for (index_t jc = block.col_begin; jc < block.col_end; jc += blk.nc) {
     const index_t nc = imin(blk.nc, block.col_end - jc);
     for (index_t pc = 0; pc < g.k; pc += blk.kc) {
       const index_t kc = imin(blk.kc, g.k - pc);
-      for (index_t q = 0; q < ceil_div(nc, NR); ++q)
-        pack_b(pc, kc, jc + q * NR, static_cast<int>(imin(NR, nc - q * NR)), packed_b + q * NR * kc);
+      const bool in_place = in_place_rows(pack_b, pc, kc, b_rows, 0);
+      for (index_t q = 0; q < ceil_div(nc, NR); ++q) {
+        const int cols = static_cast<int>(imin(NR, nc - q * NR));
+        const float* base = in_place ? panel_base(pack_b, jc + q * NR, cols, 0) : nullptr;
+        if (base) {
+          panels[q] = {base, true};
+        } else {
+          pack_b(pc, kc, jc + q * NR, cols, packed_b + q * NR * kc);
+          panels[q] = {packed_b + q * NR * kc, false};
+        }
+      }
       multiply_block(g, blk, block.row_begin, block.row_end, jc, nc, pc, kc,
-                     pc == 0 ? g.beta : 1.0f, packed_b, packed_a);
+                     pc == 0 ? g.beta : 1.0f, panels, b_rows, packed_a);
     }
   }
 }

@@ -205,8 +205,9 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m, flo
         const float* panel = b.panel(g, q) + pc * NR;
         float* c_panel = c + g * b.width + q * NR;
         for (index_t ir = 0; ir < m; ir += MR)
-          micro_kernel<false>(kc, packed_a + ir * kc, 0, 0, panel, c_panel + ir * rs_c, rs_c, 1,
-                              1.0f, beta, static_cast<int>(imin(MR, m - ir)), cols);
+          micro_kernel<false, false>(kc, packed_a + ir * kc, 0, 0, panel, nullptr,
+                                     c_panel + ir * rs_c, rs_c, 1, 1.0f, beta,
+                                     static_cast<int>(imin(MR, m - ir)), cols);
       }
   }
 }
