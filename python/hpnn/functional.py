@@ -343,19 +343,41 @@ def _check_labels(target, classes, ignore_index, name):
                          f"{labels.max()}], expected 0..{classes - 1} for {classes} classes")
 
 
-def cross_entropy(input, target, reduction="mean", ignore_index=-100, label_smoothing=0.0):
-    """Softmax cross entropy of logits (N, C) against integer class targets (N,)."""
-    input, target = _class_target(input, target, "cross_entropy")
-    _check_labels(target, input.shape[1], ignore_index, "cross_entropy")
-    return CrossEntropy.apply(input, target, reduction=reduction, ignore_index=ignore_index,
-                              label_smoothing=label_smoothing)
+def _class_weight(weight, classes, name):
+    """Per-class weights as a (C,) array, or None. They get no gradient (as in PyTorch)."""
+    if weight is None:
+        return None
+    weight = _tensor(weight).data
+    if weight.shape != (classes,):
+        raise ValueError(f"{name}: argument 'weight' must hold one value per class, shape "
+                         f"({classes},), got {tuple(weight.shape)}")
+    return weight
 
 
-def nll_loss(input, target, reduction="mean", ignore_index=-100):
-    """Negative log-likelihood of log-probabilities (N, C) against class targets (N,)."""
-    input, target = _class_target(input, target, "nll_loss")
-    _check_labels(target, input.shape[1], ignore_index, "nll_loss")
-    return NLLLoss.apply(input, target, reduction=reduction, ignore_index=ignore_index)
+def _class_loss(function, input, target, name, weight, reduction, **options):
+    """Apply a class-index loss on (N, C, d1, ...) scores; 'none' keeps target's shape."""
+    target_shape = _tensor(target).shape
+    rows, labels = _class_target(input, target, name)
+    _check_labels(labels, rows.shape[1], options["ignore_index"], name)
+    weight = _class_weight(weight, rows.shape[1], name)
+    loss = function.apply(rows, labels, reduction=reduction, weight=weight, **options)
+    return loss.reshape(target_shape) if reduction == "none" and input.ndim > 2 else loss
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross entropy of logits (N, C) or (N, C, d1, ...) against integer class targets
+    (N,) or (N, d1, ...). ``weight`` (C,) rescales each class; 'mean' then divides by the
+    summed weights of the non-ignored targets."""
+    return _class_loss(CrossEntropy, input, target, "cross_entropy", weight, reduction,
+                       ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) against class targets (N,);
+    ``weight`` as in cross_entropy."""
+    return _class_loss(NLLLoss, input, target, "nll_loss", weight, reduction,
+                       ignore_index=ignore_index)
 
 
 def _pair_target(input, target, name):
@@ -366,18 +388,40 @@ def _pair_target(input, target, name):
     return target
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
-    """BCE of probabilities in [0, 1] against targets of the same shape."""
-    target = _pair_target(input, target, "binary_cross_entropy")
+def _element_weight(weight, shape, name, argument):
+    """An elementwise loss weight as an array broadcasting to ``shape``, or None."""
+    if weight is None:
+        return None
+    weight = _tensor(weight).data
+    try:
+        np.broadcast_to(weight, shape)
+    except ValueError:
+        raise ValueError(f"{name}: argument '{argument}' of shape {tuple(weight.shape)} does "
+                         f"not broadcast to the input's shape {tuple(shape)}") from None
+    return weight
+
+
+def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
+    """BCE of probabilities in [0, 1] against targets of the same shape; ``weight`` broadcasts
+    to the input and rescales each element ('mean' stays the plain mean)."""
+    name = "binary_cross_entropy"
+    target = _pair_target(input, target, name)
     if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
-        raise ValueError("binary_cross_entropy: argument 'input' must hold probabilities in [0, 1]")
-    return BCE.apply(input, target, reduction=reduction)
+        raise ValueError(f"{name}: argument 'input' must hold probabilities in [0, 1]")
+    weight = _element_weight(weight, input.shape, name, "weight")
+    return BCE.apply(input, target, reduction=reduction, weight=weight)
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    target = _pair_target(input, target, "binary_cross_entropy_with_logits")
-    pos_weight = None if pos_weight is None else _tensor(pos_weight).data
-    return BCEWithLogits.apply(input, target, reduction=reduction, pos_weight=pos_weight)
+def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",
+                                     pos_weight=None):
+    """BCE on logits; ``pos_weight`` multiplies the positive term (broadcast, e.g. (C,)),
+    ``weight`` rescales each element as in binary_cross_entropy."""
+    name = "binary_cross_entropy_with_logits"
+    target = _pair_target(input, target, name)
+    weight = _element_weight(weight, input.shape, name, "weight")
+    pos_weight = _element_weight(pos_weight, input.shape, name, "pos_weight")
+    return BCEWithLogits.apply(input, target, reduction=reduction, pos_weight=pos_weight,
+                               weight=weight)
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -76,6 +76,15 @@ def test_nll_loss(gradcheck):
     gradcheck(lambda x: F.nll_loss(F.log_softmax(x, 1), LABELS), randn(4, 3))
 
 
+def test_weighted_class_losses(gradcheck):
+    weight = np.array([0.5, 2.0, 3.0], np.float32)
+    labels = np.array([2, -100, 1, 0])
+    gradcheck(lambda x: F.cross_entropy(x, labels, weight, label_smoothing=0.1), randn(4, 3))
+    gradcheck(lambda x: F.nll_loss(x, labels, weight=weight, reduction="sum"), randn(4, 3))
+    with pytest.raises(ValueError, match="'weight'"):
+        F.cross_entropy(hpnn.randn(4, 3), labels, weight[:2])
+
+
 def test_class_losses_reject_bad_labels():
     logits = hpnn.randn(4, 3)
     with pytest.raises(ValueError, match="0..2"):
@@ -92,8 +101,14 @@ def test_binary_losses(gradcheck):
     gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, target), randn(5, 1))
     gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, target, pos_weight=[2.0]),
               randn(5, 1))
+    weight = np.array([[0.5], [2.0], [1.0], [3.0], [1.5]], np.float32)
+    gradcheck(lambda x: F.binary_cross_entropy(F.sigmoid(x), target, weight), randn(5, 1))
+    gradcheck(lambda x: F.binary_cross_entropy_with_logits(x, target, weight, pos_weight=[2.0]),
+              randn(5, 1))
     with pytest.raises(ValueError, match="probabilities"):
         F.binary_cross_entropy(hpnn.tensor([[1.5]]), [[1.0]])
+    with pytest.raises(ValueError, match="'pos_weight'"):
+        F.binary_cross_entropy_with_logits(hpnn.randn(5, 1), target, pos_weight=[1.0, 2.0])
 
 
 def test_mse_loss(gradcheck):

@@ -136,3 +136,25 @@ def test_signatures_match_reference():
     for name in kernels.loss.__all__:
         assert inspect.signature(getattr(kernels, name)) == \
             inspect.signature(getattr(reference, name)), name
+
+
+def test_weighted_losses_match_reference_exactly(rng):
+    logits = rng.standard_normal((6, 4)).astype(np.float32)
+    target = rng.integers(0, 4, 6)
+    class_weight = rng.uniform(0.5, 2, 4).astype(np.float32)
+    probs = rng.uniform(0.1, 0.9, (6, 4)).astype(np.float32)
+    binary = rng.uniform(0, 1, (6, 4)).astype(np.float32)
+    cases = {
+        "cross_entropy": (logits, target, dict(weight=class_weight, label_smoothing=0.1)),
+        "nll_loss": (logits, target, dict(weight=class_weight)),
+        "bce": (probs, binary, dict(weight=class_weight)),
+        "bce_with_logits": (logits, binary, dict(weight=class_weight, pos_weight=class_weight)),
+    }
+    for name, (x, t, options) in cases.items():
+        for reduction in REDUCTIONS:
+            forward = getattr(kernels, f"{name}_forward")(x, t, reduction, **options)
+            _check(forward, getattr(reference, f"{name}_forward")(x, t, reduction, **options), 0, 0)
+            grad_loss = _upstream(rng, reduction, forward.shape)
+            _check(getattr(kernels, f"{name}_backward")(grad_loss, x, t, reduction, **options),
+                   getattr(reference, f"{name}_backward")(grad_loss, x, t, reduction, **options),
+                   0, 0)

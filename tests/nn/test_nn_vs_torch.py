@@ -68,6 +68,14 @@ def test_cnn_matches_torch_in_train_and_eval_mode():
     _compare(tm, model, x, _weighted_sum)
 
 
+CLASS_WEIGHT = np.array([0.5, 2.0, 1.5, 3.0], np.float32)
+
+
+def _as_torch(options):
+    return {key: torch.tensor(value) if isinstance(value, np.ndarray) else value
+            for key, value in options.items()}
+
+
 @pytest.mark.parametrize("name,kwargs,target_kind", [
     ("CrossEntropyLoss", {}, "class"),
     ("CrossEntropyLoss", {"label_smoothing": 0.2, "reduction": "sum"}, "class"),
@@ -75,6 +83,12 @@ def test_cnn_matches_torch_in_train_and_eval_mode():
     ("BCEWithLogitsLoss", {}, "binary"),
     ("BCELoss", {}, "binary"),
     ("MSELoss", {"reduction": "none"}, "real"),
+    ("CrossEntropyLoss", {"weight": CLASS_WEIGHT, "ignore_index": 1, "label_smoothing": 0.1},
+     "class"),
+    ("NLLLoss", {"weight": CLASS_WEIGHT, "reduction": "none"}, "class"),
+    ("BCEWithLogitsLoss", {"weight": CLASS_WEIGHT, "pos_weight": CLASS_WEIGHT[::-1].copy()},
+     "binary"),
+    ("BCELoss", {"weight": np.linspace(0.5, 2, 6, dtype=np.float32)[:, None]}, "binary"),
 ])
 def test_loss_modules_match_torch(name, kwargs, target_kind):
     rng = np.random.default_rng(2)
@@ -86,12 +100,31 @@ def test_loss_modules_match_torch(name, kwargs, target_kind):
     target = {"class": rng.integers(0, 4, 6), "binary": rng.integers(0, 2, (6, 4)).astype(
         np.float32), "real": rng.standard_normal((6, 4)).astype(np.float32)}[target_kind]
     xt, xh = torch.tensor(x, requires_grad=True), hpnn.tensor(x, requires_grad=True)
-    lt = getattr(torch.nn, name)(**kwargs)(xt, torch.tensor(target))
+    lt = getattr(torch.nn, name)(**_as_torch(kwargs))(xt, torch.tensor(target))
     lh = getattr(nn, name)(**kwargs)(xh, hpnn.tensor(target))
     np.testing.assert_allclose(lh.numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
     lt.sum().backward()
     lh.sum().backward()
     np.testing.assert_allclose(xh.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_spatial_weighted_cross_entropy_matches_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 3, 5)).astype(np.float32)
+    target = rng.integers(0, 4, (2, 3, 5))
+    xt, xh = torch.tensor(x, requires_grad=True), hpnn.tensor(x, requires_grad=True)
+    for reduction in ("none", "mean"):
+        lt = torch.nn.functional.cross_entropy(xt, torch.tensor(target),
+                                               torch.tensor(CLASS_WEIGHT), reduction=reduction)
+        lh = hpnn.functional.cross_entropy(xh, target, CLASS_WEIGHT, reduction=reduction)
+        assert tuple(lh.shape) == tuple(lt.shape)
+        np.testing.assert_allclose(lh.numpy(), lt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_loss_weights_are_buffers():
+    loss = nn.BCEWithLogitsLoss(pos_weight=CLASS_WEIGHT)
+    assert list(loss.state_dict()) == ["pos_weight"]
+    assert list(nn.CrossEntropyLoss(CLASS_WEIGHT).state_dict()) == ["weight"]
 
 
 def test_default_init_distribution_matches_torch():

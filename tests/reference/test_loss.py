@@ -21,9 +21,20 @@ def _binary_problem(rng, shape=(4, 3)):
     return logits, target
 
 
+CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0, 0.25])
+POS_WEIGHT = np.array([0.5, 2.0, 3.0])
+BCE_WEIGHT = np.array([[0.5], [2.0], [1.5], [3.0]])
+
+
+def _with_options(forward, backward, **options):
+    """(forward, backward) with keyword options bound."""
+    return (lambda x, t, r: forward(x, t, r, **options),
+            lambda g, x, t, r: backward(g, x, t, r, **options))
+
+
 def _loss_cases():
     """name -> (forward(x, target, reduction), backward(g, x, target, reduction), make_inputs)."""
-    pos_weight = np.array([0.5, 2.0, 3.0])
+    pos_weight = POS_WEIGHT
     return {
         "cross_entropy": (
             lambda x, t, r: ref.cross_entropy_forward(x, t, r, ignore_index=0,
@@ -42,6 +53,24 @@ def _loss_cases():
                 lambda rng: (rng.uniform(0.05, 0.95, (5, 2)), rng.uniform(size=(5, 2)))),
         "mse": (ref.mse_loss_forward, ref.mse_loss_backward,
                 lambda rng: (rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))),
+        "cross_entropy_weight": (
+            *_with_options(ref.cross_entropy_forward, ref.cross_entropy_backward,
+                           ignore_index=0, label_smoothing=0.1, weight=CLASS_WEIGHT),
+            lambda rng: _class_problem(rng, ignore_index=0)),
+        "cross_entropy_weight_no_smoothing": (
+            *_with_options(ref.cross_entropy_forward, ref.cross_entropy_backward,
+                           weight=CLASS_WEIGHT),
+            _class_problem),
+        "nll_weight": (
+            *_with_options(ref.nll_loss_forward, ref.nll_loss_backward, weight=CLASS_WEIGHT),
+            _class_problem),
+        "bce_with_logits_weight": (
+            *_with_options(ref.bce_with_logits_forward, ref.bce_with_logits_backward,
+                           pos_weight=pos_weight, weight=BCE_WEIGHT),
+            _binary_problem),
+        "bce_weight": (
+            *_with_options(ref.bce_forward, ref.bce_backward, weight=BCE_WEIGHT[:2, 0]),
+            lambda rng: (rng.uniform(0.05, 0.95, (5, 2)), rng.uniform(size=(5, 2)))),
     }
 
 
@@ -75,6 +104,24 @@ def test_mean_divides_by_number_of_kept_targets():
         ref.cross_entropy_backward(1.0, log_probs, np.full(3, -100)), np.zeros((3, 2)))
 
 
+def test_weighted_mean_divides_by_summed_weights_of_kept_targets():
+    log_probs = np.log(np.full((3, 2), 0.5))
+    target = np.array([0, -100, 1])
+    weight = np.array([2.0, 6.0])
+    loss = ref.nll_loss_forward(log_probs, target, weight=weight)
+    np.testing.assert_allclose(loss, (2.0 + 6.0) * np.log(2.0) / (2.0 + 6.0))
+    np.testing.assert_allclose(ref.nll_loss_forward(log_probs, target, "none", weight=weight),
+                               [2 * np.log(2.0), 0.0, 6 * np.log(2.0)])
+    grad = ref.cross_entropy_backward(1.0, np.zeros((3, 2)), target, weight=weight)
+    np.testing.assert_allclose(grad, [[-0.125, 0.125], [0, 0], [0.375, -0.375]])
+
+
+def test_bce_weight_mean_is_plain_mean():
+    probs, target = np.full((2, 2), 0.5), np.ones((2, 2))
+    loss = ref.bce_forward(probs, target, weight=np.array([1.0, 3.0]))
+    np.testing.assert_allclose(loss, (1 + 3 + 1 + 3) * np.log(2.0) / 4)
+
+
 def test_bce_with_logits_is_finite_for_huge_logits():
     logits = np.array([1e4, -1e4, 50.0], dtype=np.float32)
     target = np.array([0.0, 1.0, 1.0], dtype=np.float32)
@@ -105,6 +152,14 @@ def test_bad_arguments_raise():
         ref.bce_forward(np.array([1.5]), np.array([1.0]))
     with pytest.raises(ValueError, match="pos_weight"):
         ref.bce_with_logits_forward(logits, logits, pos_weight=np.ones(2))
+    with pytest.raises(ValueError, match="weight"):
+        ref.cross_entropy_forward(logits, np.array([0, 1]), weight=np.ones(2))
+    with pytest.raises(ValueError, match="weight"):
+        ref.nll_loss_backward(1.0, logits, np.array([0, 1]), weight=np.ones((1, 3)))
+    with pytest.raises(ValueError, match="weight"):
+        ref.bce_forward(np.full((2, 3), 0.5), np.ones((2, 3)), weight=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="weight"):
+        ref.bce_with_logits_backward(1.0, logits, logits, weight=np.ones(2))
     with pytest.raises(ValueError, match="grad_loss"):
         ref.mse_loss_backward(np.ones(3), logits, logits, reduction="mean")
 
@@ -114,7 +169,8 @@ class TestAgainstTorch:
 
     def _torch_losses(self):
         F = self.torch.nn.functional
-        pos_weight = self.torch.tensor([0.5, 2.0, 3.0], dtype=self.torch.float64)
+        pos_weight = self.torch.tensor(POS_WEIGHT)
+        class_weight, bce_weight = self.torch.tensor(CLASS_WEIGHT), self.torch.tensor(BCE_WEIGHT)
         return {
             "cross_entropy": lambda x, t, r: F.cross_entropy(x, t, reduction=r, ignore_index=0,
                                                              label_smoothing=0.1),
@@ -125,6 +181,16 @@ class TestAgainstTorch:
                 x, t, reduction=r, pos_weight=pos_weight.to(x.dtype)),
             "bce": lambda x, t, r: F.binary_cross_entropy(x, t, reduction=r),
             "mse": lambda x, t, r: F.mse_loss(x, t, reduction=r),
+            "cross_entropy_weight": lambda x, t, r: F.cross_entropy(
+                x, t, class_weight.to(x.dtype), reduction=r, ignore_index=0,
+                label_smoothing=0.1),
+            "cross_entropy_weight_no_smoothing": lambda x, t, r: F.cross_entropy(
+                x, t, class_weight.to(x.dtype), reduction=r),
+            "nll_weight": lambda x, t, r: F.nll_loss(x, t, class_weight.to(x.dtype), reduction=r),
+            "bce_with_logits_weight": lambda x, t, r: F.binary_cross_entropy_with_logits(
+                x, t, bce_weight.to(x.dtype), reduction=r, pos_weight=pos_weight.to(x.dtype)),
+            "bce_weight": lambda x, t, r: F.binary_cross_entropy(
+                x, t, bce_weight[:2, 0].to(x.dtype), reduction=r),
         }
 
     @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -24,7 +24,10 @@ def _code(reduction):
 
 
 def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100,
-                          label_smoothing=0.0):
+                          label_smoothing=0.0, weight=None):
+    if weight is not None:  # per-class weights: the reference only
+        return _ref.cross_entropy_forward(logits, target, reduction, ignore_index,
+                                          label_smoothing, weight)
     loss = _class_forward(logits, target, _code(reduction), ignore_index, label_smoothing, False)
     if loss is NotImplemented:
         return _ref.cross_entropy_forward(logits, target, reduction, ignore_index, label_smoothing)
@@ -32,7 +35,10 @@ def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100,
 
 
 def cross_entropy_backward(grad_loss, logits, target, reduction="mean", ignore_index=-100,
-                           label_smoothing=0.0):
+                           label_smoothing=0.0, weight=None):
+    if weight is not None:
+        return _ref.cross_entropy_backward(grad_loss, logits, target, reduction, ignore_index,
+                                           label_smoothing, weight)
     grad = _class_backward(grad_loss, logits, target, _code(reduction), ignore_index,
                            label_smoothing, False)
     if grad is NotImplemented:
@@ -41,28 +47,40 @@ def cross_entropy_backward(grad_loss, logits, target, reduction="mean", ignore_i
     return grad
 
 
-def nll_loss_forward(log_probs, target, reduction="mean", ignore_index=-100):
+def nll_loss_forward(log_probs, target, reduction="mean", ignore_index=-100, weight=None):
+    if weight is not None:
+        return _ref.nll_loss_forward(log_probs, target, reduction, ignore_index, weight)
     loss = _class_forward(log_probs, target, _code(reduction), ignore_index, 0.0, True)
     if loss is NotImplemented:
         return _ref.nll_loss_forward(log_probs, target, reduction, ignore_index)
     return loss
 
 
-def nll_loss_backward(grad_loss, log_probs, target, reduction="mean", ignore_index=-100):
+def nll_loss_backward(grad_loss, log_probs, target, reduction="mean", ignore_index=-100,
+                      weight=None):
+    if weight is not None:
+        return _ref.nll_loss_backward(grad_loss, log_probs, target, reduction, ignore_index,
+                                      weight)
     grad = _class_backward(grad_loss, log_probs, target, _code(reduction), ignore_index, 0.0, True)
     if grad is NotImplemented:
         return _ref.nll_loss_backward(grad_loss, log_probs, target, reduction, ignore_index)
     return grad
 
 
-def bce_with_logits_forward(logits, target, reduction="mean", pos_weight=None):
+def bce_with_logits_forward(logits, target, reduction="mean", pos_weight=None, weight=None):
+    if weight is not None:
+        return _ref.bce_with_logits_forward(logits, target, reduction, pos_weight, weight)
     loss = _pointwise_forward(_BCE_WITH_LOGITS, logits, target, pos_weight, _code(reduction))
     if loss is NotImplemented:
         return _ref.bce_with_logits_forward(logits, target, reduction, pos_weight)
     return loss
 
 
-def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_weight=None):
+def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_weight=None,
+                             weight=None):
+    if weight is not None:
+        return _ref.bce_with_logits_backward(grad_loss, logits, target, reduction, pos_weight,
+                                             weight)
     grad = _pointwise_backward(_BCE_WITH_LOGITS, grad_loss, logits, target, pos_weight,
                                _code(reduction))
     if grad is NotImplemented:
@@ -70,12 +88,16 @@ def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_we
     return grad
 
 
-def bce_forward(probs, target, reduction="mean"):
+def bce_forward(probs, target, reduction="mean", weight=None):
+    if weight is not None:
+        return _ref.bce_forward(probs, target, reduction, weight)
     loss = _pointwise_forward(_BCE, probs, target, None, _code(reduction))
     return _ref.bce_forward(probs, target, reduction) if loss is NotImplemented else loss
 
 
-def bce_backward(grad_loss, probs, target, reduction="mean"):
+def bce_backward(grad_loss, probs, target, reduction="mean", weight=None):
+    if weight is not None:
+        return _ref.bce_backward(grad_loss, probs, target, reduction, weight)
     grad = _pointwise_backward(_BCE, grad_loss, probs, target, None, _code(reduction))
     if grad is NotImplemented:
         return _ref.bce_backward(grad_loss, probs, target, reduction)

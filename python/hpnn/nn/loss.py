@@ -25,43 +25,49 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}{options}"
 
 
-def _no_class_weights(weight, owner):
-    if weight is not None:
-        raise NotImplementedError(f"{owner}: per-class 'weight' is not supported yet")
+class _WeightedLoss(_Loss):
+    """A loss whose rescaling tensors (``weight``, ``pos_weight``) are buffers, as in PyTorch:
+    they follow state_dict and are passed to the function on every call."""
+
+    def __init__(self, reduction="mean", weights=None, **options):
+        super().__init__(reduction, **options)
+        for name, value in (weights or {}).items():
+            self.register_buffer(name, value)
+
+    def forward(self, input, target):
+        return type(self).function(input, target, reduction=self.reduction, **self._buffers,
+                                   **self.options)
 
 
-class CrossEntropyLoss(_Loss):
+class CrossEntropyLoss(_WeightedLoss):
     """Softmax + negative log-likelihood on logits (N, C) and integer targets (N,)."""
 
     function = F.cross_entropy
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        _no_class_weights(weight, "CrossEntropyLoss")
-        super().__init__(reduction, ignore_index=ignore_index, label_smoothing=label_smoothing)
+        super().__init__(reduction, dict(weight=weight), ignore_index=ignore_index,
+                         label_smoothing=label_smoothing)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     function = F.nll_loss
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        _no_class_weights(weight, "NLLLoss")
-        super().__init__(reduction, ignore_index=ignore_index)
+        super().__init__(reduction, dict(weight=weight), ignore_index=ignore_index)
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     function = F.binary_cross_entropy
 
     def __init__(self, weight=None, reduction="mean"):
-        _no_class_weights(weight, "BCELoss")
-        super().__init__(reduction)
+        super().__init__(reduction, dict(weight=weight))
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLoss(_WeightedLoss):
     function = F.binary_cross_entropy_with_logits
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
-        _no_class_weights(weight, "BCEWithLogitsLoss")
-        super().__init__(reduction, pos_weight=pos_weight)
+        super().__init__(reduction, dict(weight=weight, pos_weight=pos_weight))
 
 
 class MSELoss(_Loss):

@@ -84,22 +84,49 @@ def _one_hot(target, kept, num_classes):
     return (np.arange(num_classes) == target[:, None]) & kept[:, None]
 
 
-def nll_loss_forward(log_probs, target, reduction="mean", ignore_index=-100):
-    """Negative log-likelihood: loss[i] = -log_probs[i, target[i]], 0 where target[i] ==
-    ignore_index. log_probs (N, C), target (N,) integer. 'mean' divides the sum by the
-    number of non-ignored targets (NaN when every target is ignored, as in PyTorch)."""
+def _class_weight(weight, num_classes, dtype):
+    """Per-class weights as a (C,) array of ``dtype``, or None."""
+    if weight is None:
+        return None
+    weight = _float_array(weight, "weight").astype(dtype, copy=False)
+    if weight.shape != (num_classes,):
+        raise ValueError(f"weight must hold one value per class, shape ({num_classes},), "
+                         f"got {weight.shape}")
+    return weight
+
+
+def _target_weight(weight, target, kept, dtype):
+    """weight[target[i]] on kept rows (1 without weight), 0 on ignored rows. Their sum is what
+    'mean' divides by, as in PyTorch."""
+    if weight is None:
+        return kept.astype(dtype)
+    return np.where(kept, weight[np.where(kept, target, 0)], dtype.type(0))
+
+
+def nll_loss_forward(log_probs, target, reduction="mean", ignore_index=-100, weight=None):
+    """Negative log-likelihood: loss[i] = -w[target[i]] * log_probs[i, target[i]], 0 where
+    target[i] == ignore_index (w = 1 without ``weight``, a (C,) array). log_probs (N, C), target
+    (N,) integer. 'mean' divides the sum by the summed weights of the non-ignored targets (NaN
+    when every target is ignored, as in PyTorch)."""
     _check_reduction(reduction)
     log_probs, target, kept = _class_inputs(log_probs, target, ignore_index, "log_probs")
-    return _reduce(-_picked(log_probs, target, kept), reduction, count=int(kept.sum()))
+    weight = _class_weight(weight, log_probs.shape[1], log_probs.dtype)
+    target_weight = _target_weight(weight, target, kept, log_probs.dtype)
+    loss = -target_weight * _picked(log_probs, target, kept)
+    return _reduce(loss, reduction, count=np.sum(target_weight))
 
 
-def nll_loss_backward(grad_loss, log_probs, target, reduction="mean", ignore_index=-100):
+def nll_loss_backward(grad_loss, log_probs, target, reduction="mean", ignore_index=-100,
+                      weight=None):
     """Gradient of nll_loss_forward with respect to log_probs, shape (N, C)."""
     _check_reduction(reduction)
     log_probs, target, kept = _class_inputs(log_probs, target, ignore_index, "log_probs")
-    scale = _grad_scale(grad_loss, reduction, target.shape, log_probs.dtype, int(kept.sum()))
+    weight = _class_weight(weight, log_probs.shape[1], log_probs.dtype)
+    target_weight = _target_weight(weight, target, kept, log_probs.dtype)
+    scale = _grad_scale(grad_loss, reduction, target.shape, log_probs.dtype,
+                        np.sum(target_weight))
     one_hot = _one_hot(target, kept, log_probs.shape[1])
-    return -(one_hot * np.reshape(scale, (-1, 1))).astype(log_probs.dtype)
+    return -(one_hot * np.reshape(target_weight * scale, (-1, 1))).astype(log_probs.dtype)
 
 
 def _check_label_smoothing(label_smoothing):
@@ -108,38 +135,53 @@ def _check_label_smoothing(label_smoothing):
 
 
 def cross_entropy_forward(logits, target, reduction="mean", ignore_index=-100,
-                          label_smoothing=0.0):
+                          label_smoothing=0.0, weight=None):
     """Cross entropy of (N, C) logits against (N,) integer class targets.
 
-    With eps = label_smoothing and lp = log_softmax(logits):
-    loss[i] = (1 - eps) * (-lp[i, target[i]]) + eps / C * (-sum_c lp[i, c]) for kept rows and 0
-    for rows whose target is ignore_index. 'mean' divides the sum by the number of kept rows.
+    With eps = label_smoothing, lp = log_softmax(logits) and per-class weights w (1 without
+    ``weight``): loss[i] = (1 - eps) * w[target[i]] * (-lp[i, target[i]])
+    + eps / C * (-sum_c w[c] lp[i, c]) for kept rows, 0 for rows whose target is ignore_index.
+    'mean' divides the sum by the summed w[target[i]] of the kept rows, as PyTorch does.
     """
     _check_reduction(reduction)
     _check_label_smoothing(label_smoothing)
     logits, target, kept = _class_inputs(logits, target, ignore_index, "logits")
+    weight = _class_weight(weight, logits.shape[1], logits.dtype)
+    target_weight = _target_weight(weight, target, kept, logits.dtype)
     log_probs = log_softmax_forward(logits, axis=1)
     dtype = logits.dtype.type
-    nll = -_picked(log_probs, target, kept)
-    smooth = np.where(kept, -np.sum(log_probs, axis=1), dtype(0))
+    nll = -target_weight * _picked(log_probs, target, kept)
+    weighted_log_probs = log_probs if weight is None else log_probs * weight
+    smooth = np.where(kept, -np.sum(weighted_log_probs, axis=1), dtype(0))
     loss = dtype(1 - label_smoothing) * nll + dtype(label_smoothing / logits.shape[1]) * smooth
-    return _reduce(loss, reduction, count=int(kept.sum()))
+    return _reduce(loss, reduction, count=np.sum(target_weight))
+
+
+def _cross_entropy_grad(probs, one_hot, target_weight, weight, label_smoothing):
+    """d loss[i] / d logits[i] on every row (ignored rows are masked by the caller)."""
+    dtype = probs.dtype.type
+    uniform = dtype(label_smoothing / probs.shape[1])
+    if weight is None:
+        return probs - dtype(1 - label_smoothing) * one_hot - uniform
+    nll_grad = target_weight[:, None] * (probs - one_hot)
+    smooth_grad = np.sum(weight) * probs - weight
+    return dtype(1 - label_smoothing) * nll_grad + uniform * smooth_grad
 
 
 def cross_entropy_backward(grad_loss, logits, target, reduction="mean", ignore_index=-100,
-                           label_smoothing=0.0):
-    """Gradient of cross_entropy_forward with respect to logits, shape (N, C):
+                           label_smoothing=0.0, weight=None):
+    """Gradient of cross_entropy_forward with respect to logits, shape (N, C); without weights
     (softmax(logits) - (1 - eps) * one_hot(target) - eps / C) * upstream, 0 on ignored rows."""
     _check_reduction(reduction)
     _check_label_smoothing(label_smoothing)
     logits, target, kept = _class_inputs(logits, target, ignore_index, "logits")
-    dtype = logits.dtype.type
-    num_classes = logits.shape[1]
-    scale = _grad_scale(grad_loss, reduction, target.shape, logits.dtype, int(kept.sum()))
+    weight = _class_weight(weight, logits.shape[1], logits.dtype)
+    target_weight = _target_weight(weight, target, kept, logits.dtype)
+    scale = _grad_scale(grad_loss, reduction, target.shape, logits.dtype, np.sum(target_weight))
     probs = np.exp(log_softmax_forward(logits, axis=1))
-    one_hot = _one_hot(target, kept, num_classes)
-    grad = probs - dtype(1 - label_smoothing) * one_hot - dtype(label_smoothing / num_classes)
-    grad = np.where(kept[:, None], grad, dtype(0))
+    one_hot = _one_hot(target, kept, logits.shape[1])
+    grad = _cross_entropy_grad(probs, one_hot, target_weight, weight, label_smoothing)
+    grad = np.where(kept[:, None], grad, logits.dtype.type(0))
     return (grad * np.reshape(scale, (-1, 1))).astype(logits.dtype)
 
 
@@ -151,40 +193,55 @@ def _pair_inputs(prediction, target, prediction_name):
     return prediction, target
 
 
+def _broadcast_weight(weight, target, name):
+    """``weight`` as an array of target's dtype that broadcasts to target's shape, or None."""
+    if weight is None:
+        return None
+    weight = _float_array(weight, name).astype(target.dtype, copy=False)
+    try:
+        np.broadcast_to(weight, target.shape)
+    except ValueError:
+        raise ValueError(f"{name} shape {weight.shape} does not broadcast to target shape "
+                         f"{target.shape}") from None
+    return weight
+
+
 def _log_weight(target, pos_weight):
     """1 + (pos_weight - 1) * target, or None without pos_weight."""
+    pos_weight = _broadcast_weight(pos_weight, target, "pos_weight")
     if pos_weight is None:
         return None
-    pos_weight = _float_array(pos_weight, "pos_weight").astype(target.dtype, copy=False)
-    try:
-        np.broadcast_shapes(pos_weight.shape, target.shape)
-    except ValueError:
-        raise ValueError(f"pos_weight shape {pos_weight.shape} does not broadcast with "
-                         f"target shape {target.shape}") from None
     return target.dtype.type(1) + (pos_weight - target.dtype.type(1)) * target
 
 
-def bce_with_logits_forward(logits, target, reduction="mean", pos_weight=None):
-    """Binary cross entropy on logits: loss = (1 - t) x - w * log_sigmoid(x) with
-    w = 1 + (pos_weight - 1) t (w = 1 without pos_weight); pos_weight broadcasts against the
-    trailing dimensions (e.g. shape (C,)). log_sigmoid(x) = -(log1p(exp(-|x|)) + max(-x, 0))
-    keeps it finite for any |x|."""
+def _weighted(values, weight):
+    return values if weight is None else values * weight
+
+
+def bce_with_logits_forward(logits, target, reduction="mean", pos_weight=None, weight=None):
+    """Binary cross entropy on logits: loss = weight * ((1 - t) x - w * log_sigmoid(x)) with
+    w = 1 + (pos_weight - 1) t (w = 1 without pos_weight, weight = 1 without weight); both
+    broadcast against target (pos_weight e.g. shape (C,)). 'mean' is the plain mean over
+    elements. log_sigmoid(x) = -(log1p(exp(-|x|)) + max(-x, 0)) keeps it finite for any |x|."""
     _check_reduction(reduction)
     logits, target = _pair_inputs(logits, target, "logits")
+    weight = _broadcast_weight(weight, target, "weight")
     dtype = logits.dtype.type
     neg_log_sigmoid = np.log1p(np.exp(-np.abs(logits))) + np.maximum(-logits, dtype(0))
     log_weight = _log_weight(target, pos_weight)
     if log_weight is not None:
         neg_log_sigmoid = log_weight * neg_log_sigmoid
-    loss = (dtype(1) - target) * logits + neg_log_sigmoid
+    loss = _weighted((dtype(1) - target) * logits + neg_log_sigmoid, weight)
     return _reduce(loss.astype(logits.dtype, copy=False), reduction)
 
 
-def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_weight=None):
-    """Gradient with respect to logits: (w * sigmoid(x) - w + 1 - t) * upstream, which is
-    (sigmoid(x) - t) * upstream without pos_weight."""
+def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_weight=None,
+                             weight=None):
+    """Gradient with respect to logits: weight * (w * sigmoid(x) - w + 1 - t) * upstream,
+    which is (sigmoid(x) - t) * upstream without pos_weight and weight."""
     _check_reduction(reduction)
     logits, target = _pair_inputs(logits, target, "logits")
+    weight = _broadcast_weight(weight, target, "weight")
     dtype = logits.dtype.type
     scale = _grad_scale(grad_loss, reduction, logits.shape, logits.dtype)
     sig = sigmoid_forward(logits)
@@ -193,7 +250,7 @@ def bce_with_logits_backward(grad_loss, logits, target, reduction="mean", pos_we
         grad = sig - target
     else:
         grad = log_weight * (sig - dtype(1)) + dtype(1) - target
-    return (grad * scale).astype(logits.dtype, copy=False)
+    return (_weighted(grad, weight) * scale).astype(logits.dtype, copy=False)
 
 
 def _check_probs(probs):
@@ -201,30 +258,34 @@ def _check_probs(probs):
         raise ValueError("probs must lie in [0, 1]")
 
 
-def bce_forward(probs, target, reduction="mean"):
+def bce_forward(probs, target, reduction="mean", weight=None):
     """Binary cross entropy on probabilities:
-    loss = -(t * max(log p, -100) + (1 - t) * max(log(1 - p), -100))."""
+    loss = -weight * (t * max(log p, -100) + (1 - t) * max(log(1 - p), -100)), weight = 1
+    without ``weight`` (which broadcasts to target). 'mean' is the plain mean over elements."""
     _check_reduction(reduction)
     probs, target = _pair_inputs(probs, target, "probs")
     _check_probs(probs)
+    weight = _broadcast_weight(weight, target, "weight")
     dtype = probs.dtype.type
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(probs), dtype(_BCE_LOG_CLAMP))
         log_1mp = np.maximum(np.log(dtype(1) - probs), dtype(_BCE_LOG_CLAMP))
     loss = -(target * log_p + (dtype(1) - target) * log_1mp)
-    return _reduce(loss, reduction)
+    return _reduce(_weighted(loss, weight), reduction)
 
 
-def bce_backward(grad_loss, probs, target, reduction="mean"):
+def bce_backward(grad_loss, probs, target, reduction="mean", weight=None):
     """Gradient with respect to probs, as PyTorch computes it:
-    (p - t) / max(p (1 - p), 1e-12) * upstream."""
+    weight * (p - t) / max(p (1 - p), 1e-12) * upstream."""
     _check_reduction(reduction)
     probs, target = _pair_inputs(probs, target, "probs")
     _check_probs(probs)
+    weight = _broadcast_weight(weight, target, "weight")
     dtype = probs.dtype.type
     scale = _grad_scale(grad_loss, reduction, probs.shape, probs.dtype)
     denominator = np.maximum((dtype(1) - probs) * probs, dtype(_BCE_GRAD_EPS))
-    return ((probs - target) / denominator * scale).astype(probs.dtype, copy=False)
+    grad = _weighted((probs - target) / denominator, weight)
+    return (grad * scale).astype(probs.dtype, copy=False)
 
 
 def mse_loss_forward(input, target, reduction="mean"):
