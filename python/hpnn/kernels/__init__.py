@@ -17,6 +17,8 @@ from . import pool
 from .pool import *  # noqa: F401,F403
 from . import rnn
 from .rnn import *  # noqa: F401,F403
+from . import rnn_cells
+from .rnn_cells import *  # noqa: F401,F403
 
 __all__ = ["gemm"]
 __all__ += conv.__all__
@@ -27,3 +29,4 @@ __all__ += dropout.__all__
 __all__ += pool.__all__
 __all__ += norm.__all__
 __all__ += rnn.__all__
+__all__ += rnn_cells.__all__
