@@ -9,7 +9,8 @@ from .backend import kernel
 from .tensor import Tensor, _tensor
 
 __all__ = [
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "relu", "leaky_relu",
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+    "relu", "leaky_relu",
     "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "batch_norm", "dropout",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "flatten",
@@ -208,18 +209,97 @@ class GlobalAvgPool2d(Function):
         return kernel("global_avg_pool2d_backward")(_c32(grad), self.shape)
 
 
+def _adaptive_output_size(input, output_size, name):
+    """(OH, OW) of an adaptive pool over (N, C, H, W) or (C, H, W) input; None keeps a size."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{name}: argument 'input' must be (N, C, H, W) or (C, H, W), got "
+                         f"shape {tuple(input.shape)}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"{name}: argument 'output_size' must be an int or a pair, got "
+                         f"{output_size!r}")
+    sizes = tuple(size if out is None else out for out, size in zip(sizes, input.shape[-2:]))
+    if any(isinstance(out, bool) or not isinstance(out, (int, np.integer)) or out <= 0
+           for out in sizes):
+        raise ValueError(f"{name}: argument 'output_size' must hold positive ints (or None), "
+                         f"got {output_size!r}")
+    return tuple(int(out) for out in sizes)
+
+
+def _even_window(input, output_size):
+    """The kernel (= stride) of plain pooling equal to the adaptive one, or None when the
+    output size does not divide the input size."""
+    spatial = input.shape[-2:]
+    if any(size % out for size, out in zip(spatial, output_size)):
+        return None
+    return tuple(size // out for size, out in zip(spatial, output_size))
+
+
+def _batched(pool, input, *args):
+    """Run a pooling function meant for (N, C, H, W) on (C, H, W) input too."""
+    if input.ndim == 4:
+        return pool(input, *args)
+    out = pool(input.reshape(1, *input.shape), *args)
+    if isinstance(out, tuple):
+        return tuple(o.reshape(*o.shape[1:]) for o in out)
+    return out.reshape(*out.shape[1:])
+
+
+class AdaptiveAvgPool2d(Function):
+    def forward(self, x, output_size):
+        self.shape, self.output_size = x.shape, output_size
+        return kernel("adaptive_avg_pool2d_forward")(_c32(x), output_size)
+
+    def backward(self, grad):
+        return kernel("adaptive_avg_pool2d_backward")(_c32(grad), self.shape, self.output_size)
+
+
+def _adaptive_avg_pool2d(input, output_size):
+    if output_size == (1, 1):
+        return GlobalAvgPool2d.apply(input)
+    window = _even_window(input, output_size)
+    if window is not None:
+        return avg_pool2d(input, window, window)
+    return AdaptiveAvgPool2d.apply(input, output_size=output_size)
+
+
 def adaptive_avg_pool2d(input, output_size):
-    """Average pooling to ``output_size``: 1 (global) or any size dividing H and W evenly."""
-    out_h, out_w = _pair(output_size, "output_size")
-    height, width = input.shape[-2:]
-    if (out_h, out_w) == (1, 1):
-        out = GlobalAvgPool2d.apply(input)
-        return out.reshape(*input.shape[:-2], 1, 1) if out.ndim != input.ndim else out
-    if height % out_h or width % out_w:
-        raise ValueError(f"adaptive_avg_pool2d: output_size {(out_h, out_w)} must divide the "
-                         f"input size {(height, width)}")
-    size = (height // out_h, width // out_w)
-    return avg_pool2d(input, size, size)
+    """Average pooling to ``output_size`` (an int or a pair; None keeps that input size).
+    Output (i, j) averages rows [floor(i H / OH), ceil((i + 1) H / OH)) and the matching
+    columns, as in PyTorch; windows overlap when OH does not divide H."""
+    output_size = _adaptive_output_size(input, output_size, "adaptive_avg_pool2d")
+    return _batched(_adaptive_avg_pool2d, input, output_size)
+
+
+class PickedMax(Function):
+    """Pooled maxima already computed (``values``) at flat plane positions ``indices``;
+    backward scatters the gradient back there."""
+
+    def forward(self, x, values, indices):
+        self.shape, self.indices = x.shape, indices
+        return values
+
+    def backward(self, grad):
+        return kernel("max_pool2d_backward")(_c32(grad), self.indices, self.shape)
+
+
+def _adaptive_max_pool2d(input, output_size, return_indices):
+    window = _even_window(input, output_size)
+    if window is None:
+        values, indices = kernel("adaptive_max_pool2d_forward")(_c32(input.data), output_size)
+    else:
+        values, indices = kernel("max_pool2d_forward")(
+            _c32(input.data), kernel_size=window, stride=window, padding=(0, 0),
+            dilation=(1, 1), ceil_mode=False)
+    out = PickedMax.apply(input, values=values, indices=indices)
+    return (out, Tensor._wrap(indices)) if return_indices else out
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling over the windows of adaptive_avg_pool2d. With return_indices, also the
+    int64 flat positions h * W + w of the maxima within each plane (as PyTorch)."""
+    output_size = _adaptive_output_size(input, output_size, "adaptive_max_pool2d")
+    return _batched(_adaptive_max_pool2d, input, output_size, bool(return_indices))
 
 
 # ---- batch norm and dropout -------------------------------------------------------------------

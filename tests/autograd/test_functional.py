@@ -139,6 +139,11 @@ def test_conv2d_without_bias_and_bad_channels(gradcheck):
     lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
     lambda x: F.adaptive_avg_pool2d(x, 1),
     lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
+    lambda x: F.adaptive_avg_pool2d(x, (3, 4)),
+    lambda x: F.adaptive_avg_pool2d(x[0], (3, None)),
+    lambda x: F.adaptive_max_pool2d(x, (3, 4)),
+    lambda x: F.adaptive_max_pool2d(x, (2, 3)),
+    lambda x: F.adaptive_max_pool2d(x[1], 5, return_indices=True)[0],
 ])
 def test_pooling(gradcheck, pool):
     x = rng.permutation(2 * 3 * 4 * 6).reshape(2, 3, 4, 6) / 10.0  # distinct: no max ties

@@ -127,6 +127,25 @@ def test_loss_weights_are_buffers():
     assert list(nn.CrossEntropyLoss(CLASS_WEIGHT).state_dict()) == ["weight"]
 
 
+@pytest.mark.parametrize("output_size", [(3, 4), 1, (None, 2), (4, 6), 7])
+@pytest.mark.parametrize("name", ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"])
+def test_adaptive_pools_match_torch(name, output_size):
+    rng = np.random.default_rng(4)
+    for shape in [(2, 3, 8, 12), (3, 5, 6)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        _compare(getattr(torch.nn, name)(output_size), getattr(nn, name)(output_size), x,
+                 _weighted_sum)
+
+
+def test_adaptive_max_pool_returns_indices_like_torch():
+    x = np.random.default_rng(5).standard_normal((2, 3, 7, 9)).astype(np.float32)
+    for output_size in [(3, 4), (7, 3)]:
+        _, expected = torch.nn.functional.adaptive_max_pool2d(torch.tensor(x), output_size,
+                                                              return_indices=True)
+        _, indices = nn.AdaptiveMaxPool2d(output_size, return_indices=True)(hpnn.tensor(x))
+        np.testing.assert_array_equal(indices.numpy(), expected.numpy())
+
+
 def test_default_init_distribution_matches_torch():
     """Same bounds as torch: the max |w| of a big layer is close to torch's."""
     torch.manual_seed(0)

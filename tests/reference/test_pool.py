@@ -26,6 +26,17 @@ AVG_CASES = [
 AVG_IDS = ["plain", "pad_ceil", "rect_exclude_pad", "stride_gt_kernel", "divisor_override"]
 
 
+# (x shape, output_size): overlapping windows, uneven, larger than the input, None, global
+ADAPTIVE_CASES = [
+    ((2, 3, 7, 10), (3, 4)),
+    ((1, 2, 5, 5), 5),
+    ((1, 1, 3, 4), (5, 7)),
+    ((2, 1, 9, 6), (4, None)),
+    ((1, 2, 6, 4), 1),
+]
+ADAPTIVE_IDS = ["uneven", "identity", "upsample", "none", "global"]
+
+
 def _distinct(rng, shape):
     """Values with distinct entries, so max pooling is differentiable everywhere."""
     return rng.permutation(np.prod(shape)).reshape(shape) * 0.1 + rng.uniform(0, 0.01, shape)
@@ -85,6 +96,40 @@ def test_max_pool_ties_nan_and_minus_inf():
     # an all -inf window with padding points at a real element, never at the padding
     y, indices = ref.max_pool2d_forward(np.full((1, 1, 2, 2), -np.inf), 2, 1, padding=1)
     assert np.all(indices >= 0) and np.all(y == -np.inf)
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=ADAPTIVE_IDS)
+def test_adaptive_pool_backward_matches_finite_differences(case):
+    rng = np.random.default_rng(6)
+    shape, output_size = case
+    x = _distinct(rng, shape)
+    check_vjp(lambda: ref.adaptive_avg_pool2d_forward(x, output_size),
+              lambda g: ref.adaptive_avg_pool2d_backward(g, x.shape, output_size), x, rng)
+    indices = lambda: ref.adaptive_max_pool2d_forward(x, output_size)[1]
+    check_vjp(lambda: ref.adaptive_max_pool2d_forward(x, output_size)[0],
+              lambda g: ref.max_pool2d_backward(g, indices(), x.shape), x, rng)
+
+
+def test_adaptive_windows_follow_floor_and_ceil():
+    x = np.arange(5.0).reshape(1, 1, 1, 5)
+    # out 3 over 5: windows [0, 2), [1, 4), [3, 5)
+    np.testing.assert_allclose(ref.adaptive_avg_pool2d_forward(x, (1, 3))[0, 0, 0], [0.5, 2, 3.5])
+    y, indices = ref.adaptive_max_pool2d_forward(x, (1, 3))
+    np.testing.assert_array_equal(indices[0, 0, 0], [1, 3, 4])
+    y, indices = ref.adaptive_max_pool2d_forward(np.array([[[[1.0, np.nan, 1.0, np.nan]]]]),
+                                                 (1, 1))
+    assert np.isnan(y[0, 0, 0, 0]) and indices[0, 0, 0, 0] == 3
+
+
+def test_adaptive_bad_arguments_raise():
+    x = np.zeros((1, 1, 4, 4))
+    for output_size in (0, (2, 0), (1, 2, 3), 1.5):
+        with pytest.raises(ValueError, match="output_size"):
+            ref.adaptive_avg_pool2d_forward(x, output_size)
+    with pytest.raises(ValueError, match="x must have shape"):
+        ref.adaptive_max_pool2d_forward(x[0], 2)
+    with pytest.raises(ValueError, match="grad_y"):
+        ref.adaptive_avg_pool2d_backward(np.zeros((1, 1, 3, 3)), x.shape, 2)
 
 
 def test_bad_arguments_raise():
@@ -157,3 +202,35 @@ class TestAgainstTorch:
         np.testing.assert_allclose(ref.global_avg_pool2d_forward(x), y_t, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(ref.global_avg_pool2d_backward(grad_y, x.shape), grad_x_t,
                                    rtol=1e-6)
+
+    @pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=ADAPTIVE_IDS)
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_adaptive_avg_pool(self, case, dtype):
+        F = self.torch.nn.functional
+        rng = np.random.default_rng(7)
+        shape, output_size = case
+        x = rng.standard_normal(shape).astype(dtype)
+        grad_y, y_t, grad_x_t = self._run(lambda t: F.adaptive_avg_pool2d(t, output_size), x,
+                                          rng)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        y = ref.adaptive_avg_pool2d_forward(x, output_size)
+        assert y.dtype == dtype
+        np.testing.assert_allclose(y, y_t, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(ref.adaptive_avg_pool2d_backward(grad_y, x.shape, output_size),
+                                   grad_x_t, rtol=rtol, atol=rtol)
+
+    @pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=ADAPTIVE_IDS)
+    def test_adaptive_max_pool(self, case):
+        F = self.torch.nn.functional
+        rng = np.random.default_rng(8)
+        shape, output_size = case
+        x = rng.integers(-3, 3, shape).astype(np.float32)  # many ties
+        _, indices_t = F.adaptive_max_pool2d(self.torch.tensor(x), output_size,
+                                             return_indices=True)
+        grad_y, y_t, grad_x_t = self._run(lambda t: F.adaptive_max_pool2d(t, output_size), x,
+                                          rng)
+        y, indices = ref.adaptive_max_pool2d_forward(x, output_size)
+        np.testing.assert_array_equal(y, y_t)
+        np.testing.assert_array_equal(indices, indices_t.numpy())
+        np.testing.assert_allclose(ref.max_pool2d_backward(grad_y, indices, x.shape), grad_x_t,
+                                   rtol=1e-6, atol=1e-6)

@@ -10,8 +10,10 @@ from .conv import (conv2d_backward_bias, conv2d_backward_input, conv2d_backward_
 from .dropout import dropout_backward, dropout_forward, dropout_uniforms
 from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forward_train
 from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step
-from .pool import (avg_pool2d_backward, avg_pool2d_forward, global_avg_pool2d_backward,
-                   global_avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward)
+from .pool import (adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
+                   adaptive_max_pool2d_forward, avg_pool2d_backward, avg_pool2d_forward,
+                   global_avg_pool2d_backward, global_avg_pool2d_forward, max_pool2d_backward,
+                   max_pool2d_forward)
 from .loss import (bce_backward, bce_forward, bce_with_logits_backward, bce_with_logits_forward,
                    cross_entropy_backward, cross_entropy_forward, mse_loss_backward,
                    mse_loss_forward, nll_loss_backward, nll_loss_forward)
@@ -46,6 +48,7 @@ __all__ += [
 __all__ += [
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",
     "global_avg_pool2d_forward", "global_avg_pool2d_backward",
+    "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_forward",
 ]
 __all__ += ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 __all__ += ["dropout_forward", "dropout_backward", "dropout_uniforms"]

@@ -58,7 +58,13 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     plane_index = np.arange(height * width, dtype=np.int64).reshape(height, width)
     index_windows = _flat_windows(
         _pad_spatial(plane_index, geometry.padding, -1, geometry.extra), geometry)
-    valid = index_windows >= 0
+    return _window_max(values, index_windows, index_windows >= 0)
+
+
+def _window_max(values, index_windows, valid):
+    """(max, plane index) over the last axis of ``values`` (..., OH, OW, window), where
+    ``index_windows`` and ``valid`` broadcast against it. Ties pick the first maximum, a window
+    with NaN its last NaN (PyTorch's CPU rule)."""
     is_max = (values == values.max(axis=-1, keepdims=True)) & valid
     is_nan = np.isnan(values)
     last_nan = is_nan.shape[-1] - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
@@ -167,3 +173,90 @@ def global_avg_pool2d_backward(grad_y, input_shape):
                          f"{input_shape}")
     share = grad_y / grad_y.dtype.type(input_shape[2] * input_shape[3])
     return np.broadcast_to(share, input_shape).copy()
+
+
+def _adaptive_output_shape(input_shape, output_size):
+    """Validate an (N, C, H, W) input shape and output_size (an int or a pair; None keeps that
+    input size); return (OH, OW)."""
+    if len(input_shape) != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {tuple(input_shape)}")
+    if input_shape[0] == 0 or 0 in input_shape[2:]:
+        raise ValueError(f"x must be non-empty in N, H and W, got {tuple(input_shape)}")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"output_size must be an int or a pair, got {output_size!r}")
+    sizes = tuple(size if out is None else out for out, size in zip(sizes, input_shape[2:]))
+    if any(isinstance(out, bool) or not isinstance(out, (int, np.integer)) or out <= 0
+           for out in sizes):
+        raise ValueError(f"output_size must hold positive ints (or None), got {output_size!r}")
+    return tuple(int(out) for out in sizes)
+
+
+def _adaptive_bounds(size, out_size):
+    """Window [start, end) of each output along one axis, as PyTorch defines them:
+    start = floor(i * size / out), end = ceil((i + 1) * size / out)."""
+    i = np.arange(out_size)
+    return (i * size) // out_size, -((-(i + 1) * size) // out_size)
+
+
+def _adaptive_mean_matrix(size, out_size, dtype):
+    """(out_size, size) matrix whose row i averages window i; pooling is then A_h @ x @ A_w.T,
+    the window mean being separable in rows and columns."""
+    starts, ends = _adaptive_bounds(size, out_size)
+    position = np.arange(size)
+    inside = (position >= starts[:, None]) & (position < ends[:, None])
+    return (inside / (ends - starts)[:, None]).astype(dtype)
+
+
+def adaptive_avg_pool2d_forward(x, output_size):
+    """Adaptive average pooling x (N, C, H, W) -> (N, C, OH, OW): output (i, j) is the mean of
+    the rows [floor(i H / OH), ceil((i + 1) H / OH)) and the matching columns. output_size is an
+    int or a pair; None in it keeps that input size. Windows may overlap (OH not dividing H)."""
+    x = _float_array(x, "x")
+    out_h, out_w = _adaptive_output_shape(x.shape, output_size)
+    rows = _adaptive_mean_matrix(x.shape[2], out_h, x.dtype)
+    cols = _adaptive_mean_matrix(x.shape[3], out_w, x.dtype)
+    return rows @ x @ cols.T
+
+
+def adaptive_avg_pool2d_backward(grad_y, input_shape, output_size):
+    """Gradient of adaptive_avg_pool2d_forward: each grad_y / window size spread over its
+    window (overlapping windows add up). Returns grad_x of shape ``input_shape``."""
+    grad_y = _float_array(grad_y, "grad_y")
+    input_shape = tuple(int(s) for s in input_shape)
+    out_h, out_w = _adaptive_output_shape(input_shape, output_size)
+    if grad_y.shape != input_shape[:2] + (out_h, out_w):
+        raise ValueError(f"grad_y shape {grad_y.shape} must be "
+                         f"{input_shape[:2] + (out_h, out_w)}")
+    rows = _adaptive_mean_matrix(input_shape[2], out_h, grad_y.dtype)
+    cols = _adaptive_mean_matrix(input_shape[3], out_w, grad_y.dtype)
+    return rows.T @ grad_y @ cols
+
+
+def _adaptive_taps(size, out_size):
+    """(out_size, widest window) input positions of each window, clamped into range, and a mask
+    of the positions that really belong to the window."""
+    starts, ends = _adaptive_bounds(size, out_size)
+    offsets = np.arange(int(np.max(ends - starts)))
+    positions = starts[:, None] + offsets
+    return np.minimum(positions, size - 1), positions < ends[:, None]
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling x (N, C, H, W) -> (y, indices), both (N, C, OH, OW), over the
+    windows of adaptive_avg_pool2d_forward. indices (int64) are flat positions h * W + w within
+    each (n, c) plane, so max_pool2d_backward computes the gradient. Ties pick the first
+    maximum in row-major window order, a window with NaN its last NaN (as PyTorch on the CPU)."""
+    x = _float_array(x, "x")
+    out_h, out_w = _adaptive_output_shape(x.shape, output_size)
+    width = x.shape[3]
+    rows, row_valid = _adaptive_taps(x.shape[2], out_h)
+    cols, col_valid = _adaptive_taps(width, out_w)
+    # (OH, OW, KH, KW) grids of row and column positions, flattened to (OH, OW, KH * KW)
+    row_grid, col_grid = rows[:, None, :, None], cols[None, :, None, :]
+    window_shape = (out_h, out_w, -1)
+    valid = (row_valid[:, None, :, None] & col_valid[None, :, None, :]).reshape(window_shape)
+    index_windows = (row_grid * width + col_grid).reshape(window_shape)
+    values = x[:, :, row_grid, col_grid].reshape(x.shape[:2] + valid.shape)
+    values = np.where(valid, values, x.dtype.type(-np.inf))
+    return _window_max(values, index_windows, valid)
