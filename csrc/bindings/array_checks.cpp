@@ -122,7 +122,9 @@ FloatArray output_array(py::handle obj, const char* fn, const char* arg,
 }
 
 FloatArray new_array(std::initializer_list<index_t> shape) {
-  return wrap(py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end())));
+  py::ssize_t dims[kMaxDims];
+  std::copy(shape.begin(), shape.end(), dims);
+  return wrap(new_float32_array(dims, static_cast<int>(shape.size())));
 }
 
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,

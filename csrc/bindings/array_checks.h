@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "bindings/output_buffers.h"
 #include "core/isa.h"
 
 namespace hpnn {
@@ -45,7 +46,7 @@ py::object not_implemented();
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
                         std::initializer_list<index_t> expected);
 
-// A new C-contiguous float32 array of this shape.
+// A new C-contiguous float32 array of this shape (at most kMaxDims), from new_float32_array.
 FloatArray new_array(std::initializer_list<index_t> shape);
 
 // Raises ValueError if the output's memory overlaps the input's (the result would be wrong).

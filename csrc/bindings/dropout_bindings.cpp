@@ -39,7 +39,7 @@ py::object dropout_forward(py::handle x_obj, py::handle p_obj, py::handle seed_o
   }
   DropoutArgs a{};
   py::array y = new_float32_like(x);
-  py::array_t<bool> mask(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  py::array_t<bool> mask = new_output_array<bool>(x.shape(), static_cast<int>(x.ndim()));
   a.input = float_data(x);
   a.mask = mask.mutable_data();
   a.out = mutable_data(y);

@@ -14,9 +14,9 @@ enum Reduction { kNone = 0, kMean = 1, kSum = 2 };
 double loss_cost(PointwiseLoss op) { return op == PointwiseLoss::kMse ? 1.0 : 8.0; }
 
 py::array scalar_array(float value) {
-  py::array_t<float> out(std::vector<py::ssize_t>{});
-  *out.mutable_data() = value;
-  return std::move(out);
+  py::array out = new_float32_array(nullptr, 0);
+  *mutable_data(out) = value;
+  return out;
 }
 
 // The upstream gradient of a reduced loss: a python float or a one-element float32 array.
@@ -205,8 +205,8 @@ py::object class_loss_forward(py::handle scores, py::handle target, int reductio
       !class_inputs(scores, target, ignore_index, &in))
     return not_implemented();
   ClassLossArgs a = class_args(in, ignore_index, smoothing);
-  py::array_t<float> rows(std::vector<py::ssize_t>{a.rows});
-  a.out = rows.mutable_data();
+  py::array rows = new_float32_array(&a.rows, 1);
+  a.out = mutable_data(rows);
   const auto kernel = active_kernels().cross_entropy_forward;
   {
     py::gil_scoped_release release;

@@ -70,6 +70,7 @@ PYBIND11_MODULE(_C, m) {
         "Tuning hook: change the active ISA's GEMM cache blocking.");
   m.def("fma_probe", &fma_probe, py::arg("iters"),
         "Run `iters` rounds of register-only FMAs on one thread; returns the flops done.");
+  bind_output_cache(m);
   py::module_ kernels = m.def_submodule("kernels", "Native float32 kernels");
   bind_gemm(kernels);
   bind_norm(kernels);

@@ -3,8 +3,6 @@
 // NotImplemented for anything else (other dtypes, bad shapes or values), and the Python wrapper
 // then calls the twin, which computes or raises exactly what the reference does.
 #pragma once
-#include <vector>
-
 #include "bindings/array_checks.h"
 
 namespace hpnn {
@@ -24,7 +22,7 @@ inline bool same_shape(const py::array& a, const py::array& b) {
 
 // A new C-contiguous float32 array shaped like `a`.
 inline py::array new_float32_like(const py::array& a) {
-  return py::array_t<float>(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+  return new_float32_array(a.shape(), static_cast<int>(a.ndim()));
 }
 
 inline float* mutable_data(py::array& a) { return static_cast<float*>(a.mutable_data()); }

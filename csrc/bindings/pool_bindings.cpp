@@ -49,7 +49,7 @@ py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry) {
   FloatArray x = contiguous_input(x_obj, "max_pool2d_forward", "x", 4);
   PoolArgs a = pool_args(x.shape, geometry);
   FloatArray y = new_array({x.shape[0], x.shape[1], a.out_height, a.out_width});
-  IndexArray indices({x.shape[0], x.shape[1], a.out_height, a.out_width});
+  py::array_t<std::int64_t> indices = new_output_array<std::int64_t>(y.array.shape(), 4);
   const KernelTable& kernels = active_kernels();
   {
     py::gil_scoped_release release;
