@@ -96,10 +96,16 @@ def _count_consumers(root):
 def _accumulate_into_leaf(leaf, grad):
     if grad.shape != leaf.data.shape:
         grad = np.broadcast_to(grad, leaf.data.shape)
-    if leaf.grad is None:
-        leaf.grad = Tensor(np.array(grad, dtype=np.float32))
-    else:
+    if leaf.grad is not None:
         leaf.grad.data += grad
+        return
+    # An optimizer's view into its flat gradient buffer: writing there spares it a gather.
+    home = getattr(leaf, "_grad_buffer", None)
+    if home is not None and home.shape == grad.shape:
+        np.copyto(home, grad)
+        leaf.grad = Tensor._wrap(home)
+    else:
+        leaf.grad = Tensor(np.array(grad, dtype=np.float32))
 
 
 def run_backward(root, grad, retain_graph=False):

@@ -324,12 +324,14 @@ class BatchNormEval(Function):
                                                  running_var, eps)
 
     def backward(self, grad):
+        need_x, need_weight, need_bias = self.needs_input_grad
         shape = (-1,) + (1,) * (grad.ndim - 2)
         mean, var = (s.reshape(shape) for s in self.stats)
         invstd = 1.0 / np.sqrt(var + self.eps)
         axes = (0,) + tuple(range(2, grad.ndim))
-        grad_x = grad * (self.weight.reshape(shape) * invstd)
-        return grad_x, (grad * (self.x - mean) * invstd).sum(axis=axes), grad.sum(axis=axes)
+        grad_x = grad * (self.weight.reshape(shape) * invstd) if need_x else None
+        grad_w = (grad * (self.x - mean) * invstd).sum(axis=axes) if need_weight else None
+        return grad_x, grad_w, (grad.sum(axis=axes) if need_bias else None)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

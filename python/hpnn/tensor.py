@@ -22,7 +22,8 @@ def as_array(data, dtype=None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for ``backward()``."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    # _grad_buffer (optional): where backward stores a new gradient (see optim.Optimizer)
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):

@@ -165,6 +165,14 @@ def test_batch_norm_eval(gradcheck):
     assert out.shape == (4, 3, 2, 2)
 
 
+def test_batch_norm_eval_skips_gradients_nobody_needs(gradcheck):
+    mean, var = hpnn.tensor(randn(3)), hpnn.tensor(np.abs(randn(3)) + 0.5)
+    gradcheck(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False),
+              randn(4, 3, 2, 2), randn(3), randn(3), constant=(1, 2))
+    gradcheck(lambda x, w, b: F.batch_norm(x, mean, var, w, b, training=False),
+              randn(4, 3), randn(3), randn(3), constant=(0,))
+
+
 def test_dropout(gradcheck):
     def seeded_dropout(x):  # the same mask on every call
         hpnn.manual_seed(0)

@@ -102,3 +102,12 @@ def test_bad_arguments(rng, call, error, match):
     w = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
     with pytest.raises(error, match=match):
         call(x, w)
+
+
+def test_bias_gradient_sums_over_batch_and_positions(rng):
+    grad_y = (rng.standard_normal((3, 5, 7, 9)) + 0.5).astype(np.float32)
+    bias_grad = native.conv2d_backward_bias(grad_y)
+    assert bias_grad.dtype == np.float32 and bias_grad.shape == (5,)
+    np.testing.assert_allclose(bias_grad, grad_y.astype(np.float64).sum(axis=(0, 2, 3)),
+                               rtol=1e-5, atol=1e-5)
+    assert not native.conv2d_backward_bias(np.zeros((0, 2, 3, 3), np.float32)).any()

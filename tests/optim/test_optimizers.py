@@ -103,6 +103,24 @@ def test_replaced_param_data_is_picked_up():
     np.testing.assert_allclose(w.numpy(), 4.9)
 
 
+def test_backward_writes_gradients_into_the_flat_buffer():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones((2, 2)))
+    opt = optim.SGD([a, b], lr=0.1)
+    flat = opt._flat[0]
+    for _ in range(2):
+        opt.zero_grad()
+        (a * 3.0).sum().backward()
+        (a.sum() + (b * 2.0).sum()).backward()  # accumulates into the same buffer
+        assert np.shares_memory(a.grad.numpy(), flat.grad_buffer)
+        assert np.shares_memory(b.grad.numpy(), flat.grad_buffer)
+        np.testing.assert_allclose(flat.grad_buffer, [4, 4, 2, 2, 2, 2])
+        opt.step()
+    np.testing.assert_allclose(a.numpy(), 1 - 2 * 0.1 * 4)
+    b.grad = hpnn.ones(2, 2)  # a gradient set by hand is gathered at step()
+    opt.step()
+    np.testing.assert_allclose(b.numpy(), 1 - 2 * 0.1 * 2 - 0.1)
+
+
 def _train(opt_factory, steps=5):
     hpnn.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))

@@ -20,9 +20,10 @@ class _FlatGroup:
         self.grad_buffer = np.zeros(self.bounds[-1], np.float32)
         self.param_views = [self.view(self.param_buffer, i) for i in range(len(params))]
         self.grad_views = [self.view(self.grad_buffer, i) for i in range(len(params))]
-        for param, view in zip(params, self.param_views):
+        for param, view, grad_view in zip(params, self.param_views, self.grad_views):
             view[...] = param.data
             param.data = view
+            param._grad_buffer = grad_view  # backward writes new gradients in place
         self.state = {}
         self.steps = np.zeros(len(params), np.int64)  # per-parameter step count
 
@@ -36,7 +37,8 @@ class _FlatGroup:
         return self.state[name]
 
     def rebind(self, params):
-        """Bring back parameters whose ``.data`` was replaced, and gather gradients."""
+        """Bring back parameters whose ``.data`` was replaced, and gather gradients that
+        backward did not write in place (set by hand, or shaped differently)."""
         for param, param_view, grad_view in zip(params, self.param_views, self.grad_views):
             if param.data is not param_view:
                 param_view[...] = param.data
