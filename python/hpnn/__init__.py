@@ -14,7 +14,8 @@ from ._config import (
 )
 from . import kernels, reference
 from .autograd import enable_grad, is_grad_enabled, no_grad
-from .backend import backend, get_backend, set_backend
+from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
+from .backend import get_backend, set_backend, use_backend
 from .random import manual_seed
 from .tensor import (Tensor, arange, cat, concatenate, from_numpy, full, ones, ones_like, rand,
                      randint, randn, stack, tensor, where, zeros, zeros_like)
@@ -26,7 +27,8 @@ __version__ = _C.build_info()["version"]
 __all__ = [
     "Tensor", "arange", "backend", "cat", "concatenate", "enable_grad", "from_numpy", "full",
     "callbacks", "data", "datasets", "functional", "get_backend", "load", "nn", "optim", "save", "is_grad_enabled", "manual_seed", "no_grad", "ones",
-    "ones_like", "rand", "randint", "randn", "set_backend", "stack", "tensor", "where", "zeros",
+    "ones_like", "rand", "randint", "randn", "set_backend", "stack", "tensor", "use_backend",
+    "where", "zeros",
     "zeros_like",
     "available_isas",
     "get_isa",

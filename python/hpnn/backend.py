@@ -1,5 +1,8 @@
 """Which implementation the differentiable ops run on: the C++ kernels or their numpy twins.
 
+``hpnn.set_backend(name)`` switches for good, ``with hpnn.use_backend(name):`` for a block;
+this module is ``hpnn.backend`` (so ``hpnn.backend.clear_cache()`` works).
+
 ``kernel(name)`` returns ``hpnn.kernels.<name>`` on the 'native' backend when that kernel is
 compiled in, else ``hpnn.reference.<name>``; on the 'numpy' backend always the reference.
 Lookups are cached per backend so an op pays one dict lookup per kernel call.
@@ -58,11 +61,14 @@ def clear_cache() -> None:
 
 
 @contextlib.contextmanager
-def backend(name: str):
-    """``with hpnn.backend('numpy'): ...`` runs the block on another backend."""
+def use_backend(name: str):
+    """``with hpnn.use_backend('numpy'): ...`` runs the block on another backend."""
     previous = get_backend()
     set_backend(name)
     try:
         yield
     finally:
         set_backend(previous)
+
+
+backend = use_backend  # the context manager's former name: ``from hpnn.backend import backend``

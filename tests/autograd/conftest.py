@@ -24,7 +24,7 @@ def check_gradients(fn, *arrays, eps=1e-3, rtol=2e-2, atol=2e-3, constant=()):
     sum(out * w), w random, with central finite differences (on the numpy backend).
     Indices in ``constant`` are passed as tensors that don't require grad."""
     rng = np.random.default_rng(0)
-    with hpnn.backend("numpy"):
+    with hpnn.use_backend("numpy"):
         inputs = [hpnn.tensor(np.array(a, dtype=np.float32 if np.asarray(a).dtype.kind == "f"
                                        else np.asarray(a).dtype),
                               requires_grad=i not in constant)

@@ -136,7 +136,7 @@ def test_comparisons_and_argmax():
 
 def test_backend_switching():
     assert hpnn.get_backend() == "native"
-    with hpnn.backend("numpy"):
+    with hpnn.use_backend("numpy"):
         assert hpnn.get_backend() == "numpy"
         from hpnn.backend import kernel
         assert kernel("gemm") is hpnn.reference.gemm
@@ -144,3 +144,19 @@ def test_backend_switching():
     assert kernel("gemm") is hpnn.kernels.gemm
     with pytest.raises(ValueError, match="native"):
         hpnn.set_backend("cuda")
+
+
+def test_backend_is_the_module():
+    assert hpnn.backend.kernel("gemm") is hpnn.kernels.gemm
+    hpnn.backend.clear_cache()
+    assert hpnn.backend.kernel("gemm") is hpnn.kernels.gemm
+    from hpnn.backend import backend  # the context manager's former name still imports
+    assert backend is hpnn.use_backend
+    hpnn.set_backend("numpy")
+    try:
+        assert hpnn.get_backend() == "numpy"
+        with hpnn.use_backend("native"):
+            assert hpnn.backend.kernel("gemm") is hpnn.kernels.gemm
+        assert hpnn.backend.kernel("gemm") is hpnn.reference.gemm
+    finally:
+        hpnn.set_backend("native")

@@ -134,7 +134,7 @@ def test_matmul_shape_mismatch_is_a_clear_error():
 def test_matmul_native_matches_numpy_backend():
     a, b = randn(7, 9).astype(np.float32), randn(9, 3).astype(np.float32)
     native = (hpnn.tensor(a) @ hpnn.tensor(b)).numpy()
-    with hpnn.backend("numpy"):
+    with hpnn.use_backend("numpy"):
         reference = (hpnn.tensor(a) @ hpnn.tensor(b)).numpy()
     np.testing.assert_allclose(native, reference, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(native, a @ b, rtol=1e-4, atol=1e-4)

@@ -8,7 +8,7 @@ import hpnn.nn as nn
 def _losses(backend, steps=50):
     x, y = hpnn.datasets.load_digits()
     x, y = x[:256], y[:256]
-    with hpnn.backend(backend):
+    with hpnn.use_backend(backend):
         hpnn.manual_seed(0)
         model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                               nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.2),
