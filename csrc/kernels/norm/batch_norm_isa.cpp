@@ -5,7 +5,7 @@
 // elementwise pass, which then mostly hits L2 (a channel of a 64 x 64 x 56 x 56 batch is 800 KB).
 //
 // Precision: statistics are accumulated per block of at most kBlock values in float (each block
-// centred on itself first, so inputs with a large mean lose nothing), blocks are merged in
+// centred near its own mean, so inputs with a large mean lose nothing), blocks are merged in
 // double (Chan et al.'s pairwise update). y subtracts the double mean as a float pair hi + lo.
 #include "core/kernel_table.h"
 #include "core/simd.h"
@@ -30,18 +30,25 @@ void merge(Moments& acc, double count, double mean, double m2) {
   acc.count = total;
 }
 
+// Independent accumulators per sum: enough to hide the add latency at L1 bandwidth.
+constexpr int kUnroll = 4;
+
 // sum(p - centre) and sum((p - centre)^2) in float.
 void centred_sums(const float* p, index_t n, float centre, float& sum, float& sum_sq) {
   const vfloat c = vbroadcast(centre);
-  vfloat s[2] = {}, q[2] = {};
+  vfloat s[kUnroll] = {}, q[kUnroll] = {};
   index_t i = 0;
-  for (; i + 2 * kLanes <= n; i += 2 * kLanes)
-#pragma GCC unroll 2
-    for (int u = 0; u < 2; ++u) {
+  for (; i + kUnroll * kLanes <= n; i += kUnroll * kLanes)
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnroll; ++u) {
       const vfloat d = vload(p + i + u * kLanes) - c;
       s[u] += d, q[u] += d * d;
     }
-  sum = lane_sum(s[0] + s[1]), sum_sq = lane_sum(q[0] + q[1]);
+  for (; i + kLanes <= n; i += kLanes) {
+    const vfloat d = vload(p + i) - c;
+    s[0] += d, q[0] += d * d;
+  }
+  sum = lane_sum((s[0] + s[1]) + (s[2] + s[3])), sum_sq = lane_sum((q[0] + q[1]) + (q[2] + q[3]));
   for (; i < n; ++i) {
     const float d = p[i] - centre;
     sum += d, sum_sq += d * d;
@@ -52,26 +59,37 @@ void centred_sums(const float* p, index_t n, float centre, float& sum, float& su
 void gradient_sums(const float* g, const float* x, index_t n, float centre, float& sum_g,
                    float& sum_gx) {
   const vfloat c = vbroadcast(centre);
-  vfloat s[2] = {}, t[2] = {};
+  vfloat s[kUnroll] = {}, t[kUnroll] = {};
   index_t i = 0;
-  for (; i + 2 * kLanes <= n; i += 2 * kLanes)
-#pragma GCC unroll 2
-    for (int u = 0; u < 2; ++u) {
+  for (; i + kUnroll * kLanes <= n; i += kUnroll * kLanes)
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnroll; ++u) {
       const vfloat gv = vload(g + i + u * kLanes);
       s[u] += gv, t[u] += gv * (vload(x + i + u * kLanes) - c);
     }
-  sum_g = lane_sum(s[0] + s[1]), sum_gx = lane_sum(t[0] + t[1]);
+  for (; i + kLanes <= n; i += kLanes) {
+    const vfloat gv = vload(g + i);
+    s[0] += gv, t[0] += gv * (vload(x + i) - c);
+  }
+  sum_g = lane_sum((s[0] + s[1]) + (s[2] + s[3])), sum_gx = lane_sum((t[0] + t[1]) + (t[2] + t[3]));
   for (; i < n; ++i) sum_g += g[i], sum_gx += g[i] * (x[i] - centre);
 }
 
-// Moments of a block in cache: a first pass finds its mean roughly, a second sums the
-// (small) deviations from that.
-void add_block_moments(const float* p, index_t n, Moments& acc) {
-  const float centre = p[0] + shifted_sum(p, n, p[0]) / static_cast<float>(n);
+// Moments of a block in cache, in one pass of sums centred on `centre` (the previous block's
+// mean, close for most data). Where the block's mean lies far from it, those sums would cancel
+// (m2 = sum_sq - sum^2 / n loses bits once sum^2 / n nears sum_sq), so a second pass finds the
+// block's mean roughly and the sums are redone around that. `centre` becomes this block's mean.
+void add_block_moments(const float* p, index_t n, float& centre, Moments& acc) {
   float sum, sum_sq;
   centred_sums(p, n, centre, sum, sum_sq);
-  const double mean = static_cast<double>(centre) + static_cast<double>(sum) / n;
-  merge(acc, static_cast<double>(n), mean, sum_sq - static_cast<double>(sum) * sum / n);
+  const double count = static_cast<double>(n);
+  if (!(static_cast<double>(sum) * sum <= 0.5 * count * sum_sq)) {  // also taken for NaN
+    centre = p[0] + shifted_sum(p, n, p[0]) / static_cast<float>(n);
+    centred_sums(p, n, centre, sum, sum_sq);
+  }
+  const double mean = static_cast<double>(centre) + static_cast<double>(sum) / count;
+  merge(acc, count, mean, sum_sq - static_cast<double>(sum) * sum / count);
+  centre = static_cast<float>(mean);
 }
 
 // Calls fn(x_block, g_block, count) over channel c in blocks of at most kBlock values (g may
@@ -153,8 +171,10 @@ void batch_norm_forward_train(const BatchNormArgs& a, const float* x, float* y, 
   for_each_channel(a, [&](index_t c) {
     float gather[kBlock];
     Moments m;
-    for_each_block(a, c, x, nullptr, gather, nullptr,
-                   [&](const float* p, const float*, index_t n) { add_block_moments(p, n, m); });
+    float centre = x[c * a.spatial];
+    for_each_block(a, c, x, nullptr, gather, nullptr, [&](const float* p, const float*, index_t n) {
+      add_block_moments(p, n, centre, m);
+    });
     const double var = m.m2 / count, invstd = 1.0 / __builtin_sqrt(var + eps);
     save_mean[c] = static_cast<float>(m.mean);
     save_invstd[c] = static_cast<float>(invstd);
