@@ -157,22 +157,21 @@ class RNN(_RNNBase):
     kind = "rnn"
 
 
-class LSTM(_RNNBase):
+class _GatedRNNBase(_RNNBase):
+    """LSTM and GRU: PyTorch's signature, which has no ``nonlinearity``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional)
+
+
+class LSTM(_GatedRNNBase):
     kind = "lstm"
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)
 
-
-class GRU(_RNNBase):
+class GRU(_GatedRNNBase):
     kind = "gru"
-
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)
 
 
 class _CellBase(Module):

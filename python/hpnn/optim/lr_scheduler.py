@@ -16,7 +16,21 @@ def _check_optimizer(optimizer, owner):
                         f"{type(optimizer).__name__}")
 
 
-class LRScheduler:
+class _SchedulerState:
+    """What every scheduler shares: the last lrs it set, and a state dict of its attributes
+    (everything but the optimizer)."""
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        self.__dict__.update(state_dict)
+
+
+class LRScheduler(_SchedulerState):
     """Base: subclasses give ``lr_at(base_lr, epoch)``; ``step()`` advances one epoch."""
 
     def __init__(self, optimizer, last_epoch=-1):
@@ -36,15 +50,6 @@ class LRScheduler:
         for group, base in zip(self.optimizer.param_groups, self.base_lrs):
             group["lr"] = self.lr_at(base, self.last_epoch)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
 
 
 class LambdaLR(LRScheduler):
@@ -169,7 +174,7 @@ def _set_momentum(group, value):
         group["momentum"] = value
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_SchedulerState):
     """Multiply lr by ``factor`` when ``step(metric)`` has not improved for ``patience`` epochs."""
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
@@ -214,12 +219,3 @@ class ReduceLROnPlateau:
                     group["lr"] = new_lr
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        self.__dict__.update(state_dict)
