@@ -109,6 +109,28 @@ def test_max_pool_nan_rule_matches_reference(isa):
         np.testing.assert_array_equal(indices, indices_ref)
 
 
+def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads):
+    # grad_y shaped like a 2x2 stride-2 pool's output takes the one-pass path only while every
+    # index lies in its own 2x2 window; anything else (here a 3x3 pool's, or a few indices moved
+    # to another window) must still scatter-add exactly as the reference does.
+    rng = np.random.default_rng(5)
+    shape = (2, 3, 9, 69)
+    grad_y = rng.standard_normal((2, 3, 4, 34)).astype(np.float32)
+    rows, cols = np.meshgrid(np.arange(4), np.arange(34), indexing="ij")
+    cell = rng.integers(0, 4, (2, 3, 4, 34))
+    own = (2 * rows + cell // 2) * shape[3] + 2 * cols + cell % 2
+    _, pooled_3x3 = reference.max_pool2d_forward(data(shape), 3, 2)
+    moved = own.copy()
+    moved[1, 2, 3, 5] = moved[1, 2, 0, 0]  # two gradients into one cell, another window's
+    for indices in (own, pooled_3x3, moved):
+        np.testing.assert_allclose(kernels.max_pool2d_backward(grad_y, indices, shape),
+                                   reference.max_pool2d_backward(grad_y, indices, shape),
+                                   rtol=1e-6)
+    own[0, 1, 2, 3] = shape[2] * shape[3]
+    with pytest.raises(ValueError, match="'indices' must lie in"):
+        kernels.max_pool2d_backward(grad_y, own, shape)
+
+
 def test_strided_and_keyword_inputs():
     x = data((3, 4, 20, 36)).transpose(1, 0, 3, 2)  # not contiguous
     y, indices = kernels.max_pool2d_forward(x, kernel_size=[2, 3], stride=(2, 1), ceil_mode=True)

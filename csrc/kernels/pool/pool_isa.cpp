@@ -63,18 +63,37 @@ index_t whole_2x2_columns(const PoolArgs& a, index_t oh) {
   return imin(a.out_width, a.width / 2);
 }
 
-// Output columns of row oh the 2x2 vector path covers: whole windows, at least one vector's
-// worth (the last vector overlaps the one before instead of running a scalar tail).
-index_t fast_columns(const PoolArgs& a, index_t oh) {
-  const index_t whole = whole_2x2_columns(a, oh);
-  return whole >= kLanes ? whole : 0;
-}
-
 // Vector starts covering [0, columns) with full vectors, the last one overlapping.
 template <class Fn>
 void for_each_vector(index_t columns, Fn&& fn) {
   for (index_t ow = 0; ow + kLanes <= columns; ow += kLanes) fn(ow);
   if (columns % kLanes) fn(columns - kLanes);
+}
+
+// Rows narrower than a vector (e.g. 26 -> 13 columns on AVX-512) take one vector step, of which
+// the first `columns` outputs are kept. The step reads 2 * kLanes floats of both input rows of
+// output row oh: in place, running on into the next row harmlessly, unless that passes the
+// array's end (`readable_end`); then from a zero-padded copy of the two rows, seen as a plane
+// of width kNarrowWidth.
+constexpr index_t kNarrowWidth = 2 * kLanes;
+
+struct NarrowRows {
+  PoolArgs args;  // the plane the step reads: the real one or the padded copy
+  const float* x;
+  index_t oh;
+  bool copied;
+};
+
+NarrowRows narrow_rows(const PoolArgs& a, const float* x, const float* readable_end, index_t oh,
+                       index_t columns, float (&padded)[2 * kNarrowWidth]) {
+  const float* top = x + 2 * oh * a.width;
+  if (top + a.width + kNarrowWidth <= readable_end) return {a, x, oh, false};
+  for (float& v : padded) v = 0.0f;
+  for (index_t t = 0; t < 2 * columns; ++t)
+    padded[t] = top[t], padded[kNarrowWidth + t] = top[a.width + t];
+  NarrowRows rows{a, padded, 0, true};
+  rows.args.width = kNarrowWidth;
+  return rows;
 }
 
 // ---- max pooling ---------------------------------------------------------------------------
@@ -136,28 +155,16 @@ void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t col
   });
 }
 
-// Whole 2x2 windows of rows narrower than a vector (e.g. 26 -> 13 columns on AVX-512): one
-// vector step into a small buffer, of which the first `columns` outputs are kept. Its loads run
-// past the row into the next one, harmlessly, except at the very end of the array
-// (`readable_end`), where it works on a zero-padded copy of the two rows instead.
+// Whole 2x2 windows of a row narrower than a vector (see narrow_rows).
 void max_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* readable_end,
                              index_t oh, index_t columns, float* y, index_t* indices) {
-  constexpr index_t kWidth = 2 * kLanes;
-  float row_y[kLanes];
+  float padded[2 * kNarrowWidth], row_y[kLanes];
   index_t row_at[kLanes];
-  const float* top = x + 2 * oh * a.width;
-  if (top + a.width + kWidth <= readable_end) {
-    max_pool_row_2x2(a, x, oh, kLanes, row_y, row_at);
-  } else {
-    alignas(64) float rows[2 * kWidth] = {};
-    for (index_t t = 0; t < 2 * columns; ++t) rows[t] = top[t], rows[kWidth + t] = top[a.width + t];
-    PoolArgs copy = a;
-    copy.width = kWidth;
-    max_pool_row_2x2(copy, rows, 0, kLanes, row_y, row_at);
+  const NarrowRows rows = narrow_rows(a, x, readable_end, oh, columns, padded);
+  max_pool_row_2x2(rows.args, rows.x, rows.oh, kLanes, row_y, row_at);
+  if (rows.copied)
     for (index_t ow = 0; ow < columns; ++ow)  // back to positions in the real plane
-      if (row_at[ow] >= kWidth) row_at[ow] += a.width - kWidth;
-    for (index_t ow = 0; ow < columns; ++ow) row_at[ow] += 2 * oh * a.width;
-  }
+      row_at[ow] += 2 * oh * a.width + (row_at[ow] >= kNarrowWidth ? a.width - kNarrowWidth : 0);
   for (index_t ow = 0; ow < columns; ++ow) y[ow] = row_y[ow], indices[ow] = row_at[ow];
 }
 
@@ -180,22 +187,90 @@ void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* in
   });
 }
 
+// What one row of disjoint 2x2 windows found wrong with its indices: lanes outside their own
+// window, and (or-ed) 64-bit offsets, whose high bits would be lost when they are narrowed.
+struct StrayIndices {
+  vint outside = vint{};
+  vint64 wide = vint64{};
+  bool any() const {
+    int found = 0;
+    for (int l = 0; l < kLanes; ++l) found |= outside[l] | static_cast<int>(wide[l] >> 31 != 0);
+    return found != 0;
+  }
+};
+
+// One vector of a row of disjoint 2x2 windows, the first with its top-left input at `corner`:
+// each gradient goes to the cell its index names and zeros to the other three, so grad_x is
+// written in one pass (no zero fill, no scatter). Compares run on 32-bit lanes: 64-bit vector
+// compares are split into scalar code.
+void max_unpool_vector_2x2(const float* gy, const index_t* idx, index_t corner, index_t width,
+                           float* top, StrayIndices& stray) {
+  const vint64 offset64 = *reinterpret_cast<const vint64*>(idx) -
+                          (__builtin_convertvector(lane_iota(), vint64) * 2 + corner);
+  stray.wide |= offset64;
+  const vint offset = __builtin_convertvector(offset64, vint), w = vint{} + static_cast<int>(width);
+  const vint tl = offset == 0, tr = offset == 1, bl = offset == w, br = offset == w + 1;
+  stray.outside |= ~(tl | tr | bl | br);
+  const vfloat g = vload(gy), zero = vfloat{};
+  vfloat lo, hi;
+  interleave(tl ? g : zero, tr ? g : zero, lo, hi);
+  vstore(top, lo), vstore(top + kLanes, hi);
+  interleave(bl ? g : zero, br ? g : zero, lo, hi);
+  vstore(top + width, lo), vstore(top + width + kLanes, hi);
+}
+
+// Whether a plane's grad_y maps onto disjoint 2x2 windows from (0, 0) wide enough for vectors
+// (what the 2x2 stride-2 forward produces); its indices are checked as the plane is written.
+bool disjoint_2x2_windows(const PoolArgs& a) {
+  return 2 * a.out_height <= a.height && 2 * a.out_width <= a.width && a.out_width >= kLanes &&
+         a.height * a.width < (index_t{1} << 31);
+}
+
+// The plane's grad_x in one pass, or false (a partly written plane) when some index lies
+// outside its own window.
+bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const index_t* ip,
+                                 float* gx) {
+  StrayIndices stray;
+  const index_t covered = 2 * a.out_width, rest = a.width - covered;
+  for (index_t oh = 0; oh < a.out_height; ++oh) {
+    float* top = gx + 2 * oh * a.width;
+    const index_t o = oh * a.out_width;
+    for_each_vector(a.out_width, [&](index_t ow) {
+      max_unpool_vector_2x2(gy + o + ow, ip + o + ow, 2 * oh * a.width + 2 * ow, a.width,
+                            top + 2 * ow, stray);
+    });
+    fill(top + covered, rest, 0.0f), fill(top + a.width + covered, rest, 0.0f);
+  }
+  fill(gx + 2 * a.out_height * a.width, (a.height - 2 * a.out_height) * a.width, 0.0f);
+  return !stray.any();
+}
+
+// Any layout of indices: zero fill, then add each gradient at its index. False when an index
+// lies outside the plane.
+bool max_pool_backward_plane_scatter(index_t in_plane, index_t out_plane, const float* gy,
+                                     const index_t* ip, float* gx) {
+  fill(gx, in_plane, 0.0f);
+  bool in_range = true;
+  for (index_t o = 0; o < out_plane; ++o) {
+    const index_t at = ip[o];
+    if (static_cast<std::uint64_t>(at) < static_cast<std::uint64_t>(in_plane)) gx[at] += gy[o];
+    else in_range = false;
+  }
+  return in_range;
+}
+
 bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const index_t* indices,
                          float* grad_x) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  const bool disjoint = disjoint_2x2_windows(a);
   int bad = 0;
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
     float* gx = grad_x + p * in_plane;
     const float* gy = grad_y + p * out_plane;
     const index_t* ip = indices + p * out_plane;
-    fill(gx, in_plane, 0.0f);
-    int plane_bad = 0;
-    for (index_t o = 0; o < out_plane; ++o) {
-      const index_t at = ip[o];
-      if (static_cast<std::uint64_t>(at) < static_cast<std::uint64_t>(in_plane)) gx[at] += gy[o];
-      else plane_bad = 1;
-    }
-    if (plane_bad) __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
+    if (disjoint && max_pool_backward_plane_2x2(a, gy, ip, gx)) return;
+    if (!max_pool_backward_plane_scatter(in_plane, out_plane, gy, ip, gx))
+      __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
   });
   return !bad;
 }
@@ -239,14 +314,28 @@ void avg_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t col
   });
 }
 
+// Whole 2x2 windows of a row narrower than a vector (see narrow_rows).
+void avg_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* readable_end,
+                             index_t oh, index_t columns, float* y) {
+  float padded[2 * kNarrowWidth], row_y[kLanes];
+  const NarrowRows rows = narrow_rows(a, x, readable_end, oh, columns, padded);
+  avg_pool_row_2x2(rows.args, rows.x, rows.oh, kLanes, row_y);
+  for (index_t ow = 0; ow < columns; ++ow) y[ow] = row_y[ow];
+}
+
 void avg_pool2d_forward(const PoolArgs& a, const float* x, float* y) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
+  const float* x_end = x + a.planes * in_plane;
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
+    const float* xp = x + p * in_plane;
     for (index_t oh = 0; oh < a.out_height; ++oh) {
       float* yr = y + p * out_plane + oh * a.out_width;
-      const index_t fast = fast_columns(a, oh);
-      if (fast) avg_pool_row_2x2(a, x + p * in_plane, oh, fast, yr);
-      avg_pool_row_general(a, x + p * in_plane, oh, fast, yr);
+      const index_t whole = whole_2x2_columns(a, oh);
+      if (whole >= kLanes)
+        avg_pool_row_2x2(a, xp, oh, whole, yr);
+      else if (whole > 0)
+        avg_pool_row_2x2_narrow(a, xp, x_end, oh, whole, yr);
+      avg_pool_row_general(a, xp, oh, whole, yr);
     }
   });
 }
@@ -277,6 +366,19 @@ void avg_pool_backward_row_general(const PoolArgs& a, const float* grad_y, index
   });
 }
 
+// Whole 2x2 windows of a row narrower than a vector: one vector step on a padded copy of the
+// row's gradients, into two rows of scratch of which the first 2 * columns values are kept.
+void avg_pool_backward_row_2x2_narrow(const PoolArgs& a, const float* grad_y, index_t oh,
+                                      index_t columns, float* grad_x) {
+  float row_gy[kLanes] = {}, rows[2 * kNarrowWidth];
+  for (index_t ow = 0; ow < columns; ++ow) row_gy[ow] = grad_y[ow];
+  PoolArgs scratch = a;
+  scratch.width = kNarrowWidth;
+  avg_pool_backward_row_2x2(scratch, row_gy, 0, kLanes, rows);
+  float* top = grad_x + 2 * oh * a.width;
+  for (index_t t = 0; t < 2 * columns; ++t) top[t] = rows[t], top[a.width + t] = rows[kNarrowWidth + t];
+}
+
 void avg_pool2d_backward(const PoolArgs& a, const float* grad_y, float* grad_x) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
@@ -284,9 +386,12 @@ void avg_pool2d_backward(const PoolArgs& a, const float* grad_y, float* grad_x) 
     fill(gx, in_plane, 0.0f);
     for (index_t oh = 0; oh < a.out_height; ++oh) {
       const float* gy = grad_y + p * out_plane + oh * a.out_width;
-      const index_t fast = fast_columns(a, oh);
-      if (fast) avg_pool_backward_row_2x2(a, gy, oh, fast, gx);
-      avg_pool_backward_row_general(a, gy, oh, fast, gx);
+      const index_t whole = whole_2x2_columns(a, oh);
+      if (whole >= kLanes)
+        avg_pool_backward_row_2x2(a, gy, oh, whole, gx);
+      else if (whole > 0)
+        avg_pool_backward_row_2x2_narrow(a, gy, oh, whole, gx);
+      avg_pool_backward_row_general(a, gy, oh, whole, gx);
     }
   });
 }
