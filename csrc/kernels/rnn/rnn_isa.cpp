@@ -59,9 +59,30 @@ inline vfloat reciprocal(vfloat d) {
 #endif
 }
 
-// The gates' sigmoid and tanh: 1 / (1 + exp(-x)) with exp's argument capped so that 1 + e stays
-// finite, and tanh(x) = 2 sigmoid(2x) - 1 (absolute error ~1e-7 near 0, like the rest).
-inline vfloat gate_sigmoid(vfloat x) { return reciprocal(1.0f + vexp(vclamp_high(-x, 80.0f))); }
+// exp(x) for the gates, x in [-87, 80] (callers clamp; NaN passes through): vexp's Cody-Waite
+// reduction x = n ln2 + r, but a degree-6 polynomial on r (fitted for relative error: ~1 ulp
+// with rounding, as vexp's degree 7) and 2^n as one factor, since n stays in the normal range:
+// 14 operations instead of 25.
+inline vfloat gate_exp(vfloat x) {
+  const vfloat magic = vbroadcast(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const vfloat t = x * 1.44269504088896341f + magic;
+  const vfloat nf = t - magic;
+  const vfloat r = x - nf * 0.693359375f - nf * -2.12194440e-4f;
+  vfloat p = vbroadcast(1.381461275741458e-3f);
+  p = p * r + 8.368710055947304e-3f;
+  p = p * r + 4.166838899254799e-2f;
+  p = p * r + 1.666652113199234e-1f;
+  p = p * r + 4.999999403953552e-1f;
+  p = p * (r * r) + r + 1.0f;
+  return p * vfrom_bits((vbits(t) << 23) + (127 << 23));  // t's low bits hold n
+}
+
+// The gates' sigmoid and tanh: 1 / (1 + exp(-x)) with exp's argument clamped to its range (the
+// result is already 0 or 1 in float32 there), and tanh(x) = 2 sigmoid(2x) - 1 (absolute error
+// ~1e-7 near 0, like the rest).
+inline vfloat gate_sigmoid(vfloat x) {
+  return reciprocal(1.0f + gate_exp(vclamp_high(vclamp_low(-x, -87.0f), 80.0f)));
+}
 inline vfloat gate_tanh(vfloat x) { return 2.0f * gate_sigmoid(x + x) - 1.0f; }
 
 inline vfloat dsigmoid(vfloat s) { return s * (1.0f - s); }  // from the sigmoid's value
@@ -73,6 +94,7 @@ inline vfloat dtanh(vfloat t) { return 1.0f - t * t; }       // from tanh's valu
 struct ForwardRow {
   float* gates;        // in: x w_ih^T (no bias); out: what is saved (gates or, RNN, h)
   const float* rec;    // h_{t-1} w_hh^T (no bias)
+  const float* bias;   // b_ih + b_hh
   const float *b_ih, *b_hh;
   const float *h_prev, *c_prev;
   float *h, *c;
@@ -90,10 +112,10 @@ struct BackwardRow {
   index_t hidden;
 };
 
-// Input of gate k: x w_ih^T + b_ih + h w_hh^T + b_hh.
+// Input of gate k: x w_ih^T + h w_hh^T + (b_ih + b_hh).
 inline vfloat pre_activation(const ForwardRow& r, int k, index_t j, int n) {
   const index_t o = k * r.hidden + j;
-  return load_n(r.gates + o, n) + load_n(r.rec + o, n) + (load_n(r.b_ih + o, n) + load_n(r.b_hh + o, n));
+  return load_n(r.gates + o, n) + load_n(r.rec + o, n) + load_n(r.bias + o, n);
 }
 
 template <bool kRelu>
@@ -192,29 +214,33 @@ struct PackedB {
   }
 };
 
-// C[:, group g panels q0..q1) = A (m x depth, row stride rs_a) @ op(B) for every group.
+// C[:, group g panels q0..q1) = A (m x depth, row stride rs_a) @ op(B) for every group. Full
+// MR-row tiles of A (the previous state, or the gate gradients) are read in place, so a step
+// packs nothing but a trailing partial tile, which the kernel must not read past.
 void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m, float* c,
                   index_t rs_c, index_t q0, index_t q1, float* packed_a) {
+  const index_t full = m - m % MR;
   for (index_t pc = 0; pc < b.depth; pc += kBlocking.kc) {
     const index_t kc = imin(kBlocking.kc, b.depth - pc);
-    pack_a(m, kc, a + pc, rs_a, 1, packed_a);
+    if (full < m) pack_a(m - full, kc, a + full * rs_a + pc, rs_a, 1, packed_a);
     const float beta = pc == 0 ? 0.0f : 1.0f;
     for (int g = 0; g < b.groups; ++g)
       for (index_t q = q0; q < q1; ++q) {
         const int cols = static_cast<int>(imin(NR, b.width - q * NR));
-        const float* panel = b.panel(g, q) + pc * NR;
+        const BPanel panel{b.panel(g, q) + pc * NR, false};
         float* c_panel = c + g * b.width + q * NR;
-        for (index_t ir = 0; ir < m; ir += MR)
-          micro_kernel<false, false>(kc, packed_a + ir * kc, 0, 0, panel, nullptr,
-                                     c_panel + ir * rs_c, rs_c, 1, 1.0f, beta,
-                                     static_cast<int>(imin(MR, m - ir)), cols);
+        for (index_t ir = 0; ir < m; ir += MR) {
+          const bool direct = ir < full;
+          run_tile(direct, direct ? a + ir * rs_a + pc : packed_a, rs_a, 1, panel, nullptr, kc,
+                   c_panel + ir * rs_c, rs_c, 1, 1.0f, beta, static_cast<int>(imin(MR, m - ir)),
+                   cols);
+        }
       }
   }
 }
 
-float* packed_a_scratch(index_t m, index_t depth) {
-  return thread_scratch(kScratchRnnPackA,
-                        static_cast<std::size_t>(ceil_div(m, MR) * MR * imin(kBlocking.kc, depth)));
+float* packed_a_scratch(index_t depth) {
+  return thread_scratch(kScratchRnnPackA, static_cast<std::size_t>(MR * imin(kBlocking.kc, depth)));
 }
 
 // ---------------------------------------------------------------------------- sequence driver
@@ -280,15 +306,22 @@ void copy_or_zero(float* dst, const float* src, index_t count) {
   for (index_t i = 0; i < count; ++i) dst[i] = src ? src[i] : 0.0f;
 }
 
-// C (m x n) = A @ B + beta C, both operands strided, on up to nt threads.
+// Lanes of the register tiles an m x n product computes, padding included.
+index_t tile_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div(n, NR) * NR; }
+
+// C (m x n) = A @ B + beta C, both operands strided, on up to nt threads. A product narrow
+// against the tile (grad_x and grad_w_ih with a few input features: n = F << NR) runs as
+// C^T = B^T A^T where that pads less.
 void product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
              const float* b, index_t rs_b, index_t cs_b, float* c, index_t rs_c, float beta,
              int nt) {
   const double flops = 2.0 * m * n * k;
   nt = static_cast<int>(imax(1, imin(nt, static_cast<index_t>(flops / kGemmGrainFlops))));
-  const GemmArgs g{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, 1, 1.0f, beta, nt};
+  const GemmArgs g = tile_area(n, m) < tile_area(m, n)
+      ? GemmArgs{n, m, k, b, cs_b, rs_b, a, cs_a, rs_a, c, 1, rs_c, 1.0f, beta, nt}
+      : GemmArgs{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, 1, 1.0f, beta, nt};
   if (k == 0) return scale_c(g);
-  gemm_run(g, kBlocking, StridedB{b, rs_b, cs_b});
+  gemm_run(g, kBlocking, StridedB{g.b, g.rs_b, g.cs_b});
 }
 
 template <class Cell>
@@ -300,16 +333,16 @@ void forward(const RnnArgs& a, const RnnSaved& saved) {
 
   const Sweep s = make_sweep(a);
   float* work = thread_scratch(kScratchRnnWeights,
-                               static_cast<std::size_t>(Cell::kGates * s.panels * NR * H + N * GH + GH));
+                               static_cast<std::size_t>(Cell::kGates * s.panels * NR * H + N * GH + 3 * GH));
   const PackedB b{work, H, H, s.panels, Cell::kGates, a.w_hh, 1, H};  // op(B) = w_hh^T
   float* rec = work + Cell::kGates * s.panels * NR * H;                 // Q, (N, G*H)
-  float* zeros = rec + N * GH;
-  fill(zeros, GH, 0.0f);
-  const float* b_ih = a.b_ih ? a.b_ih : zeros;
-  const float* b_hh = a.b_hh ? a.b_hh : zeros;
+  float* b_ih = rec + N * GH;
+  float *b_hh = b_ih + GH, *bias = b_hh + GH;
+  copy_or_zero(b_ih, a.b_ih, GH), copy_or_zero(b_hh, a.b_hh, GH);
+  for (index_t i = 0; i < GH; ++i) bias[i] = b_ih[i] + b_hh[i];
   for_each_thread(s, [&](index_t q0, index_t q1, index_t j0, index_t j1) {
     b.pack(q0, q1);
-    float* packed_a = packed_a_scratch(N, H);
+    float* packed_a = packed_a_scratch(H);
     for (index_t pos = 0; pos < T; ++pos) {
       const index_t t = s.time(pos);
       const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
@@ -317,7 +350,7 @@ void forward(const RnnArgs& a, const RnnSaved& saved) {
       step_product(b, h_prev, H, N, rec, GH, q0, q1, packed_a);
       for_each_lane_block(N, j0, j1, [&](index_t n, index_t j, int count) {
         const index_t row = t * N + n;
-        const ForwardRow r{pre + row * stride, rec + n * GH, b_ih, b_hh, h_prev + n * H,
+        const ForwardRow r{pre + row * stride, rec + n * GH, bias, b_ih, b_hh, h_prev + n * H,
                            c_prev ? c_prev + n * H : nullptr, saved.hidden + row * H,
                            saved.cell ? saved.cell + row * H : nullptr, H};
         Cell::forward(r, j, count);
@@ -381,7 +414,7 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
   for_each_thread(s, [&](index_t q0, index_t q1, index_t j0, index_t j1) {
     b.pack(q0, q1);
-    float* packed_a = packed_a_scratch(N, GH);
+    float* packed_a = packed_a_scratch(GH);
     for (index_t pos = T - 1; pos >= 0; --pos) {
       const index_t t = s.time(pos);
       const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
