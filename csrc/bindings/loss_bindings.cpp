@@ -93,13 +93,21 @@ PointwiseLossArgs pointwise_args(int op, const PairInputs& in) {
   return a;
 }
 
+// Checks a pointwise-loss call and fills *a; false where the reference must handle it.
+bool pointwise_call(int op, py::handle input, py::handle target, py::handle pos_weight,
+                    int reduction, PairInputs* in, PointwiseLossArgs* a) {
+  if (op < 0 || op > 2 || !is_reduction(reduction) ||
+      !pair_inputs(static_cast<PointwiseLoss>(op), input, target, pos_weight, in))
+    return false;
+  *a = pointwise_args(op, *in);
+  return true;
+}
+
 py::object pointwise_loss_forward(int op, py::handle input, py::handle target,
                                   py::handle pos_weight, int reduction) {
   PairInputs in;
-  if (op < 0 || op > 2 || !is_reduction(reduction) ||
-      !pair_inputs(static_cast<PointwiseLoss>(op), input, target, pos_weight, &in))
-    return not_implemented();
-  PointwiseLossArgs a = pointwise_args(op, in);
+  PointwiseLossArgs a;
+  if (!pointwise_call(op, input, target, pos_weight, reduction, &in, &a)) return not_implemented();
   py::array loss;
   if (reduction == kNone) loss = new_float32_like(in.input), a.out = mutable_data(loss);
   const auto kernel = active_kernels().pointwise_loss_forward;
@@ -116,10 +124,8 @@ py::object pointwise_loss_forward(int op, py::handle input, py::handle target,
 py::object pointwise_loss_backward(int op, py::handle grad_loss, py::handle input,
                                    py::handle target, py::handle pos_weight, int reduction) {
   PairInputs in;
-  if (op < 0 || op > 2 || !is_reduction(reduction) ||
-      !pair_inputs(static_cast<PointwiseLoss>(op), input, target, pos_weight, &in))
-    return not_implemented();
-  PointwiseLossArgs a = pointwise_args(op, in);
+  PointwiseLossArgs a;
+  if (!pointwise_call(op, input, target, pos_weight, reduction, &in, &a)) return not_implemented();
   py::array per_element;
   if (!upstream(grad_loss, reduction, in.input, a.n, &per_element, &a.grad_scale))
     return not_implemented();
@@ -182,6 +188,19 @@ ClassLossArgs class_args(const ClassInputs& in, long long ignore_index, float sm
   return a;
 }
 
+// Checks a cross-entropy / nll call and fills *a; false where the reference must handle it.
+bool class_call(py::handle scores, py::handle target, int reduction, py::handle ignore_obj,
+                py::handle smoothing_obj, bool nll, ClassInputs* in, ClassLossArgs* a) {
+  long long ignore_index;
+  float smoothing = 0.0f;
+  if (!is_reduction(reduction) || !as_int(ignore_obj, &ignore_index) ||
+      (!nll && !smoothing_value(smoothing_obj, &smoothing)) ||
+      !class_inputs(scores, target, ignore_index, in))
+    return false;
+  *a = class_args(*in, ignore_index, smoothing);
+  return true;
+}
+
 // nll forward: -log_probs[i, target[i]], 0 on ignored rows (no SIMD work worth a kernel).
 void nll_rows(const ClassLossArgs& a) {
   for (index_t r = 0; r < a.rows; ++r)
@@ -197,14 +216,10 @@ void nll_grad(const ClassLossArgs& a) {
 
 py::object class_loss_forward(py::handle scores, py::handle target, int reduction,
                               py::handle ignore_obj, py::handle smoothing_obj, bool nll) {
-  long long ignore_index;
-  float smoothing = 0.0f;
   ClassInputs in;
-  if (!is_reduction(reduction) || !as_int(ignore_obj, &ignore_index) ||
-      (!nll && !smoothing_value(smoothing_obj, &smoothing)) ||
-      !class_inputs(scores, target, ignore_index, &in))
+  ClassLossArgs a;
+  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, &in, &a))
     return not_implemented();
-  ClassLossArgs a = class_args(in, ignore_index, smoothing);
   py::array rows = new_float32_array(&a.rows, 1);
   a.out = mutable_data(rows);
   const auto kernel = active_kernels().cross_entropy_forward;
@@ -222,14 +237,10 @@ py::object class_loss_forward(py::handle scores, py::handle target, int reductio
 py::object class_loss_backward(py::handle grad_loss, py::handle scores, py::handle target,
                                int reduction, py::handle ignore_obj, py::handle smoothing_obj,
                                bool nll) {
-  long long ignore_index;
-  float smoothing = 0.0f;
   ClassInputs in;
-  if (!is_reduction(reduction) || !as_int(ignore_obj, &ignore_index) ||
-      (!nll && !smoothing_value(smoothing_obj, &smoothing)) ||
-      !class_inputs(scores, target, ignore_index, &in))
+  ClassLossArgs a;
+  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, &in, &a))
     return not_implemented();
-  ClassLossArgs a = class_args(in, ignore_index, smoothing);
   py::array per_row;
   if (!upstream(grad_loss, reduction, in.target, in.kept, &per_row, &a.grad_scale))
     return not_implemented();
