@@ -25,75 +25,72 @@ def _float_param(value):
     return None if isinstance(value, bool) or not isinstance(value, numbers.Real) else float(value)
 
 
+def _or_reference(result, reference, *args):
+    """The native result, or reference(*args) where the native path returned NotImplemented."""
+    return reference(*args) if result is NotImplemented else result
+
+
 def relu_forward(x):
-    y = _forward(x, _RELU, 0.0)
-    return _ref.relu_forward(x) if y is NotImplemented else y
+    return _or_reference(_forward(x, _RELU, 0.0), _ref.relu_forward, x)
 
 
 def relu_backward(grad_y, x):
-    g = _backward(grad_y, x, _RELU, 0.0)
-    return _ref.relu_backward(grad_y, x) if g is NotImplemented else g
+    return _or_reference(_backward(grad_y, x, _RELU, 0.0), _ref.relu_backward, grad_y, x)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
     slope = _float_param(negative_slope)
     y = NotImplemented if slope is None else _forward(x, _LEAKY_RELU, slope)
-    return _ref.leaky_relu_forward(x, negative_slope) if y is NotImplemented else y
+    return _or_reference(y, _ref.leaky_relu_forward, x, negative_slope)
 
 
 def leaky_relu_backward(grad_y, x, negative_slope=0.01):
     slope = _float_param(negative_slope)
     g = NotImplemented if slope is None else _backward(grad_y, x, _LEAKY_RELU, slope)
-    return _ref.leaky_relu_backward(grad_y, x, negative_slope) if g is NotImplemented else g
+    return _or_reference(g, _ref.leaky_relu_backward, grad_y, x, negative_slope)
 
 
 def sigmoid_forward(x):
-    y = _forward(x, _SIGMOID, 0.0)
-    return _ref.sigmoid_forward(x) if y is NotImplemented else y
+    return _or_reference(_forward(x, _SIGMOID, 0.0), _ref.sigmoid_forward, x)
 
 
 def sigmoid_backward(grad_y, y):
-    g = _backward(grad_y, y, _SIGMOID, 0.0)
-    return _ref.sigmoid_backward(grad_y, y) if g is NotImplemented else g
+    return _or_reference(_backward(grad_y, y, _SIGMOID, 0.0), _ref.sigmoid_backward, grad_y, y)
 
 
 def tanh_forward(x):
-    y = _forward(x, _TANH, 0.0)
-    return _ref.tanh_forward(x) if y is NotImplemented else y
+    return _or_reference(_forward(x, _TANH, 0.0), _ref.tanh_forward, x)
 
 
 def tanh_backward(grad_y, y):
-    g = _backward(grad_y, y, _TANH, 0.0)
-    return _ref.tanh_backward(grad_y, y) if g is NotImplemented else g
+    return _or_reference(_backward(grad_y, y, _TANH, 0.0), _ref.tanh_backward, grad_y, y)
 
 
 def gelu_forward(x, approximate="none"):
     code = _GELU_CODES.get(approximate) if isinstance(approximate, str) else None
     y = NotImplemented if code is None else _forward(x, code, 0.0)
-    return _ref.gelu_forward(x, approximate) if y is NotImplemented else y
+    return _or_reference(y, _ref.gelu_forward, x, approximate)
 
 
 def gelu_backward(grad_y, x, approximate="none"):
     code = _GELU_CODES.get(approximate) if isinstance(approximate, str) else None
     g = NotImplemented if code is None else _backward(grad_y, x, code, 0.0)
-    return _ref.gelu_backward(grad_y, x, approximate) if g is NotImplemented else g
+    return _or_reference(g, _ref.gelu_backward, grad_y, x, approximate)
 
 
 def softmax_forward(x, axis=-1):
-    y = _native._softmax_forward(x, axis, False)
-    return _ref.softmax_forward(x, axis) if y is NotImplemented else y
+    return _or_reference(_native._softmax_forward(x, axis, False), _ref.softmax_forward, x, axis)
 
 
 def softmax_backward(grad_y, y, axis=-1):
     g = _native._softmax_backward(grad_y, y, axis, False)
-    return _ref.softmax_backward(grad_y, y, axis) if g is NotImplemented else g
+    return _or_reference(g, _ref.softmax_backward, grad_y, y, axis)
 
 
 def log_softmax_forward(x, axis=-1):
-    y = _native._softmax_forward(x, axis, True)
-    return _ref.log_softmax_forward(x, axis) if y is NotImplemented else y
+    return _or_reference(_native._softmax_forward(x, axis, True), _ref.log_softmax_forward, x, axis)
 
 
 def log_softmax_backward(grad_y, y, axis=-1):
     g = _native._softmax_backward(grad_y, y, axis, True)
-    return _ref.log_softmax_backward(grad_y, y, axis) if g is NotImplemented else g
+    return _or_reference(g, _ref.log_softmax_backward, grad_y, y, axis)
