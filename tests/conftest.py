@@ -2,7 +2,10 @@ import numpy as np
 import pytest
 
 import hpnn
-from support import TEST_ISAS
+
+# support.py holds shared assert helpers: rewrite its asserts as pytest does a test module's.
+pytest.register_assert_rewrite("support")
+from support import TEST_ISAS  # noqa: E402
 
 
 @pytest.fixture(params=TEST_ISAS)

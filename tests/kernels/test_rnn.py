@@ -11,6 +11,8 @@ import pytest
 from hpnn import reference
 from hpnn.kernels import rnn as native
 
+from support import as32, assert_close
+
 KINDS = {"rnn": 1, "lstm": 4, "gru": 3}
 SAVED_FIELDS = {"rnn": 1, "lstm": 3, "gru": 2}
 
@@ -56,21 +58,8 @@ def call_args(kind, a):
     return [a["x"], *states, a["w_ih"], a["w_hh"], a["b_ih"], a["b_hh"]]
 
 
-def as32(values):
-    return [None if v is None else v.astype(np.float32) for v in values]
-
-
 def options(kind, nonlinearity, reverse):
     return {"nonlinearity": nonlinearity, "reverse": reverse} if kind == "rnn" else {"reverse": reverse}
-
-
-def assert_close(actual, expected, rtol):
-    if expected is None:
-        assert actual is None
-        return
-    assert actual.dtype == np.float32 and actual.shape == expected.shape
-    scale = max(float(np.abs(expected).max()), 1e-6)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c)))

@@ -12,6 +12,8 @@ from hpnn import kernels, reference
 from hpnn.backend import backend, kernel
 from hpnn.kernels import rnn_cells as native
 
+from support import as32, assert_close
+
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 # (kind, N, F, H, bias, nonlinearity)
@@ -43,10 +45,6 @@ def make_inputs(rng, kind, N, F, H, bias):
     ]
 
 
-def as32(values):
-    return [None if v is None else v.astype(np.float32) for v in values]
-
-
 def options(kind, nonlinearity):
     return {"nonlinearity": nonlinearity} if kind == "rnn" else {}
 
@@ -63,15 +61,6 @@ def saved_of(kind, forward_result):
 
 def upstream(rng, kind, N, H):
     return [rng.standard_normal((N, H)) for _ in range(2 if kind == "lstm" else 1)]
-
-
-def assert_close(actual, expected, rtol):
-    if expected is None:
-        assert actual is None
-        return
-    assert actual.dtype == np.float32 and actual.shape == expected.shape
-    scale = max(float(np.abs(expected).max()), 1e-6)
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * scale)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c)))
