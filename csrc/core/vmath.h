@@ -30,6 +30,14 @@ static inline float hmax(vfloat v) {
   return m;
 }
 
+// c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (one multiply-add per coefficient).
+template <int N>
+static inline vfloat vpoly(vfloat x, const float (&c)[N]) {
+  vfloat p = vbroadcast(c[0]);
+  for (int i = 1; i < N; ++i) p = p * x + c[i];
+  return p;
+}
+
 // exp(hi + lo) for |lo| << 1 (lo carries the rounding error of an argument computed in two
 // parts). Cody-Waite reduction hi = n ln2 + r, Cephes degree-6 polynomial on r, and 2^n applied
 // as two factors so that results in the subnormal range underflow gradually.
@@ -66,15 +74,9 @@ static inline vfloat vlog(vfloat x) {
   e += small;  // small is -1 where true
   m = (small ? m + m : m) - 1.0f;
   const vfloat z = m * m;
-  vfloat y = vbroadcast(7.0376836292e-2f);
-  y = y * m - 1.1514610310e-1f;
-  y = y * m + 1.1676998740e-1f;
-  y = y * m - 1.2420140846e-1f;
-  y = y * m + 1.4249322787e-1f;
-  y = y * m - 1.6668057665e-1f;
-  y = y * m + 2.0000714765e-1f;
-  y = y * m - 2.4999993993e-1f;
-  y = y * m + 3.3333331174e-1f;
+  vfloat y = vpoly(m, {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f,
+                       1.4249322787e-1f, -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f,
+                       3.3333331174e-1f});
   const vfloat ef = __builtin_convertvector(e, vfloat);
   y = y * m * z + ef * -2.12194440e-4f - 0.5f * z;
   vfloat result = m + y + ef * 0.693359375f;
@@ -125,26 +127,16 @@ static inline vfloat vgauss(vfloat x) {
 // both least-squares fits for relative error (< 3e-8 in float32 coefficients).
 static inline vfloat vnormal_cdf(vfloat x, vfloat* pdf) {
   const vfloat s = x * x;
-  vfloat p = vbroadcast(5.41005704235431e-07f);
-  p = p * s - 9.28487042983761e-06f;
-  p = p * s + 1.15331655251794e-04f;
-  p = p * s - 1.18729390669614e-03f;
-  p = p * s + 9.97355114668608e-03f;
-  p = p * s - 6.64903819561004e-02f;
-  p = p * s + 3.98942291736603e-01f;
+  const vfloat p = vpoly(s, {5.41005704235431e-07f, -9.28487042983761e-06f, 1.15331655251794e-04f,
+                             -1.18729390669614e-03f, 9.97355114668608e-03f, -6.64903819561004e-02f,
+                             3.98942291736603e-01f});
   const vfloat central = 0.5f + x * p;
   const vfloat a = vabs(x);
   const vfloat t = 1.0f / (1.0f + 0.3f * a);
-  vfloat q = vbroadcast(-0.01403995230793953f);
-  q = q * t + 0.08535538613796234f;
-  q = q * t - 0.18016201257705688f;
-  q = q * t + 0.14363522827625275f;
-  q = q * t - 0.04947827383875847f;
-  q = q * t + 0.08420193195343018f;
-  q = q * t + 0.08144548535346985f;
-  q = q * t + 0.10975427180528641f;
-  q = q * t + 0.11961407959461212f;
-  q = q * t + 0.1196851134300232f;
+  const vfloat q = vpoly(t, {-0.01403995230793953f, 0.08535538613796234f, -0.18016201257705688f,
+                             0.14363522827625275f, -0.04947827383875847f, 0.08420193195343018f,
+                             0.08144548535346985f, 0.10975427180528641f, 0.11961407959461212f,
+                             0.1196851134300232f});
   const vfloat gauss = vgauss(x);
   *pdf = gauss * 0.398942280401432678f;
   const vfloat lower = gauss * (t * q);  // Phi(-|x|)
