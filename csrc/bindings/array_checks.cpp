@@ -71,6 +71,12 @@ std::string shape_str(std::initializer_list<index_t> shape) {
   return shape_str(shape.begin(), static_cast<int>(shape.size()));
 }
 
+// `array` itself when it is C-contiguous with whole-float strides, else a C-ordered copy.
+py::array c_order(py::array array) {
+  if ((array.flags() & py::array::c_style) && whole_float_strides(array)) return array;
+  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+}
+
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(fn) + ": argument '" + arg +
@@ -78,24 +84,19 @@ FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim
   py::array array = py::reinterpret_borrow<py::array>(obj);
   require_float32(array, fn, arg);
   require_ndim(array, fn, arg, ndim);
-  if (!whole_float_strides(array))
-    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+  if (!whole_float_strides(array)) array = c_order(std::move(array));
   return wrap(std::move(array));
 }
 
 FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim) {
-  FloatArray in = input_array(obj, fn, arg, ndim);
-  if (in.array.flags() & py::array::c_style) return in;
-  return wrap(py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(in.array));
+  return wrap(c_order(input_array(obj, fn, arg, ndim).array));
 }
 
 bool as_contiguous_float32(py::handle obj, py::array* out, int min_ndim) {
   if (!py::isinstance<py::array>(obj)) return false;
   py::array array = py::reinterpret_borrow<py::array>(obj);
   if (!is_float32(array) || array.ndim() < min_ndim) return false;
-  if (!(array.flags() & py::array::c_style) || !whole_float_strides(array))
-    array = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
-  *out = std::move(array);
+  *out = c_order(std::move(array));
   return true;
 }
 

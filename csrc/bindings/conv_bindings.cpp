@@ -52,13 +52,6 @@ ConvShape make_shape(const index_t* input, const index_t* weight, const Geometry
   return s;
 }
 
-// A C-contiguous float32 input (a contiguous copy when it is not).
-FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim) {
-  FloatArray a = input_array(obj, fn, arg, ndim);
-  if (a.array.flags() & py::array::c_style) return a;
-  return input_array(py::array_t<float, py::array::c_style>::ensure(a.array), fn, arg, ndim);
-}
-
 std::vector<index_t> shape_tuple(py::handle obj, const char* fn, const char* arg) {
   auto shape = obj.cast<std::vector<index_t>>();
   if (shape.size() != 4)

@@ -7,7 +7,7 @@
 namespace hpnn {
 
 // Each per-ISA source defines register_<family>_<isa>(KernelTable&). A new op family adds
-// its name to HPNN_KERNEL_FAMILIES and its source to HPNN_ISA_SOURCES in CMakeLists.txt.
+// its name to HPNN_KERNEL_FAMILIES; CMakeLists.txt picks up csrc/kernels/<family>/*_isa.cpp.
 #define HPNN_KERNEL_FAMILIES(X, isa) \
   X(gemm, isa)                       \
   X(conv, isa)                       \

@@ -41,7 +41,7 @@ struct BatchNormArgs {
   int num_threads;
 };
 
-// Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_isa.cpp for the reasoning).
+// Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_driver.h for the reasoning).
 struct GemmBlocking {
   int mr, nr;           // register tile of the micro-kernel
   index_t kc, mc, nc;   // depth, rows and columns of the packed blocks

@@ -36,16 +36,24 @@ index_t tap_offset(const ConvShape& s, const PaddedGrid& grid, const Tap& tap) {
 }
 
 // Copies `count` images' channels of group g, with zero padding, one image after another.
+// Each float is written once: the padding (top rows, left and right columns, bottom rows and
+// the spare row) is zeroed around the copied rows rather than by a fill of the whole buffer.
 void pad_images(const ConvShape& s, const PaddedGrid& grid, const float* x, index_t first,
                 index_t count, index_t g, float* padded) {
-  const index_t cg = s.c / s.groups;
-  fill(padded, count * grid.image, 0.0f);
+  const index_t cg = s.c / s.groups, right = grid.wp - s.pad_w - s.w;
+  const index_t bottom = grid.plane - (s.pad_h + s.h) * grid.wp;  // bottom rows + spare row
   for (index_t n = 0; n < count; ++n)
     for (index_t c = 0; c < cg; ++c) {
       const float* src = x + ((first + n) * s.c + g * cg + c) * s.h * s.w;
-      float* dst = padded + n * grid.image + c * grid.plane + s.pad_h * grid.wp + s.pad_w;
-      for (index_t y = 0; y < s.h; ++y)
-        for (index_t t = 0; t < s.w; ++t) dst[y * grid.wp + t] = src[y * s.w + t];
+      float* dst = padded + n * grid.image + c * grid.plane;
+      fill(dst, s.pad_h * grid.wp, 0.0f);
+      dst += s.pad_h * grid.wp;
+      for (index_t y = 0; y < s.h; ++y, dst += grid.wp, src += s.w) {
+        fill(dst, s.pad_w, 0.0f);
+        for (index_t t = 0; t < s.w; ++t) dst[s.pad_w + t] = src[t];
+        fill(dst + s.pad_w + s.w, right, 0.0f);
+      }
+      fill(dst, bottom, 0.0f);
     }
 }
 
