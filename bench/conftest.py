@@ -71,6 +71,19 @@ def record(benchmark):
     return _record
 
 
+@pytest.fixture
+def measure(benchmark, record):
+    """measure(run, group, impl, threads, rounds, flops=0, warmup_rounds=2): time `run` at
+    `threads` threads (hpnn, numpy's BLAS and torch alike) under pytest-benchmark's `group`,
+    and record it for the summary table."""
+    def _measure(run, group, impl, threads, rounds, flops=0, warmup_rounds=2):
+        benchmark.group = group
+        with thread_count(threads):
+            benchmark.pedantic(run, warmup_rounds=warmup_rounds, rounds=rounds, iterations=1)
+        record(group, impl, flops)
+    return _measure
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _RESULTS:
         return

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hpnn import kernels, reference
-from conftest import thread_count
 
 # (name, (N, C, H, W), K, kernel, padding)
 SHAPES = [
@@ -60,7 +59,7 @@ def torch_step(x, w, b, grad_y, padding, backward):
 @pytest.mark.parametrize("impl", ["hpnn", "torch", "reference"])
 @pytest.mark.parametrize("backward", [False, True], ids=["fwd", "fwd+bwd"])
 @pytest.mark.parametrize("case", SHAPES, ids=[s[0] for s in SHAPES])
-def test_conv2d(benchmark, record, case, backward, impl, threads):
+def test_conv2d(measure, case, backward, impl, threads):
     name, shape, k, ksize, padding = case
     if impl == "reference" and (backward or shape[1] > 32):
         pytest.skip("the numpy reference is only timed on the small forward shapes")
@@ -71,7 +70,5 @@ def test_conv2d(benchmark, record, case, backward, impl, threads):
         run = hpnn_step(kernels if impl == "hpnn" else reference, x, w, b, grad_y, padding, backward)
     flops = 2.0 * grad_y.size * shape[1] * ksize * ksize * (3 if backward else 1)
     group = f"conv {name} {'fwd+bwd' if backward else 'fwd'} threads={threads}"
-    benchmark.group = group
-    with thread_count(threads):
-        benchmark.pedantic(run, warmup_rounds=1, rounds=5 if flops > 1e9 else 20, iterations=1)
-    record(group, impl, flops)
+    measure(run, group, impl, threads, rounds=5 if flops > 1e9 else 20, flops=flops,
+            warmup_rounds=1)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from hpnn import kernels
-from conftest import thread_count
 
 ACT_SHAPE = (64, 64, 56, 56)  # 12.8 M floats, 51 MB
 ROWS_SHAPE = (4096, 1000)      # logits of a 1000-class head
@@ -103,10 +102,7 @@ CASES = ["relu_fwd", "relu_bwd", "sigmoid_fwd", "tanh_fwd", "gelu_fwd", "dropout
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", list(RUNNERS))
 @pytest.mark.parametrize("case", CASES)
-def test_elementwise(benchmark, record, arrays, case, impl, threads):
+def test_elementwise(measure, arrays, case, impl, threads):
     run = RUNNERS[impl](case, arrays)
     group = f"{case} threads={threads}"
-    benchmark.group = group
-    with thread_count(threads):
-        benchmark.pedantic(run, warmup_rounds=2, rounds=10, iterations=1)
-    record(group, impl, 0.0)
+    measure(run, group, impl, threads, rounds=10)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hpnn import kernels
-from conftest import thread_count
 
 SQUARE = [(f"square{n}", n, n, n, False, False) for n in (64, 128, 256, 512, 1024, 2048)]
 # (name, M, N, K, trans_a, trans_b): Linear layers Y = X @ W.T, their backward passes
@@ -18,8 +17,10 @@ SMALL_NETS = [
     ("mlp784_dx", 64, 784, 128, False, False),
     ("mlp784_dw", 128, 784, 64, True, False),
     ("head10_fwd", 64, 10, 128, False, True),
+    ("head10_dx", 64, 128, 10, False, False),
     ("head10_dw", 10, 128, 64, True, False),
     ("wide4096_fwd", 256, 1024, 4096, False, True),
+    ("wide4096_dx", 256, 4096, 1024, False, False),
     ("wide4096_dw", 1024, 4096, 256, True, False),
 ]
 CASES = SQUARE + SMALL_NETS
@@ -54,13 +55,10 @@ RUNNERS = {"hpnn": run_hpnn, "numpy": run_numpy, "torch": run_torch}
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", list(RUNNERS))
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_gemm(benchmark, record, case, impl, threads):
+def test_gemm(measure, case, impl, threads):
     name, m, n, k, trans_a, trans_b = case
     a, b, c = make_operands(m, n, k, trans_a, trans_b)
     run = RUNNERS[impl](a, b, c, trans_a, trans_b)
     group = f"gemm {name} {m}x{n}x{k} threads={threads}"
-    benchmark.group = group
-    with thread_count(threads):
-        benchmark.pedantic(run, warmup_rounds=2, rounds=max(3, min(200, int(2e9 / (2 * m * n * k + 1)))),
-                           iterations=1)
-    record(group, impl, 2.0 * m * n * k)
+    flops = 2.0 * m * n * k
+    measure(run, group, impl, threads, rounds=max(3, min(200, int(2e9 / (flops + 1)))), flops=flops)

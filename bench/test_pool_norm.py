@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hpnn import kernels
-from conftest import thread_count
 
 SHAPE = (64, 64, 56, 56)
 POOL = dict(kernel_size=2, stride=2)
@@ -93,10 +92,7 @@ CASES = ["maxpool_fwd", "maxpool_fwd_bwd", "avgpool_fwd", "avgpool_fwd_bwd",
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", list(RUNNERS))
 @pytest.mark.parametrize("case", CASES)
-def test_pool_norm(benchmark, record, arrays, case, impl, threads):
+def test_pool_norm(measure, arrays, case, impl, threads):
     run = RUNNERS[impl](case, arrays)
     group = f"{case} {SHAPE} threads={threads}"
-    benchmark.group = group
-    with thread_count(threads):
-        benchmark.pedantic(run, warmup_rounds=2, rounds=15, iterations=1)
-    record(group, impl, 0.0)
+    measure(run, group, impl, threads, rounds=15)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from hpnn import kernels, reference
-from conftest import thread_count
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # (name, T, N, F, H): the small case is the E3 training example's LSTM(8 -> 64) over 8 steps
@@ -73,7 +72,7 @@ def torch_step(kind, x, states, weights, grad_y, backward):
 @pytest.mark.parametrize("backward", [False, True], ids=["fwd", "fwd+bwd"])
 @pytest.mark.parametrize("case", SHAPES, ids=[s[0] for s in SHAPES])
 @pytest.mark.parametrize("kind", list(GATES))
-def test_recurrent(benchmark, record, kind, case, backward, impl, threads):
+def test_recurrent(measure, kind, case, backward, impl, threads):
     name, T, N, F, H = case
     if impl == "reference" and name != "small":
         pytest.skip("the numpy reference is only timed on the small case")
@@ -85,7 +84,4 @@ def test_recurrent(benchmark, record, kind, case, backward, impl, threads):
                         grad_y, backward)
     flops = 2.0 * T * N * GATES[kind] * H * (F + H) * (3 if backward else 1)
     group = f"{kind} {name} {'fwd+bwd' if backward else 'fwd'} threads={threads}"
-    benchmark.group = group
-    with thread_count(threads):
-        benchmark.pedantic(run, warmup_rounds=2, rounds=7 if flops > 1e9 else 30, iterations=1)
-    record(group, impl, flops)
+    measure(run, group, impl, threads, rounds=7 if flops > 1e9 else 30, flops=flops)
