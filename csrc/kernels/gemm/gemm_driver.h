@@ -38,11 +38,12 @@ namespace {
 // NC: the packed B block (KC x NC) in the shared L3.
 // Measured on Zen 5 (48 KiB L1d, 1 MiB L2): KC = 512, MC = 96 beat KC = 256, MC = 144-192 by
 // 2-5% at n = 512-2048 on AVX-512 and by 1-2% on AVX2 (bench/test_gemm.py; tuning hook
-// hpnn._C.set_gemm_blocking).
+// hpnn._C.set_gemm_blocking). On AVX-512, NC = 1024 (a 2 MiB B block) beat 4096 by 3-8% on
+// wide products (256 x 4096 x 1024) and was level elsewhere; on AVX2 the two were level.
 #if defined(__AVX512F__)
 constexpr int MR = 12;
 constexpr int NV = 2;
-constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 512, 96, 4096};
+constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 512, 96, 1024};
 #elif defined(__AVX2__)
 constexpr int MR = 6;
 constexpr int NV = 2;
