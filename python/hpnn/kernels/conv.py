@@ -1,11 +1,10 @@
 """2-d convolution kernels. Arguments are normalised and validated exactly as in
 ``hpnn.reference.conv`` (same helpers, same messages); the arrays must be float32."""
-import functools
-
 import numpy as np
 
 from .._C import kernels as _native
 from ..reference.conv import _conv_shapes
+from ._memo import memoized
 
 __all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
            "conv2d_backward_bias"]
@@ -18,23 +17,12 @@ def _float32(value, name):
     return array
 
 
-@functools.lru_cache(maxsize=256, typed=True)
-def _cached_geometry(input_shape, weight_shape, stride, padding, dilation, groups):
+@memoized
+def _geometry(input_shape, weight_shape, stride, padding, dilation, groups):
+    """(stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups), validated."""
     (stride, padding, dilation, groups), _ = _conv_shapes(
         input_shape, weight_shape, stride, padding, dilation, groups)
     return (*stride, *padding, *dilation, groups)
-
-
-def _geometry(input_shape, weight_shape, stride, padding, dilation, groups):
-    """(stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups), validated (once per
-    distinct set of arguments: a training step asks for the same few again and again)."""
-    args = (tuple(input_shape), tuple(weight_shape), *(
-        tuple(value) if isinstance(value, list) else value
-        for value in (stride, padding, dilation, groups)))
-    try:
-        return _cached_geometry(*args)
-    except TypeError:  # an unhashable argument: the reference check names it
-        return _cached_geometry.__wrapped__(*args)
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

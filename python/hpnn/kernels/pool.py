@@ -3,35 +3,21 @@ validate the hyper-parameters and size the outputs), native float32 compute.
 
 Inputs must be float32 (other dtypes raise TypeError naming the argument); any strides work.
 """
-import functools
-
 import numpy as np
 
 from .._C import kernels as _native
 from ..reference.pool import _pool_geometry
+from ._memo import memoized
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
            "avg_pool2d_backward", "global_avg_pool2d_forward", "global_avg_pool2d_backward"]
 
 
-def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode):
-    g = _pool_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode)
-    return g.kernel + g.stride + g.padding + g.dilation + g.out_shape
-
-
+@memoized
 def _geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode):
     """(kh, kw, sh, sw, ph, pw, dh, dw, oh, ow), validated by the reference's rules."""
-    args = (tuple(input_shape), _hashable(kernel_size), _hashable(stride), _hashable(padding),
-            _hashable(dilation), ceil_mode)
-    try:
-        return _cached_geometry(*args)
-    except TypeError:  # an unhashable argument: the reference check names it
-        return _cached_geometry.__wrapped__(*args)
+    g = _pool_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode)
+    return g.kernel + g.stride + g.padding + g.dilation + g.out_shape
 
 
 def _shape_of(x, name):
