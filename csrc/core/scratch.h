@@ -15,6 +15,9 @@ enum ScratchSlot {
   kScratchRnnGrads = 6,     // the gate gradients of every time step (backward through time)
   kScratchRnnPackA = 7,     // per-thread packed hidden state or gate gradients of one step
   kScratchPackBViews = 8,   // GEMM: row offsets and panel descriptors of an in-place B block
+  kScratchWinogradWeights = 9,  // Winograd: transformed weights (or their gradient)
+  kScratchWinogradTiles = 10,   // Winograd: transformed input tiles of one block
+  kScratchWinogradProducts = 11,  // Winograd: their products with the weights, or dy tiles
   kScratchSlots = 12
 };
 

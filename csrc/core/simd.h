@@ -50,6 +50,20 @@ static inline float horizontal_sum(vfloat v) {
   return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
 }
 
+// even[i] = lanes 2i and odd[i] = lanes 2i + 1 of the 2 * kLanes floats lo:hi.
+static inline void deinterleave(vfloat lo, vfloat hi, vfloat* even, vfloat* odd) {
+#if defined(__AVX512F__)
+  *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#elif defined(__AVX2__)
+  *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+  *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+#else
+  *even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6);
+  *odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7);
+#endif
+}
+
 static inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 static inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }
 static inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }

@@ -24,6 +24,12 @@ CASES = [
     (1, 2, 5, 5, 3, 5, 5, 1, 3, 1, 1),            # padding larger than kernel - 1
     (5, 3, 6, 6, 33, 3, 3, 2, 2, (2, 1), 1),      # K not a tile multiple, mixed dilation
     (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
+    # Winograd F(2x2, 3x3): stride-1 undilated 3x3 with at least 16 channels in and out.
+    (2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 1),         # odd output sizes: partial tiles
+    (3, 20, 6, 5, 33, 3, 3, 1, 0, 1, 1),          # K not a panel multiple, blocks span images
+    (1, 17, 3, 3, 16, 3, 3, 1, 2, 1, 1),          # one-pixel image, padding 2
+    (2, 16, 7, 8, 18, 3, 3, 1, 3, 1, 1),          # padding 3 (input gradient via col2im)
+    (1, 16, 70, 69, 16, 3, 3, 1, 1, 1, 1),        # an image of several tile blocks
 ]
 
 

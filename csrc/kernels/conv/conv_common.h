@@ -12,6 +12,12 @@ void grid_forward(const ConvShape& s, const float* x, const float* weight, const
                   float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                       int nt);
+// Winograd F(2x2, 3x3) (conv_winograd_isa.cpp), for the stride-1 3x3 convolutions it suits.
+bool winograd_suits(const ConvShape& s);
+void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
+                      float* y, int nt);
+void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                          int nt);
 
 namespace {
 
@@ -19,6 +25,22 @@ index_t taps_of(const ConvShape& s) { return s.c / s.groups * s.kh * s.kw; }
 
 void fill(float* dst, index_t count, float value) {
   for (index_t i = 0; i < count; ++i) dst[i] = value;
+}
+
+// dst[t] = row[ix0 + t * step] for t < count; 0 where ix0 + t * step leaves [0, width).
+void gather_row(float* dst, const float* row, index_t ix0, index_t step, index_t count,
+                index_t width) {
+  if (step != 1) {
+    for (index_t t = 0; t < count; ++t) {
+      const index_t ix = ix0 + t * step;
+      dst[t] = ix >= 0 && ix < width ? row[ix] : 0.0f;
+    }
+    return;
+  }
+  const index_t first = imin(count, imax(0, -ix0)), end = imax(first, imin(count, width - ix0));
+  fill(dst, first, 0.0f);
+  for (index_t t = first; t < end; ++t) dst[t] = row[ix0 + t];
+  fill(dst + end, count - end, 0.0f);
 }
 
 // One tap: input channel c and kernel offset (i, j) of row p of the im2col matrix.

@@ -13,22 +13,6 @@ namespace hpnn {
 namespace HPNN_ISA_NS {
 namespace {
 
-// dst[t] = row[ix0 + t * step] for t < count; 0 where ix0 + t * step leaves [0, width).
-void gather_row(float* dst, const float* row, index_t ix0, index_t step, index_t count,
-                index_t width) {
-  if (step != 1) {
-    for (index_t t = 0; t < count; ++t) {
-      const index_t ix = ix0 + t * step;
-      dst[t] = ix >= 0 && ix < width ? row[ix] : 0.0f;
-    }
-    return;
-  }
-  const index_t first = imin(count, imax(0, -ix0)), end = imax(first, imin(count, width - ix0));
-  fill(dst, first, 0.0f);
-  for (index_t t = first; t < end; ++t) dst[t] = row[ix0 + t];
-  fill(dst + end, count - end, 0.0f);
-}
-
 // row[ix0 + t * step] += src[t] wherever that index lies in [0, width).
 void scatter_add_row(float* row, const float* src, index_t ix0, index_t step, index_t count,
                      index_t width) {
@@ -139,6 +123,7 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     float* y, int nt) {
+  if (winograd_suits(s)) return winograd_forward(s, x, weight, bias, y, nt);
   if (stride_one(s) && !pointwise(s)) return grid_forward(s, x, weight, bias, y, nt);
   for_each_chunk(s.n, 1, nt, [&](index_t n, index_t, int inner) {
     forward_image(s, n, x, weight, bias, y, inner);
@@ -212,6 +197,7 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
                             float* grad_weight, int nt) {
+  if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_weight, nt);
   if (stride_one(s)) return grid_weight_grad(s, grad_y, x, grad_weight, nt);
   sum_over_items(s.n, s.k * taps_of(s), nt, grad_weight, [&](index_t n, float* out, int inner) {
     accumulate_weight_grad(s, n, grad_y, x, out, inner);
