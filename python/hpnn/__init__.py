@@ -17,8 +17,9 @@ from .autograd import enable_grad, is_grad_enabled, no_grad
 from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
 from .backend import get_backend, set_backend, use_backend
 from .random import manual_seed
-from .tensor import (Tensor, arange, cat, concatenate, from_numpy, full, ones, ones_like, rand,
-                     randint, randn, stack, tensor, where, zeros, zeros_like)
+from .tensor import Tensor
+from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
+                       randn, stack, tensor, where, zeros, zeros_like)
 from . import callbacks, data, datasets, functional, nn, optim
 from .io import load, save
 
