@@ -19,8 +19,10 @@ def as_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     array = np.asarray(data)
+    if array.dtype.kind in "iu" and array.dtype != np.int64:
+        return array.astype(np.int64)
     if array.dtype == np.float32 or array.dtype.kind in "iub":
-        return array.astype(np.int64) if array.dtype.kind in "iu" and array.dtype != np.int64 else array
+        return array
     if array.dtype.kind != "f":
         raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")
     return array.astype(np.float32)
@@ -332,7 +334,8 @@ class Tensor:
         if dim is None:
             dims = range(self.ndim)
         else:
-            dims = [d % max(self.ndim, 1) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = [d % max(self.ndim, 1) for d in dims]
         shape = [s for i, s in enumerate(self.shape) if not (i in dims and s == 1)]
         return self if len(shape) == self.ndim else self.reshape(*shape)
 
@@ -393,6 +396,7 @@ def _arg_reduce(fn, data, dim, keepdim):
     return fn(data, axis=dim, keepdims=keepdim)
 
 
-from . import autograd, functional, ops, random, shape_ops  # noqa: E402,F401  (they import Tensor)
-from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like,  # noqa: E402,F401
-                       rand, randint, randn, stack, tensor, where, zeros, zeros_like)
+# bound late: these modules import Tensor; creation's names stay importable from here
+from . import autograd, functional, ops, random, shape_ops  # noqa: E402,F401
+from .creation import (arange, cat, concatenate, from_numpy, full, ones,  # noqa: E402,F401
+                       ones_like, rand, randint, randn, stack, tensor, where, zeros, zeros_like)

@@ -23,7 +23,8 @@ LAYERS = [
     ("Sigmoid", (), {}), ("Tanh", (), {}), ("GELU", (), {}), ("GELU", ("tanh",), {}),
     ("Softmax", (), {}), ("Softmax", (1,), {}), ("LogSoftmax", (), {"dim": -1}),
     ("Identity", (3,), {"unused": 1}),
-    ("CrossEntropyLoss", (), {}), ("CrossEntropyLoss", (), dict(ignore_index=3, label_smoothing=0.1)),
+    ("CrossEntropyLoss", (), {}),
+    ("CrossEntropyLoss", (), dict(ignore_index=3, label_smoothing=0.1)),
     ("NLLLoss", (), {"reduction": "sum"}), ("BCELoss", (), {}), ("BCEWithLogitsLoss", (), {}),
     ("MSELoss", (), {}), ("MSELoss", (None, False), {}),
 ]
@@ -68,8 +69,9 @@ def test_conv2d_padding_modes_match_torch(padding_mode, padding):
 
 def test_pool_and_activation_modules_forward_like_torch():
     x = np.random.default_rng(1).standard_normal((2, 3, 7, 7)).astype(np.float32)
-    for name, args in [("MaxPool2d", (3, 2, 1, 1, True, True)), ("AvgPool2d", (3, 2, 1, True, False, 2)),
-                       ("Softmax", ()), ("LogSoftmax", (2,)), ("LeakyReLU", (0.3,))]:
+    for name, args in [("MaxPool2d", (3, 2, 1, 1, True, True)),
+                       ("AvgPool2d", (3, 2, 1, True, False, 2)), ("Softmax", ()),
+                       ("LogSoftmax", (2,)), ("LeakyReLU", (0.3,))]:
         with pytest.warns(UserWarning) if not args else _nothing():
             expected = getattr(torch.nn, name)(*args)(torch.tensor(x))
             got = getattr(nn, name)(*args)(hpnn.tensor(x))
@@ -129,3 +131,12 @@ def test_torch_state_dict_loads_into_every_parameterised_layer():
     x = np.random.default_rng(3).standard_normal((2, 1, 6, 6)).astype(np.float32)
     np.testing.assert_allclose(ours(hpnn.tensor(x)).numpy(),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("nonlinearity,param", [
+    ("linear", None), ("conv_transpose2d", None), ("sigmoid", None), ("tanh", None),
+    ("relu", None), ("selu", None), ("leaky_relu", None), ("leaky_relu", 0.2),
+])
+def test_calculate_gain_matches_torch(nonlinearity, param):
+    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(
+        torch.nn.init.calculate_gain(nonlinearity, param))

@@ -200,7 +200,8 @@ def test_schedules_over_100_steps_match_torch(factory, opt_name, opt_kwargs):
 @pytest.mark.parametrize("kwargs", [
     {}, dict(mode="max", patience=2, factor=0.5, threshold=0.1, threshold_mode="abs", cooldown=2,
              min_lr=[0.01, 0.02]),
-    dict(patience=0, factor=0.3, min_lr=0.02, eps=1e-3), dict(mode="max", patience=3, threshold=0.2),
+    dict(patience=0, factor=0.3, min_lr=0.02, eps=1e-3),
+    dict(mode="max", patience=3, threshold=0.2),
 ])
 def test_reduce_on_plateau_over_100_steps_matches_torch(kwargs):
     metric = list(np.round(np.random.default_rng(0).random(100) * 3))

@@ -56,7 +56,8 @@ def tanh(input):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: argument 'approximate' must be 'none' or 'tanh', got {approximate!r}")
+        raise ValueError(f"gelu: argument 'approximate' must be 'none' or 'tanh', got "
+                         f"{approximate!r}")
     return GELU.apply(input, approximate=approximate)
 
 
@@ -77,8 +78,11 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return LogSoftmax.apply(_cast(input, dtype), axis=_softmax_dim("log_softmax", input.ndim, dim))
 
 
+_FLOAT32_NAMES = ("float32", "torch.float32", "<class 'numpy.float32'>")
+
+
 def _cast(input, dtype):
     """Only float32 is computed; dtype=None or float32 is accepted."""
-    if dtype is not None and str(dtype) not in ("float32", "torch.float32", "<class 'numpy.float32'>"):
+    if dtype is not None and str(dtype) not in _FLOAT32_NAMES:
         raise TypeError(f"argument 'dtype': only float32 is supported, got {dtype!r}")
     return input.float() if input.data.dtype.kind != "f" else input

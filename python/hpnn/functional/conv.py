@@ -59,7 +59,8 @@ def _padding_arg(padding, kernel_size, stride, dilation):
 def _conv2d(input, weight, bias, stride, padding, dilation, groups):
     if input.shape[1] != weight.shape[1] * groups:
         raise ValueError(f"conv2d: argument 'input' has {input.shape[1]} channels, expected "
-                         f"{weight.shape[1] * groups} (weight {tuple(weight.shape)}, groups={groups})")
+                         f"{weight.shape[1] * groups} (weight {tuple(weight.shape)}, "
+                         f"groups={groups})")
     (top, bottom), (left, right) = padding
     if top != bottom or left != right:  # asymmetric ('same' with an even kernel)
         input = pad(input, (0, right - left, 0, bottom - top))

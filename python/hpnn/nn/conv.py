@@ -77,7 +77,9 @@ class Conv2d(Module):
         text += f", dilation={self.dilation}" if self.dilation != (1, 1) else ""
         text += f", groups={self.groups}" if self.groups != 1 else ""
         text += "" if self.bias is not None else ", bias=False"
-        return text + (f", padding_mode={self.padding_mode}" if self.padding_mode != "zeros" else "")
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
 
 
 class _Pool(Module):

@@ -138,7 +138,8 @@ class Optimizer:
             for i, param_index in enumerate(indices):
                 if flat.steps[i]:
                     entry = {"step": int(flat.steps[i])}
-                    entry.update({name: flat.view(buf, i).copy() for name, buf in flat.state.items()})
+                    entry.update({name: flat.view(buffer, i).copy()
+                                  for name, buffer in flat.state.items()})
                     state[param_index] = entry
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
             index += len(indices)
