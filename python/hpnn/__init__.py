@@ -17,25 +17,22 @@ from .autograd import enable_grad, is_grad_enabled, no_grad
 from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
 from .backend import get_backend, set_backend, use_backend
 from .random import manual_seed
-from .tensor import (Tensor, arange, cat, concatenate, from_numpy, full, ones, ones_like, rand,
-                     randint, randn, stack, tensor, where, zeros, zeros_like)
+from .tensor import Tensor
+from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
+                       randn, stack, tensor, where, zeros, zeros_like)
 from . import callbacks, data, datasets, functional, nn, optim
 from .io import load, save
 
 __version__ = _C.build_info()["version"]
 
 __all__ = [
-    "Tensor", "arange", "backend", "cat", "concatenate", "enable_grad", "from_numpy", "full",
-    "callbacks", "data", "datasets", "functional", "get_backend", "load", "nn", "optim", "save", "is_grad_enabled", "manual_seed", "no_grad", "ones",
-    "ones_like", "rand", "randint", "randn", "set_backend", "stack", "tensor", "use_backend",
-    "where", "zeros",
-    "zeros_like",
-    "available_isas",
-    "get_isa",
-    "get_num_threads",
-    "kernels",
-    "reference",
-    "set_isa",
-    "set_num_threads",
-    "show_config",
+    # tensors and autograd
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "randn", "rand", "randint", "arange", "cat", "concatenate", "stack", "where", "no_grad",
+    "enable_grad", "is_grad_enabled", "manual_seed",
+    # subpackages, save/load, backends
+    "nn", "functional", "optim", "data", "datasets", "callbacks", "save", "load", "backend",
+    "get_backend", "set_backend", "use_backend", "kernels", "reference",
+    # build and threading configuration
+    "available_isas", "get_isa", "set_isa", "get_num_threads", "set_num_threads", "show_config",
 ]

@@ -1,4 +1,5 @@
-"""``python -m hpnn`` (or ``hpnn``): train a small CNN on the bundled digits, print test accuracy."""
+"""``python -m hpnn`` (or ``hpnn``): train a small CNN on the bundled digits, print test
+accuracy."""
 from __future__ import annotations
 
 import argparse

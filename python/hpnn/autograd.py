@@ -56,6 +56,9 @@ class Function:
         if track:
             fn.parents = inputs
             out._ctx = fn
+            for t in inputs:
+                if t._ctx is not None:
+                    t._used = True  # in-place assignment into t would now go unseen
         return out
 
     def release(self):
@@ -82,8 +85,8 @@ def _count_consumers(root):
             continue
         if ctx.freed:
             raise RuntimeError(_FREED_MESSAGE)
-        for parent in ctx.parents:
-            if parent.requires_grad:
+        for parent, needed in zip(ctx.parents, ctx.needs_input_grad):
+            if needed:
                 count = consumers.get(parent)
                 if count is None:
                     consumers[parent] = 1
@@ -125,7 +128,7 @@ def run_backward(root, grad, retain_graph=False):
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for i, parent in enumerate(ctx.parents):
-            if not parent.requires_grad:
+            if not ctx.needs_input_grad[i]:
                 continue
             parent_grad = input_grads[i] if i < len(input_grads) else None
             if parent_grad is not None:

@@ -90,7 +90,8 @@ class EarlyStopping(_Monitor):
         if self._improves(value):
             self.best, self.wait = value, 0
             if self.restore_best_weights:
-                self.best_weights = {k: v.numpy().copy() for k, v in self.model.state_dict().items()}
+                self.best_weights = {k: v.numpy().copy()
+                                     for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait > self.patience:

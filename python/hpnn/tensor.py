@@ -1,7 +1,14 @@
-"""``hpnn.Tensor``: a numpy array (float32 for values, int64 for labels) plus autograd state."""
+"""``hpnn.Tensor``: a numpy array (float32 for values, int64 for labels) plus autograd state.
+Creation helpers (``hpnn.zeros``, ``hpnn.cat``, ...) live in ``hpnn.creation``."""
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
+
+# what Tensor.max(dim) / min(dim) return, as torch.return_types.max / min
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
 
 
 def as_array(data, dtype=None) -> np.ndarray:
@@ -12,8 +19,10 @@ def as_array(data, dtype=None) -> np.ndarray:
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     array = np.asarray(data)
+    if array.dtype.kind in "iu" and array.dtype != np.int64:
+        return array.astype(np.int64)
     if array.dtype == np.float32 or array.dtype.kind in "iub":
-        return array.astype(np.int64) if array.dtype.kind in "iu" and array.dtype != np.int64 else array
+        return array
     if array.dtype.kind != "f":
         raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")
     return array.astype(np.float32)
@@ -23,7 +32,8 @@ class Tensor:
     """An n-dimensional array that can record the ops applied to it for ``backward()``."""
 
     # _grad_buffer (optional): where backward stores a new gradient (see optim.Optimizer)
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "__weakref__")
+    # _used: an op that records a graph has taken this tensor as an input (see __setitem__)
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "_used", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -51,7 +61,8 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     is_leaf = property(lambda self: self._ctx is None)
     grad_fn = property(lambda self: self._ctx)
-    T = property(lambda self: self.transpose(-1, -2) if self.ndim >= 2 else self)
+    T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)))
+    mT = property(lambda self: self.transpose(-2, -1))
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -89,6 +100,11 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __index__(self):
+        if self.data.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self.item())
+
     def __bool__(self):
         return bool(self.item())
 
@@ -101,6 +117,9 @@ class Tensor:
     def long(self):
         return Tensor._wrap(self.data.astype(np.int64))
 
+    def bool(self):
+        return Tensor._wrap(self.data.astype(bool))
+
     def detach(self):
         """A tensor sharing this one's data, cut off from the graph."""
         return Tensor._wrap(self.data)
@@ -108,36 +127,38 @@ class Tensor:
     def clone(self):
         return ops.Cast.apply(self, copy=True)
 
-    def requires_grad_(self, flag=True):
-        if flag and self.data.dtype.kind != "f":
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating point tensors can require grad, got dtype {self.dtype}")
-        self.requires_grad = bool(flag)
+        self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, *, grad=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        gradient = grad if gradient is None else gradient
         if not self.requires_grad:
             raise RuntimeError("backward(): tensor does not require grad and has no grad_fn")
-        if grad is None:
+        if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"backward(): grad can be implicitly created only for scalar outputs, "
-                    f"got shape {self.shape}; pass grad="
+                    f"got shape {self.shape}; pass gradient="
                 )
-            grad = np.ones_like(self.data)
+            gradient = np.ones_like(self.data)
         else:
-            grad = as_array(grad, np.float32)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape}, expected {self.shape}")
-        autograd.run_backward(self, grad, retain_graph)
+            gradient = as_array(gradient, np.float32)
+            if gradient.shape != self.shape:
+                raise ValueError(f"backward(): gradient has shape {gradient.shape}, expected "
+                                 f"{self.shape}")
+        autograd.run_backward(self, gradient, bool(retain_graph))
 
     # ---- in-place helpers (no graph; used by init, optimizers, and under no_grad) --------------
     def _check_inplace(self, name):
-        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
-            raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad cannot be modified in place "
-                "outside hpnn.no_grad()"
-            )
+        if self.requires_grad and autograd.is_grad_enabled():
+            kind = "a leaf tensor that requires grad" if self._ctx is None else \
+                "a tensor that is part of the autograd graph"
+            raise RuntimeError(f"{name}: {kind} cannot be modified in place outside "
+                               "hpnn.no_grad() (use an out-of-place op)")
 
     def zero_(self):
         self._check_inplace("zero_")
@@ -149,9 +170,9 @@ class Tensor:
         self.data[...] = value
         return self
 
-    def copy_(self, other):
+    def copy_(self, src):
         self._check_inplace("copy_")
-        self.data[...] = as_array(other)
+        self.data[...] = as_array(src)
         return self
 
     def add_(self, other, alpha=1.0):
@@ -165,8 +186,19 @@ class Tensor:
         return self
 
     def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        self.data[_index(index)] = as_array(value)
+        """``x[index] = value``; recorded in the graph when value or x requires grad."""
+        index = _index(index)
+        value = _tensor(value)
+        tracked = autograd.is_grad_enabled() and (value.requires_grad or self.requires_grad)
+        if not tracked:
+            self.data[index] = value.data
+            return
+        if self.requires_grad and self._ctx is None:
+            self._check_inplace("__setitem__")
+        if getattr(self, "_used", False):
+            raise RuntimeError("__setitem__: this tensor was already used by an op that "
+                               "records the graph; assign into a clone() instead")
+        shape_ops.SetItem.assign(self, index, value)
 
     # ---- differentiable ops ----------------------------------------------------------------
     def __add__(self, other):
@@ -200,16 +232,19 @@ class Tensor:
         return ops.Pow.apply(_tensor(base), self)
 
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, _tensor(other))
+        return shape_ops.MatMul.apply(self, _tensor(other))
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(_tensor(other), self)
+        return shape_ops.MatMul.apply(_tensor(other), self)
 
     def __neg__(self):
         return ops.Neg.apply(self)
 
+    def __abs__(self):
+        return ops.Abs.apply(self)
+
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=_index(index))
+        return shape_ops.GetItem.apply(self, index=_index(index))
 
     matmul = __matmul__
     add, sub, mul, div, pow, neg = __add__, __sub__, __mul__, __truediv__, __pow__, __neg__
@@ -227,6 +262,8 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' and 'max' must be given")
         return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
@@ -237,11 +274,25 @@ class Tensor:
     def mean(self, dim=None, keepdim=False):
         return ops.Mean.apply(self, axis=_axes(dim), keepdims=keepdim)
 
+    def amax(self, dim=(), keepdim=False):
+        """Max over ``dim`` (all dims by default); tied maxima share the gradient equally."""
+        axis = _axes(dim)
+        return ops.Max.apply(self, axis=None if axis == () else axis, keepdims=keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return -(-self).amax(dim, keepdim)
+
     def max(self, dim=None, keepdim=False):
-        return ops.Max.apply(self, axis=_axes(dim), keepdims=keepdim)
+        """The max of all elements (ties share the gradient), or with ``dim`` a named tuple
+        (values, indices) whose gradient goes to the first maximum, as in PyTorch."""
+        if dim is None:
+            return ops.Max.apply(self)
+        return MaxResult(*ops.TakeAlong.pick(self, np.argmax, dim, keepdim))
 
     def min(self, dim=None, keepdim=False):
-        return -ops.Max.apply(-self, axis=_axes(dim), keepdims=keepdim)
+        if dim is None:
+            return -ops.Max.apply(-self)
+        return MinResult(*ops.TakeAlong.pick(self, np.argmin, dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
         return Tensor._wrap(np.asarray(_arg_reduce(np.argmax, self.data, dim, keepdim)))
@@ -250,27 +301,30 @@ class Tensor:
         return Tensor._wrap(np.asarray(_arg_reduce(np.argmin, self.data, dim, keepdim)))
 
     def reshape(self, *shape):
-        return ops.Reshape.apply(self, shape=_shape_arg(shape))
+        return shape_ops.Reshape.apply(self, shape=_shape_arg(shape))
 
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
-        shape = self.shape
-        start, end = start_dim % max(self.ndim, 1), end_dim % max(self.ndim, 1)
         if self.ndim == 0:
             return self.reshape(1)
-        return self.reshape(*shape[:start], -1, *shape[end + 1:])
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
 
     def permute(self, *dims):
-        return ops.Permute.apply(self, axes=_shape_arg(dims))
+        return shape_ops.Permute.apply(self, axes=_shape_arg(dims))
 
     def transpose(self, dim0, dim1):
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return ops.Permute.apply(self, axes=tuple(axes))
+        return shape_ops.Permute.apply(self, axes=tuple(axes))
 
     def t(self):
-        return self.transpose(0, 1)
+        if self.ndim > 2:
+            raise ValueError(f"t(): expects a tensor with <= 2 dims, got {self.ndim}")
+        return self.T
 
     def unsqueeze(self, dim):
         dim = dim if dim >= 0 else dim + self.ndim + 1
@@ -278,12 +332,12 @@ class Tensor:
 
     def squeeze(self, dim=None):
         if dim is None:
-            return self.reshape(*[s for s in self.shape if s != 1])
-        if self.shape[dim] != 1:
-            return self
-        shape = list(self.shape)
-        del shape[dim]
-        return self.reshape(*shape)
+            dims = range(self.ndim)
+        else:
+            dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = [d % max(self.ndim, 1) for d in dims]
+        shape = [s for i, s in enumerate(self.shape) if not (i in dims and s == 1)]
+        return self if len(shape) == self.ndim else self.reshape(*shape)
 
     def relu(self):
         return functional.relu(self)
@@ -294,10 +348,10 @@ class Tensor:
     def tanh(self):
         return functional.tanh(self)
 
-    def softmax(self, dim=-1):
+    def softmax(self, dim):
         return functional.softmax(self, dim)
 
-    def log_softmax(self, dim=-1):
+    def log_softmax(self, dim):
         return functional.log_softmax(self, dim)
 
     # ---- comparisons (no grad; bool tensors) -----------------------------------------------
@@ -308,8 +362,9 @@ class Tensor:
     __le__ = lambda self, other: self._compare(other, np.less_equal)  # noqa: E731
     __gt__ = lambda self, other: self._compare(other, np.greater)  # noqa: E731
     __ge__ = lambda self, other: self._compare(other, np.greater_equal)  # noqa: E731
-    eq = lambda self, other: self._compare(other, np.equal)  # noqa: E731
-    __hash__ = object.__hash__
+    __eq__ = eq = lambda self, other: self._compare(other, np.equal)  # noqa: E731
+    __ne__ = ne = lambda self, other: self._compare(other, np.not_equal)  # noqa: E731
+    __hash__ = object.__hash__  # by identity (autograd keys its tables by id())
 
 
 def _tensor(value):
@@ -341,79 +396,7 @@ def _arg_reduce(fn, data, dim, keepdim):
     return fn(data, axis=dim, keepdims=keepdim)
 
 
-# ---- creation helpers --------------------------------------------------------------------------
-def tensor(data, requires_grad=False, dtype=None):
-    """A new tensor (no copy when ``data`` is already a float32 array)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def from_numpy(array):
-    """A tensor sharing memory with ``array`` (float32/int64/bool; other floats are converted)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor(array)
-
-
-def _size(shape):
-    return _shape_arg(shape)
-
-
-def zeros(*shape, requires_grad=False):
-    return Tensor(np.zeros(_size(shape), np.float32), requires_grad)
-
-
-def ones(*shape, requires_grad=False):
-    return Tensor(np.ones(_size(shape), np.float32), requires_grad)
-
-
-def full(shape, value, requires_grad=False):
-    return Tensor(np.full(_size((shape,)), value, np.float32), requires_grad)
-
-
-def zeros_like(t, requires_grad=False):
-    return zeros(*t.shape, requires_grad=requires_grad)
-
-
-def ones_like(t, requires_grad=False):
-    return ones(*t.shape, requires_grad=requires_grad)
-
-
-def randn(*shape, requires_grad=False):
-    array = random.generator().standard_normal(_size(shape), dtype=np.float32)
-    return Tensor(array, requires_grad)
-
-
-def rand(*shape, requires_grad=False):
-    array = random.generator().random(_size(shape), dtype=np.float32)
-    return Tensor(array, requires_grad)
-
-
-def randint(low, high, size):
-    return Tensor(random.generator().integers(low, high, size=_size((size,)), dtype=np.int64))
-
-
-def arange(start, end=None, step=1, dtype=None):
-    if end is None:
-        start, end = 0, start
-    values = np.arange(start, end, step)
-    return Tensor(values, dtype=dtype)
-
-
-def cat(tensors, dim=0):
-    """Concatenate along an existing axis."""
-    return ops.Concat.apply(*[_tensor(t) for t in tensors], axis=dim)
-
-
-concatenate = cat
-
-
-def stack(tensors, dim=0):
-    """Stack along a new axis."""
-    return cat([_tensor(t).unsqueeze(dim) for t in tensors], dim=dim)
-
-
-def where(condition, x, y):
-    return ops.Where.apply(_tensor(x), _tensor(y), condition=as_array(condition).astype(bool))
-
-
-from . import autograd, functional, ops, random  # noqa: E402  (these import Tensor)
+# bound late: these modules import Tensor; creation's names stay importable from here
+from . import autograd, functional, ops, random, shape_ops  # noqa: E402,F401
+from .creation import (arange, cat, concatenate, from_numpy, full, ones,  # noqa: E402,F401
+                       ones_like, rand, randint, randn, stack, tensor, where, zeros, zeros_like)

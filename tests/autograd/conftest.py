@@ -49,3 +49,37 @@ def check_gradients(fn, *arrays, eps=1e-3, rtol=2e-2, atol=2e-3, constant=()):
 @pytest.fixture
 def gradcheck():
     return check_gradients
+
+
+def compare_with_torch(torch, hpnn_fn, torch_fn, *arrays, rtol=1e-4, atol=1e-5, grad_atol=1e-4,
+                       seed=0):
+    """Run both functions on tensors made from ``arrays`` (float ones require grad), compare
+    outputs, then backpropagate the same random weights and compare every input gradient.
+    A tuple output is compared entry by entry; its first entry is backpropagated."""
+    ours = [hpnn.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    theirs = [torch.tensor(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
+    out, expected = hpnn_fn(*ours), torch_fn(*theirs)
+    outs = out if isinstance(out, tuple) else (out,)
+    expecteds = expected if isinstance(expected, tuple) else (expected,)
+    assert len(outs) == len(expecteds)
+    for o, e in zip(outs, expecteds):
+        assert tuple(o.shape) == tuple(e.shape)
+        np.testing.assert_allclose(o.numpy(), e.detach().numpy(), rtol=rtol, atol=atol)
+    if not expecteds[0].requires_grad:
+        return
+    weights = np.random.default_rng(seed).standard_normal(tuple(expecteds[0].shape))
+    outs[0].backward(weights.astype(np.float32))
+    expecteds[0].backward(torch.tensor(weights, dtype=expecteds[0].dtype))
+    for i, (o, e) in enumerate(zip(ours, theirs)):
+        if e.grad is None:
+            assert o.grad is None, f"input {i} got a gradient torch does not give"
+            continue
+        assert o.grad is not None, f"input {i} got no gradient"
+        np.testing.assert_allclose(o.grad.numpy(), e.grad.numpy(), rtol=1e-3, atol=grad_atol,
+                                   err_msg=f"gradient of input {i}")
+
+
+@pytest.fixture
+def vs_torch():
+    torch = pytest.importorskip("torch")
+    return lambda *args, **kwargs: compare_with_torch(torch, *args, **kwargs)

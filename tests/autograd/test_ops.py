@@ -65,11 +65,12 @@ def test_unary(gradcheck, name, op, make):
     gradcheck(op, make(3, 5))
 
 
-@pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax"])
 @pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), ((0, 2), False),
                                          (-1, False)])
 def test_reductions(gradcheck, reduce, dim, keepdim):
     expected = getattr(np, reduce)(np.zeros((2, 3, 4)), axis=dim, keepdims=keepdim).shape
+    dim = () if dim is None and reduce == "amax" else dim
     out = gradcheck(lambda a: getattr(a, reduce)(dim, keepdim), randn(2, 3, 4))
     assert out.shape == expected
 
@@ -81,7 +82,8 @@ def test_max_splits_gradient_between_ties():
 
 
 def test_min(gradcheck):
-    gradcheck(lambda a: a.min(1), randn(3, 4))
+    gradcheck(lambda a: a.min(1).values, randn(3, 4))
+    gradcheck(lambda a: a.amin(1), randn(3, 4))
 
 
 @pytest.mark.parametrize("op", [

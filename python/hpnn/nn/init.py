@@ -20,7 +20,9 @@ def _fans(tensor):
 
 
 def calculate_gain(nonlinearity, param=None):
-    if nonlinearity in ("linear", "conv1d", "conv2d", "sigmoid"):
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "sigmoid")
+    if nonlinearity in linear:
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3

@@ -50,6 +50,9 @@ class Linear(Module):
 
 
 class Identity(Module):
+    def __init__(self, *args, **kwargs):  # any arguments are ignored, as in PyTorch
+        super().__init__()
+
     def forward(self, input):
         return input
 
@@ -67,19 +70,17 @@ class Flatten(Module):
 
 
 class _Activation(Module):
-    """A module applying ``function`` with the keyword options given to its constructor."""
+    """A module applying ``function``; ``options`` names the attributes passed to it (and
+    shown in the repr, as PyTorch's extra_repr)."""
 
     function = None
-
-    def __init__(self, **options):
-        super().__init__()
-        self.options = options
+    options = ()
 
     def forward(self, input):
-        return type(self).function(input, **self.options)
+        return type(self).function(input, **{name: getattr(self, name) for name in self.options})
 
     def extra_repr(self):
-        return ", ".join(f"{key}={value!r}" for key, value in self.options.items())
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.options)
 
 
 class ReLU(_Activation):
@@ -87,13 +88,22 @@ class ReLU(_Activation):
 
     def __init__(self, inplace=False):
         super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(_Activation):
     function = F.leaky_relu
+    options = ("negative_slope",)
 
     def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__(negative_slope=negative_slope)
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def extra_repr(self):
+        return super().extra_repr() + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(_Activation):
@@ -106,23 +116,24 @@ class Tanh(_Activation):
 
 class GELU(_Activation):
     function = F.gelu
+    options = ("approximate",)
 
     def __init__(self, approximate="none"):
-        super().__init__(approximate=approximate)
+        super().__init__()
+        self.approximate = approximate
 
 
 class Softmax(_Activation):
     function = F.softmax
+    options = ("dim",)
 
-    def __init__(self, dim=-1):
-        super().__init__(dim=dim)
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
 
 
-class LogSoftmax(_Activation):
+class LogSoftmax(Softmax):
     function = F.log_softmax
-
-    def __init__(self, dim=-1):
-        super().__init__(dim=dim)
 
 
 class Dropout(Module):
@@ -130,10 +141,10 @@ class Dropout(Module):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: argument 'p' must be in [0, 1], got {p}")
-        self.p = float(p)
+        self.p, self.inplace = float(p), inplace
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

@@ -2,72 +2,72 @@
 from __future__ import annotations
 
 from .. import functional as F
+from ..functional._common import reduction_arg
 from .module import Module
-
-_REDUCTIONS = ("none", "mean", "sum")
 
 
 class _Loss(Module):
-    function = None
+    """A loss module: ``options`` names the attributes passed to ``function`` besides
+    ``reduction`` (``size_average``/``reduce`` are PyTorch's deprecated spellings of it)."""
 
-    def __init__(self, reduction="mean", **options):
+    function = None
+    options = ()
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: argument 'reduction' must be one of "
-                             f"{_REDUCTIONS}, got {reduction!r}")
-        self.reduction, self.options = reduction, options
+        self.reduction = reduction_arg(size_average, reduce, reduction, type(self).__name__)
 
     def forward(self, input, target):
-        return type(self).function(input, target, reduction=self.reduction, **self.options)
-
-    def extra_repr(self):
-        options = "".join(f", {key}={value!r}" for key, value in self.options.items())
-        return f"reduction={self.reduction!r}{options}"
+        options = {name: getattr(self, name) for name in self.options}
+        return type(self).function(input, target, reduction=self.reduction, **options)
 
 
 class _WeightedLoss(_Loss):
     """A loss whose rescaling tensors (``weight``, ``pos_weight``) are buffers, as in PyTorch:
     they follow state_dict and are passed to the function on every call."""
 
-    def __init__(self, reduction="mean", weights=None, **options):
-        super().__init__(reduction, **options)
-        for name, value in (weights or {}).items():
-            self.register_buffer(name, value)
+    options = ("weight",)
 
-    def forward(self, input, target):
-        return type(self).function(input, target, reduction=self.reduction, **self._buffers,
-                                   **self.options)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """Softmax + negative log-likelihood on logits (N, C) and integer targets (N,)."""
+    """Softmax + negative log-likelihood on logits (N, C) and integer targets (N,) or class
+    probabilities (N, C)."""
 
     function = F.cross_entropy
+    options = ("weight", "ignore_index", "label_smoothing")
 
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction, dict(weight=weight), ignore_index=ignore_index,
-                         label_smoothing=label_smoothing)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
 
 class NLLLoss(_WeightedLoss):
     function = F.nll_loss
+    options = ("weight", "ignore_index")
 
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        super().__init__(reduction, dict(weight=weight), ignore_index=ignore_index)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
 
 
 class BCELoss(_WeightedLoss):
     function = F.binary_cross_entropy
 
-    def __init__(self, weight=None, reduction="mean"):
-        super().__init__(reduction, dict(weight=weight))
-
 
 class BCEWithLogitsLoss(_WeightedLoss):
     function = F.binary_cross_entropy_with_logits
+    options = ("weight", "pos_weight")
 
-    def __init__(self, weight=None, reduction="mean", pos_weight=None):
-        super().__init__(reduction, dict(weight=weight, pos_weight=pos_weight))
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
+                 pos_weight=None):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.register_buffer("pos_weight", pos_weight)
 
 
 class MSELoss(_Loss):

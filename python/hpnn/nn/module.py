@@ -10,6 +10,16 @@ from ..tensor import Tensor, as_array
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class StateDictKeyError(RuntimeError, KeyError):
+    """Missing or unexpected keys in load_state_dict (a RuntimeError, as in PyTorch)."""
+
+    __str__ = RuntimeError.__str__
+
+
+class StateDictShapeError(RuntimeError, ValueError):
+    """A size mismatch in load_state_dict (a RuntimeError, as in PyTorch)."""
+
+
 class Parameter(Tensor):
     """A tensor that a Module registers as a trainable parameter (requires_grad by default)."""
 
@@ -185,11 +195,12 @@ class Module:
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                           f"unexpected keys {unexpected}")
-        for key, target in own.items():
-            if key in state_dict:
-                _copy_checked(key, target, state_dict[key])
+            raise StateDictKeyError(f"load_state_dict for {type(self).__name__}: missing keys "
+                                    f"{missing}, unexpected keys {unexpected}")
+        loaded = [(key, target, _checked_array(key, target, state_dict[key]))
+                  for key, target in own.items() if key in state_dict]
+        for _, target, array in loaded:  # all checked first: a bad entry changes nothing
+            target.data[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing -----------------------------------------------------------------
@@ -235,17 +246,17 @@ def _as_tensor(value):
     return value if isinstance(value, Tensor) else Tensor(value)
 
 
-def _copy_checked(key, target, value):
+def _checked_array(key, target, value):
     try:
         array = value.data if isinstance(value, Tensor) else np.asarray(value)
     except Exception as error:
         raise TypeError(f"load_state_dict: value for {key!r} is not an array ({error})") from None
     if array.shape != target.data.shape:
-        raise ValueError(f"load_state_dict: size mismatch for {key!r}: checkpoint has shape "
-                         f"{array.shape}, the model has {target.data.shape}")
+        raise StateDictShapeError(f"load_state_dict: size mismatch for {key!r}: checkpoint has "
+                                  f"shape {array.shape}, the model has {target.data.shape}")
     if array.dtype.kind not in "fiub":
         raise TypeError(f"load_state_dict: value for {key!r} has unsupported dtype {array.dtype}")
-    target.data[...] = array
+    return array
 
 
 class Sequential(Module):

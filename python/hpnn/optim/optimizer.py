@@ -51,7 +51,10 @@ class _FlatGroup:
 class Optimizer:
     """Base class. Subclasses pass their defaults and define ``_update(group, param, grad,
     state, step)`` calling the step kernel on arrays that are either one parameter or a whole
-    flat group; ``state(name)`` returns the matching state buffer."""
+    flat group; ``state(name)`` returns the matching state buffer (names as PyTorch's, listed
+    in ``state_names``)."""
+
+    state_names = ()
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -135,7 +138,8 @@ class Optimizer:
             for i, param_index in enumerate(indices):
                 if flat.steps[i]:
                     entry = {"step": int(flat.steps[i])}
-                    entry.update({name: flat.view(buf, i).copy() for name, buf in flat.state.items()})
+                    entry.update({name: flat.view(buffer, i).copy()
+                                  for name, buffer in flat.state.items()})
                     state[param_index] = entry
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": indices})
             index += len(indices)
@@ -156,10 +160,15 @@ class Optimizer:
                                  f"{len(group['params'])}")
             for i, param_index in enumerate(saved["params"]):
                 entry = state.get(param_index, state.get(str(param_index), {}))
-                flat.steps[i] = int(entry.get("step", 0))
-                for name, value in entry.items():
-                    if name != "step":
-                        _copy_state(flat.view(flat.buffer(name), i), value, name, param_index)
+                buffers = {name: value for name, value in entry.items() if name != "step"}
+                unknown = set(buffers) - set(self.state_names)
+                if unknown:
+                    raise ValueError(f"optimizer state_dict: parameter {param_index} has state "
+                                     f"{sorted(unknown)} that {type(self).__name__} does not use")
+                # torch's SGD keeps no step: a saved momentum buffer means it has stepped
+                flat.steps[i] = int(entry.get("step", 1 if buffers else 0))
+                for name, value in buffers.items():
+                    _copy_state(flat.view(flat.buffer(name), i), value, name, param_index)
             group.update({k: v for k, v in saved.items() if k != "params"})
 
     def __repr__(self):

@@ -6,8 +6,10 @@ from .optimizer import Optimizer, _check_range
 
 
 class SGD(Optimizer):
+    state_names = ("momentum_buffer",)
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, *, maximize=False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
@@ -27,13 +29,16 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    decoupled_weight_decay = False
+    """Adam; ``decoupled_weight_decay=True`` makes it AdamW (as torch.optim.Adam)."""
+
+    state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _validate(self, group):
         super()._validate(group)
@@ -47,23 +52,24 @@ class Adam(Optimizer):
             param, grad, state("exp_avg"), state("exp_avg_sq"),
             state("max_exp_avg_sq") if group["amsgrad"] else None, step=step, lr=group["lr"],
             beta1=beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
-            amsgrad=group["amsgrad"], decoupled_weight_decay=self.decoupled_weight_decay,
+            amsgrad=group["amsgrad"], decoupled_weight_decay=group["decoupled_weight_decay"],
             maximize=group["maximize"])
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (param *= 1 - lr * weight_decay)."""
 
-    decoupled_weight_decay = True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
+    state_names = ("square_avg", "grad_avg", "momentum_buffer")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
+                 centered=False, *, maximize=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
@@ -82,8 +88,10 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    state_names = ("sum",)
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))
@@ -96,7 +104,7 @@ class Adagrad(Optimizer):
 
     def _update(self, group, param, grad, state, step):
         kernel("adagrad_step")(
-            param, grad, state("state_sum"), step=step, lr=group["lr"],
+            param, grad, state("sum"), step=step, lr=group["lr"],
             lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
             initial_accumulator_value=group["initial_accumulator_value"], eps=group["eps"],
             maximize=group["maximize"])

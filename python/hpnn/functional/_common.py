@@ -1,0 +1,50 @@
+"""Helpers shared by the functional ops: argument normalisation and array layout."""
+from __future__ import annotations
+
+import numpy as np
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def c32(array):
+    """Contiguous float32 (what the native kernels want); no copy when it already is."""
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def pair(value, name):
+    """An int or a pair of ints as a pair of ints."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"argument '{name}' must be an int or a pair, got {value!r}")
+        return tuple(_int(v, name) for v in value)
+    return (_int(value, name),) * 2
+
+
+def _int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"argument '{name}' must hold ints, got {value!r}")
+    return int(value)
+
+
+def reduction_arg(size_average, reduce, reduction, name):
+    """The reduction string, from PyTorch's deprecated size_average/reduce pair when either
+    is given (as torch's _Reduction.legacy_get_string)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: argument 'reduction' must be one of {REDUCTIONS}, got "
+                         f"{reduction!r}")
+    return reduction
+
+
+def unbatched(function, input, batched_ndim, *args, **kwargs):
+    """Run ``function`` (meant for batched input of ``batched_ndim`` dims) on input without
+    the batch dim too, as PyTorch does for conv and pooling."""
+    if input.ndim == batched_ndim:
+        return function(input, *args, **kwargs)
+    out = function(input.unsqueeze(0), *args, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(o.squeeze(0) for o in out)
+    return out.squeeze(0)

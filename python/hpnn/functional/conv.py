@@ -1,0 +1,124 @@
+"""Convolution and padding."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import kernel
+from ._common import c32, pair, unbatched
+
+__all__ = ["conv2d", "pad"]
+
+_INDEX_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+class Conv2d(Function):
+    def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        self.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        return kernel("conv2d_forward")(c32(x), c32(weight), bias, **self.geometry)
+
+    def backward(self, grad):
+        grad = c32(grad)
+        need = self.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        if need[0]:
+            grad_x = kernel("conv2d_backward_input")(grad, self.weight, self.x.shape,
+                                                     **self.geometry)
+        if need[1]:
+            grad_w = kernel("conv2d_backward_weight")(grad, self.x, self.weight.shape,
+                                                      **self.geometry)
+        if self.has_bias and need[2]:
+            grad_b = kernel("conv2d_backward_bias")(grad)
+        return grad_x, grad_w, grad_b
+
+
+def _same_padding(kernel_size, dilation, stride):
+    """(before, after) per spatial dim for padding='same' (any extra goes after, as PyTorch)."""
+    if stride != (1, 1):
+        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for k, d in zip(kernel_size, dilation)]
+    return [(total // 2, total - total // 2) for total in totals]
+
+
+def _padding_arg(padding, kernel_size, stride, dilation):
+    """conv2d's padding as ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0), (0, 0)]
+        if padding == "same":
+            return _same_padding(kernel_size, dilation, stride)
+        raise ValueError(f"conv2d: argument 'padding' must be 'valid', 'same', an int or a "
+                         f"pair, got {padding!r}")
+    ph, pw = pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"conv2d: argument 'padding' must be >= 0, got {padding!r}")
+    return [(ph, ph), (pw, pw)]
+
+
+def _conv2d(input, weight, bias, stride, padding, dilation, groups):
+    if input.shape[1] != weight.shape[1] * groups:
+        raise ValueError(f"conv2d: argument 'input' has {input.shape[1]} channels, expected "
+                         f"{weight.shape[1] * groups} (weight {tuple(weight.shape)}, "
+                         f"groups={groups})")
+    (top, bottom), (left, right) = padding
+    if top != bottom or left != right:  # asymmetric ('same' with an even kernel)
+        input = pad(input, (0, right - left, 0, bottom - top))
+    geometry = dict(stride=stride, padding=(top, left), dilation=dilation, groups=groups)
+    if bias is None:
+        return Conv2d.apply(input, weight, **geometry)
+    return Conv2d.apply(input, weight, bias, **geometry)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of (N, C, H, W) or (C, H, W) input with weight
+    (O, C/groups, kH, kW). ``padding`` is an int, a pair, 'valid' or 'same'."""
+    if input.ndim not in (3, 4) or weight.ndim != 4:
+        raise ValueError(f"conv2d: argument 'input' must be (N, C, H, W) or (C, H, W) and "
+                         f"'weight' 4-D, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    padding = _padding_arg(padding, weight.shape[2:], stride, dilation)
+    return unbatched(_conv2d, input, 4, weight, bias, stride, padding, dilation, int(groups))
+
+
+class ConstantPad(Function):
+    def forward(self, x, widths, value):
+        self.inside = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, constant_values=value)
+
+    def backward(self, grad):
+        return grad[self.inside]
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad) // 2 dims: ``pad`` = (last_before, last_after, previous_before,
+    ...), as torch.nn.functional.pad. Modes: constant, reflect, replicate, circular."""
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: argument 'pad' must have an even length of at most "
+                         f"2 * {input.ndim}, got {tuple(pad)}")
+    sides = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
+    lead = input.ndim - len(sides)
+    if mode == "constant":
+        if any(before < 0 or after < 0 for before, after in sides):
+            return _crop_and_pad(input, sides, value)
+        return ConstantPad.apply(input, widths=[(0, 0)] * lead + sides,
+                                 value=0.0 if value is None else value)
+    if mode not in _INDEX_PAD_MODES:
+        raise ValueError(f"pad: argument 'mode' must be one of 'constant', "
+                         f"{', '.join(map(repr, _INDEX_PAD_MODES))}, got {mode!r}")
+    if mode == "reflect" and any(max(s) >= n for s, n in zip(sides, input.shape[lead:])):
+        raise ValueError(f"pad: reflect padding {tuple(pad)} must be smaller than the input "
+                         f"dims {tuple(input.shape[lead:])}")
+    positions = [np.pad(np.arange(n), side, mode=_INDEX_PAD_MODES[mode])
+                 for side, n in zip(sides, input.shape[lead:])]
+    return input[(slice(None),) * lead + np.ix_(*positions)]
+
+
+def _crop_and_pad(input, sides, value):
+    """Constant padding with negative widths: crop those sides first."""
+    lead = input.ndim - len(sides)
+    crop = tuple(slice(-min(before, 0), n + min(after, 0))
+                 for (before, after), n in zip(sides, input.shape[lead:]))
+    cropped = input[(slice(None),) * lead + crop]
+    flat = [w for before, after in sides[::-1] for w in (max(before, 0), max(after, 0))]
+    return pad(cropped, flat, "constant", value)

@@ -1,0 +1,246 @@
+"""Losses with PyTorch's names, signatures and reductions (``size_average``/``reduce`` are
+PyTorch's deprecated spellings of ``reduction`` and accepted as such)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import kernel
+from ..tensor import Tensor, _tensor
+from ._common import reduction_arg
+from .activation import log_softmax
+
+__all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "mse_loss"]
+
+
+class _Loss(Function):
+    """loss = <name>_forward(prediction, target, **options); d loss / d prediction from
+    <name>_backward, d loss / d target from ``target_grad`` where the target needs one."""
+
+    forward_kernel = backward_kernel = ""
+
+    def forward(self, prediction, target, **options):
+        self.prediction, self.target, self.options = prediction, target, options
+        return kernel(self.forward_kernel)(prediction, target, **options)
+
+    def backward(self, grad):
+        need_prediction, need_target = self.needs_input_grad
+        grad_p = None
+        if need_prediction:
+            grad_p = kernel(self.backward_kernel)(grad, self.prediction, self.target,
+                                                  **self.options)
+        if not need_target:
+            return grad_p, None
+        grad = np.asarray(grad, np.float32)
+        if self.options["reduction"] == "mean":
+            grad = grad / np.float32(self.prediction.size)
+        weight = self.options.get("weight")
+        local = self.target_grad() * (1 if weight is None else weight)
+        return grad_p, (grad * local).astype(np.float32)
+
+    def target_grad(self):
+        """d elementwise loss / d target (before weight and reduction)."""
+        raise NotImplementedError
+
+
+def _loss(name, target_grad=None):
+    attrs = dict(forward_kernel=f"{name}_forward", backward_kernel=f"{name}_backward")
+    if target_grad is not None:
+        attrs["target_grad"] = target_grad
+    return type(name.title().replace("_", ""), (_Loss,), attrs)
+
+
+def _softplus(x):
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+
+
+def _bce_target_grad(self):
+    p = self.prediction
+    with np.errstate(divide="ignore"):
+        return np.log1p(-p) - np.log(p)
+
+
+def _bce_with_logits_target_grad(self):
+    x, pos_weight = self.prediction, self.options.get("pos_weight")
+    if pos_weight is None:
+        return -x
+    return pos_weight * _softplus(-x) - _softplus(x)
+
+
+CrossEntropy, NLLLoss = _loss("cross_entropy"), _loss("nll_loss")
+BCE = _loss("bce", _bce_target_grad)
+BCEWithLogits = _loss("bce_with_logits", _bce_with_logits_target_grad)
+MSELoss = _loss("mse_loss", lambda self: 2 * (self.target - self.prediction))
+
+
+# ---- class-index losses ------------------------------------------------------------------------
+def _class_target(input, target, name):
+    """(N, C, d1, ...) scores become (N*d1*..., C) rows; check labels are ints in range."""
+    if target.data.dtype.kind not in "iu":
+        raise TypeError(f"{name}: argument 'target' must hold integer class indices, "
+                        f"got dtype {target.dtype}")
+    if input.ndim == 1:  # one sample without a batch dim
+        input, target = input.reshape(1, -1), Tensor._wrap(target.data.reshape(-1))
+    if input.ndim > 2:
+        classes = input.shape[1]
+        input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, classes)
+        target = Tensor._wrap(target.data.reshape(-1))
+    if input.ndim != 2 or target.shape != input.shape[:1]:
+        raise ValueError(f"{name}: argument 'target' has shape {tuple(target.shape)}, expected "
+                         f"({input.shape[0]},) for input of shape {tuple(input.shape)}")
+    return input, target
+
+
+def _check_labels(target, classes, ignore_index, name):
+    labels = target.data[target.data != ignore_index]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"{name}: argument 'target' has labels in [{labels.min()}, "
+                         f"{labels.max()}], expected 0..{classes - 1} for {classes} classes")
+
+
+def _class_weight(weight, classes, name):
+    """Per-class weights as a (C,) array, or None. They get no gradient (as in PyTorch)."""
+    if weight is None:
+        return None
+    weight = _tensor(weight).data
+    if weight.shape != (classes,):
+        raise ValueError(f"{name}: argument 'weight' must hold one value per class, shape "
+                         f"({classes},), got {tuple(weight.shape)}")
+    return weight
+
+
+def _class_loss(function, input, target, name, weight, reduction, **options):
+    """Apply a class-index loss on (C,), (N, C) or (N, C, d1, ...) scores; 'none' keeps
+    target's shape."""
+    target_shape = target.shape
+    rows, labels = _class_target(input, target, name)
+    _check_labels(labels, rows.shape[1], options["ignore_index"], name)
+    weight = _class_weight(weight, rows.shape[1], name)
+    loss = function.apply(rows, labels, reduction=reduction, weight=weight, **options)
+    return loss.reshape(target_shape) if reduction == "none" and input.ndim != 2 else loss
+
+
+def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
+    """Cross entropy against class probabilities (target shaped like input), as PyTorch:
+    -sum_c weight_c * target_c * log_softmax(input)_c; 'mean' divides by the sample count."""
+    class_dim = 0 if input.ndim == 1 else 1
+    classes = input.shape[class_dim]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    log_probs = log_softmax(input, class_dim)
+    weight = _class_weight(weight, classes, "cross_entropy")
+    if weight is not None:
+        log_probs = log_probs * weight.reshape((classes,) + (1,) * (input.ndim - 1 - class_dim))
+    loss = -(log_probs * target).sum(class_dim)
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / max(loss.data.size, 1)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Softmax cross entropy of logits (C,), (N, C) or (N, C, d1, ...) against integer class
+    targets ((), (N,) or (N, d1, ...)) or class probabilities shaped like the input.
+    ``weight`` (C,) rescales each class; with class indices 'mean' then divides by the summed
+    weights of the non-ignored targets."""
+    reduction = reduction_arg(size_average, reduce, reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: argument 'label_smoothing' must be in [0, 1], got "
+                         f"{label_smoothing}")
+    target = _tensor(target)
+    if target.data.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise ValueError(f"cross_entropy: a probability target must have the input's shape "
+                             f"{tuple(input.shape)}, got {tuple(target.shape)}")
+        return _soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    return _class_loss(CrossEntropy, input, target, "cross_entropy", weight, reduction,
+                       ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of log-probabilities (C,), (N, C) or (N, C, d1, ...) against
+    class targets; ``weight`` as in cross_entropy."""
+    reduction = reduction_arg(size_average, reduce, reduction, "nll_loss")
+    return _class_loss(NLLLoss, input, _tensor(target), "nll_loss", weight, reduction,
+                       ignore_index=ignore_index)
+
+
+# ---- elementwise losses ------------------------------------------------------------------------
+def _pair_target(input, target, name):
+    target = _tensor(target).float()
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: argument 'target' has shape {tuple(target.shape)}, expected "
+                         f"the input's shape {tuple(input.shape)}")
+    return target
+
+
+def _element_weight(weight, shape, name, argument):
+    """An elementwise loss weight as an array broadcasting to ``shape``, or None."""
+    if weight is None:
+        return None
+    weight = _tensor(weight).data
+    try:
+        np.broadcast_to(weight, shape)
+    except ValueError:
+        raise ValueError(f"{name}: argument '{argument}' of shape {tuple(weight.shape)} does "
+                         f"not broadcast to the input's shape {tuple(shape)}") from None
+    return weight
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """BCE of probabilities in [0, 1] against targets of the same shape; ``weight`` broadcasts
+    to the input and rescales each element ('mean' stays the plain mean)."""
+    name = "binary_cross_entropy"
+    reduction = reduction_arg(size_average, reduce, reduction, name)
+    target = _pair_target(input, target, name)
+    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+        raise ValueError(f"{name}: argument 'input' must hold probabilities in [0, 1]")
+    weight = _element_weight(weight, input.shape, name, "weight")
+    return BCE.apply(input, target, reduction=reduction, weight=weight)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """BCE on logits; ``pos_weight`` multiplies the positive term (broadcast, e.g. (C,)),
+    ``weight`` rescales each element as in binary_cross_entropy."""
+    name = "binary_cross_entropy_with_logits"
+    reduction = reduction_arg(size_average, reduce, reduction, name)
+    target = _pair_target(input, target, name)
+    weight = _element_weight(weight, input.shape, name, "weight")
+    pos_weight = _element_weight(pos_weight, input.shape, name, "pos_weight")
+    return BCEWithLogits.apply(input, target, reduction=reduction, pos_weight=pos_weight,
+                               weight=weight)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error. As PyTorch, a target of another shape is broadcast against the
+    input with a warning; ``weight`` (input's shape) rescales each element, and 'mean' then
+    divides by the summed weights."""
+    reduction = reduction_arg(size_average, reduce, reduction, "mse_loss")
+    target = _tensor(target).float()
+    if target.shape != input.shape:
+        try:
+            shape = np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"mse_loss: argument 'target' of shape {tuple(target.shape)} does "
+                             f"not broadcast with the input's shape {tuple(input.shape)}") from None
+        warnings.warn(f"mse_loss: using a target size ({tuple(target.shape)}) that is different "
+                      f"to the input size ({tuple(input.shape)}); they are broadcast",
+                      UserWarning, stacklevel=2)
+        zeros = np.zeros(shape, np.float32)
+        input, target = input + zeros, target + zeros
+    if weight is None:
+        return MSELoss.apply(input, target, reduction=reduction)
+    weight = _tensor(weight)
+    if weight.shape != input.shape:
+        raise ValueError(f"mse_loss: argument 'weight' must have the input's shape "
+                         f"{tuple(input.shape)}, got {tuple(weight.shape)}")
+    loss = MSELoss.apply(input, target, reduction="none") * weight
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.sum() / weight.sum()
