@@ -32,11 +32,17 @@ constexpr index_t kForwardBlockTiles = 144;
 constexpr index_t kWeightGradBlockTiles = 144;
 constexpr index_t kMaxBlockTiles = 1024;
 
+// Tiles are numbered along tile rows. A row narrower than a vector would leave most lanes of
+// the transforms idle, so such rows are chained: each stores one extra tile, straddling the
+// row's end (its output is dropped and its output gradient is zero), which makes the tiles of a
+// whole block evenly spaced in the row-pass buffer, for the column pass to run over at once.
 struct TileGrid {
   index_t th, tw;            // tile rows and columns of one image
   index_t rows;              // tile rows of the batch: n * th
   index_t rows_per_block;
-  index_t row_width;         // input columns a tile row reads (2 * tw + 2), whole vectors
+  bool chained;
+  index_t row_tiles;         // tiles stored per tile row: tw, or tw + 1 when chained
+  index_t row_width;         // columns a tile row's buffers hold: 2 * tw + 2, or whole vectors
 };
 
 TileGrid tile_grid(const ConvShape& s, index_t block_tiles, int nt) {
@@ -47,8 +53,35 @@ TileGrid tile_grid(const ConvShape& s, index_t block_tiles, int nt) {
   // sweep (measured 15% faster at 56 x 56 than blocks of a few tile rows).
   block_tiles = imax(block_tiles, imin(grid.th * grid.tw, kMaxBlockTiles));
   grid.rows_per_block = imax(1, imin(block_tiles / grid.tw, ceil_div(grid.rows, nt)));
-  grid.row_width = 2 * ceil_div(grid.tw, kLanes) * kLanes + 2;
+  grid.chained = grid.tw < kLanes;
+  grid.row_tiles = grid.chained ? grid.tw + 1 : grid.tw;
+  grid.row_width = grid.chained ? 2 * grid.tw + 2 : 2 * ceil_div(grid.tw, kLanes) * kLanes + 2;
   return grid;
+}
+
+// Floats per array of a row pass: the block's rows plus a vector's over-read.
+index_t pass_size(const TileGrid& grid, index_t count) {
+  return count * grid.row_width + 2 * kLanes + 2;
+}
+
+// Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows.
+index_t work_size(const TileGrid& grid, index_t count) {
+  return 4 * pass_size(grid, count) + 2 * (imin(grid.th, count) + 1) * grid.row_width;
+}
+
+// A run of one image's tile rows [ty0, ty1) inside a block, the first at block row `row`.
+struct Segment {
+  index_t n, ty0, ty1, row;
+};
+
+template <class Visit>
+void for_each_segment(const TileGrid& grid, index_t first, index_t count, const Visit& visit) {
+  for (index_t r = first; r < first + count;) {
+    const index_t n = r / grid.th, ty0 = r % grid.th;
+    const index_t ty1 = imin(grid.th, ty0 + first + count - r);
+    visit(Segment{n, ty0, ty1, r - first});
+    r += ty1 - ty0;
+  }
 }
 
 // Floats between the 16 transformed positions of a buffer holding `floats` per position: one
@@ -101,36 +134,57 @@ void transform_weights(const ConvShape& s, const float* weight, float* u, int nt
     }
 }
 
-// The 4 input rows of channel c under tile row ty of image n, zero-padded, row_width each.
-void gather_patch_rows(const ConvShape& s, const TileGrid& grid, const float* x_nc, index_t ty,
-                       float* rows) {
-  for (index_t i = 0; i < 4; ++i) {
-    const index_t iy = 2 * ty - s.pad_h + i;
-    float* dst = rows + i * grid.row_width;
-    if (iy < 0 || iy >= s.h)
-      fill(dst, grid.row_width, 0.0f);
+// Prefetches what the block's tile rows read of one channel: rows 2 * ty - pad .. 2 * ty - pad
+// + patch - 1 of its plane in each image (plane at image(n) = channel + n * image_stride, h x w).
+// Called for the next channel while this one is transformed: a small image's planes are runs
+// too short for the hardware prefetchers to pick up.
+void prefetch_channel(const TileGrid& grid, const float* channel, index_t image_stride, index_t h,
+                      index_t w, index_t pad, index_t patch, index_t first, index_t count) {
+  for_each_segment(grid, first, count, [&](const Segment& seg) {
+    const index_t y0 = imax(0, 2 * seg.ty0 - pad), y1 = imin(h, 2 * (seg.ty1 - 1) - pad + patch);
+    const char* begin = reinterpret_cast<const char*>(channel + seg.n * image_stride + y0 * w);
+    const char* end = reinterpret_cast<const char*>(channel + seg.n * image_stride + y1 * w);
+    for (const char* line = begin; line < end; line += 64) __builtin_prefetch(line);
+  });
+}
+
+// Rows y0, y0 + 1, ... y0 + 2 * rows - 1 of a zero-padded plane, the even ones to even[j] and
+// the odd ones to odd[j], `width` columns each; padded row p and column q are the plane's row
+// p - pad_h and column q - pad_w (zero outside its h x w). Split so that a tile row's 4 input
+// rows are even[r], odd[r], even[r + 1], odd[r + 1]: evenly spaced in r, for one long row pass.
+void split_rows(const float* plane, index_t h, index_t w, index_t pad_h, index_t pad_w,
+                index_t y0, index_t rows, index_t width, float* even, float* odd) {
+  for (index_t j = 0; j < 2 * rows; ++j) {
+    float* dst = (j % 2 ? odd : even) + j / 2 * width;
+    const index_t y = y0 + j - pad_h;
+    if (y < 0 || y >= h)
+      fill(dst, width, 0.0f);
     else
-      gather_row(dst, x_nc + iy * s.w, -s.pad_w, 1, grid.row_width, s.w);
+      gather_row(dst, plane + y * w, -pad_w, 1, width, w);
   }
 }
 
-// V of one tile row and channel: v[xi * point + tx] = (B^T d B)[xi] of tile tx, where
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. The row pass runs once over whole rows
-// (neighbouring tiles share two columns), the column pass on vectors of tiles, their even and
-// odd columns split apart. The last vector may run past tw into the slots of the next tile row
-// or channel (or the cache line after the last), which the caller writes after this one.
-void transform_tile_row(const float* rows, index_t width, index_t tw, float* __restrict pass,
-                        float* __restrict v, index_t point) {
-  const float *d0 = rows, *d1 = rows + width, *d2 = rows + 2 * width, *d3 = rows + 3 * width;
-  float *t0 = pass, *t1 = pass + width, *t2 = pass + 2 * width, *t3 = pass + 3 * width;
-  for (index_t w = 0; w < width; ++w) {
-    t0[w] = d0[w] - d2[w], t1[w] = d1[w] + d2[w];
-    t2[w] = d2[w] - d1[w], t3[w] = d1[w] - d3[w];
+// The row pass B^T d of `rows` tile rows, from their split input rows, into the 4 arrays
+// pass + a * size. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+void row_pass(const float* even, const float* odd, index_t rows, index_t width,
+              float* __restrict pass, index_t size) {
+  float *t0 = pass, *t1 = pass + size, *t2 = pass + 2 * size, *t3 = pass + 3 * size;
+  for (index_t q = 0; q < rows * width; ++q) {
+    const float d0 = even[q], d1 = odd[q], d2 = even[q + width], d3 = odd[q + width];
+    t0[q] = d0 - d2, t1[q] = d1 + d2, t2[q] = d2 - d1, t3[q] = d1 - d3;
   }
+}
+
+// The column pass (the right-hand B): v[xi * point + t] for `tiles` tiles t, tile t reading
+// columns 2t .. 2t + 3 of the 4 row-pass arrays (pass + a * size). Vectors of tiles, their
+// even and odd columns split apart; the last vector may run past `tiles` into the slots of the
+// next tile row or channel (or the cache line after the last), which are written later.
+void column_pass(const float* pass, index_t size, index_t tiles, float* __restrict v,
+                 index_t point) {
   for (int a = 0; a < 4; ++a) {
-    const float* t = pass + a * width;
+    const float* t = pass + a * size;
     float* va = v + 4 * a * point;
-    for (index_t tx = 0; tx < tw; tx += kLanes) {
+    for (index_t tx = 0; tx < tiles; tx += kLanes) {
       vfloat e0, o0, e1, o1;
       deinterleave(vload(t + 2 * tx), vload(t + 2 * tx + kLanes), &e0, &o0);
       deinterleave(vload(t + 2 * tx + 2), vload(t + 2 * tx + 2 + kLanes), &e1, &o1);
@@ -140,32 +194,56 @@ void transform_tile_row(const float* rows, index_t width, index_t tw, float* __r
   }
 }
 
-// V[xi][c][t] for the block's tiles (tile rows [first, first + count)).
+// Runs a column pass over the block's tiles of one channel: at once when rows are chained,
+// else row by row.
+template <class Pass>
+void for_each_column_pass(const TileGrid& grid, index_t count, const Pass& pass) {
+  if (grid.chained) return pass(0, count * grid.row_tiles);
+  for (index_t r = 0; r < count; ++r) pass(r, grid.tw);
+}
+
+// Zeroes the over-read tail of the row-pass arrays (never written otherwise).
+void clear_pass_tails(const TileGrid& grid, index_t count, float* pass) {
+  const index_t size = pass_size(grid, count), used = count * grid.row_width;
+  for (int a = 0; a < 4; ++a) fill(pass + a * size + used, size - used, 0.0f);
+}
+
+// V[xi][c][t] = (B^T d B)[xi] for the block's tiles (tile rows [first, first + count)).
 void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, index_t first,
-                     index_t count, float* v, float* rows) {
-  const index_t tiles = count * grid.tw, point = point_stride(s.c * tiles);
-  float* pass = rows + 4 * grid.row_width;
-  // Channel by channel, so that each image plane is read in order (overlapping rows from L1).
-  for (index_t c = 0; c < s.c; ++c)
-    for (index_t r = 0; r < count; ++r) {
-      const index_t n = (first + r) / grid.th, ty = (first + r) % grid.th;
-      gather_patch_rows(s, grid, x + (n * s.c + c) * s.h * s.w, ty, rows);
-      transform_tile_row(rows, grid.row_width, grid.tw, pass, v + c * tiles + r * grid.tw, point);
-    }
+                     index_t count, float* v, float* work) {
+  const index_t tiles = count * grid.row_tiles, point = point_stride(s.c * tiles);
+  const index_t width = grid.row_width, size = pass_size(grid, count);
+  float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
+  clear_pass_tails(grid, count, pass);
+  // Channel by channel, so that each image plane is read in order.
+  for (index_t c = 0; c < s.c; ++c) {
+    if (c + 1 < s.c)
+      prefetch_channel(grid, x + (c + 1) * s.h * s.w, s.c * s.h * s.w, s.h, s.w, s.pad_h, 4, first,
+                       count);
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      const index_t rows = seg.ty1 - seg.ty0;
+      split_rows(x + (seg.n * s.c + c) * s.h * s.w, s.h, s.w, s.pad_h, s.pad_w, 2 * seg.ty0,
+                 rows + 1, width, even, odd);
+      row_pass(even, odd, rows, width, pass + seg.row * width, size);
+    });
+    for_each_column_pass(grid, count, [&](index_t r, index_t n) {
+      column_pass(pass + r * width, size, n, v + c * tiles + r * grid.row_tiles, point);
+    });
+  }
 }
 
 // y tiles = A^T M A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1], from m[xi][t][k] (kpad columns):
 // vectors across k, scattered to y's channels.
 void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
                       index_t first, index_t count, float* y) {
-  const index_t kpad = padded_k(s), point = point_stride(count * grid.tw * kpad);
+  const index_t kpad = padded_k(s), point = point_stride(count * grid.row_tiles * kpad);
   const index_t plane = s.oh * s.ow;
   for (index_t r = 0; r < count; ++r) {
     const index_t n = (first + r) / grid.th, ty = (first + r) % grid.th;
     const int rows = 2 * ty + 1 < s.oh ? 2 : 1;
     for (index_t tx = 0; tx < grid.tw; ++tx) {
       const int cols = 2 * tx + 1 < s.ow ? 2 : 1;
-      const float* mt = m + (r * grid.tw + tx) * kpad;
+      const float* mt = m + (r * grid.row_tiles + tx) * kpad;
       float* yt = y + n * s.k * plane + 2 * ty * s.ow + 2 * tx;
       for (index_t k0 = 0; k0 < s.k; k0 += kLanes) {
         vfloat mm[kPoints], out[2][2];
@@ -191,11 +269,11 @@ void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, 
 
 void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, const float* u,
                    const float* bias, float* y, index_t first, index_t count, int nt) {
-  const index_t tiles = count * grid.tw, kpad = padded_k(s);
+  const index_t tiles = count * grid.row_tiles, kpad = padded_k(s);
   const index_t v_point = point_stride(s.c * tiles), m_point = point_stride(tiles * kpad);
   const index_t u_point = point_stride(s.c * kpad);
   float* v = thread_scratch(kScratchWinogradTiles,
-                            static_cast<std::size_t>(kPoints * v_point + 8 * grid.row_width));
+                            static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
   float* m = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * m_point));
   transform_input(s, grid, x, first, count, v, v + kPoints * v_point);
   for (int xi = 0; xi < kPoints; ++xi) {
@@ -206,47 +284,59 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   transform_output(s, grid, m, bias, first, count, y);
 }
 
-// dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output),
-// A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each column, then the same across; channel by
-// channel, vectors of tiles running past tw as in transform_tile_row.
-void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                           index_t first, index_t count, float* __restrict dm,
-                           float* __restrict rows) {
-  const index_t tiles = count * grid.tw, point = point_stride(s.k * tiles);
-  const index_t width = grid.row_width;
-  float *r0 = rows, *r1 = rows + width;
-  for (index_t k = 0; k < s.k; ++k)
-    for (index_t r = 0; r < count; ++r) {
-      const index_t n = (first + r) / grid.th, ty = (first + r) % grid.th;
-      const float* dy = grad_y + ((n * s.k + k) * s.oh + 2 * ty) * s.ow;
-      gather_row(r0, dy, 0, 1, width, s.ow);
-      if (2 * ty + 1 < s.oh)
-        gather_row(r1, dy + s.ow, 0, 1, width, s.ow);
-      else
-        fill(r1, width, 0.0f);
-      float* out = dm + k * tiles + r * grid.tw;
-      for (index_t tx = 0; tx < grid.tw; tx += kLanes) {
-        vfloat e0, o0, e1, o1;
-        deinterleave(vload(r0 + 2 * tx), vload(r0 + 2 * tx + kLanes), &e0, &o0);
-        deinterleave(vload(r1 + 2 * tx), vload(r1 + 2 * tx + kLanes), &e1, &o1);
-        const vfloat u[4][2] = {{e0, o0}, {e0 + e1, o0 + o1}, {e0 - e1, o0 - o1}, {-e1, -o1}};
-        for (int a = 0; a < 4; ++a) {
-          float* dst = out + 4 * a * point + tx;
-          vstore(dst, u[a][0]), vstore(dst + point, u[a][0] + u[a][1]);
-          vstore(dst + 2 * point, u[a][0] - u[a][1]), vstore(dst + 3 * point, -u[a][1]);
-        }
-      }
+// The column pass of dM = A dy A^T: tile t reads columns 2t and 2t + 1 of the 4 arrays of
+// A dy (pass + a * size); vectors of tiles as in column_pass.
+void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __restrict dm,
+                      index_t point) {
+  for (int a = 0; a < 4; ++a) {
+    const float* u = pass + a * size;
+    float* dst = dm + 4 * a * point;
+    for (index_t tx = 0; tx < tiles; tx += kLanes) {
+      vfloat e, o;
+      deinterleave(vload(u + 2 * tx), vload(u + 2 * tx + kLanes), &e, &o);
+      vstore(dst + tx, e), vstore(dst + point + tx, e + o);
+      vstore(dst + 2 * point + tx, e - o), vstore(dst + 3 * point + tx, -o);
     }
+  }
+}
+
+// dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
+// so chained rows' extra tiles get zero): A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each
+// column, then the same across column pairs; channel by channel, as transform_input.
+void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                           index_t first, index_t count, float* __restrict dm, float* work) {
+  const index_t tiles = count * grid.row_tiles, point = point_stride(s.k * tiles);
+  const index_t width = grid.row_width, size = pass_size(grid, count);
+  float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
+  clear_pass_tails(grid, count, pass);
+  for (index_t k = 0; k < s.k; ++k) {
+    if (k + 1 < s.k)
+      prefetch_channel(grid, grad_y + (k + 1) * s.oh * s.ow, s.k * s.oh * s.ow, s.oh, s.ow, 0, 2,
+                       first, count);
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      const index_t rows = seg.ty1 - seg.ty0;
+      split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, 2 * seg.ty0, rows,
+                 width, even, odd);
+      float* u = pass + seg.row * width;
+      for (index_t q = 0; q < rows * width; ++q) {
+        u[q] = even[q], u[size + q] = even[q] + odd[q];
+        u[2 * size + q] = even[q] - odd[q], u[3 * size + q] = -odd[q];
+      }
+    });
+    for_each_column_pass(grid, count, [&](index_t r, index_t n) {
+      grad_column_pass(pass + r * width, size, n, dm + k * tiles + r * grid.row_tiles, point);
+    });
+  }
 }
 
 // du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles.
 void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
                        const float* x, float* du, index_t first, index_t count, int nt) {
-  const index_t tiles = count * grid.tw;
+  const index_t tiles = count * grid.row_tiles;
   const index_t v_point = point_stride(s.c * tiles), dm_point = point_stride(s.k * tiles);
   const index_t du_point = point_stride(s.k * s.c);
   float* v = thread_scratch(kScratchWinogradTiles,
-                            static_cast<std::size_t>(kPoints * v_point + 8 * grid.row_width));
+                            static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
   float* dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * dm_point));
   float* rows = v + kPoints * v_point;
   transform_input(s, grid, x, first, count, v, rows);
