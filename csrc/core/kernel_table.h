@@ -22,6 +22,8 @@ struct GemmArgs {
   index_t rs_c, cs_c;
   float alpha, beta;
   int num_threads;
+  // a holds op(A) already packed, as pack_a_whole lays it out (gemm_driver.h); rs_a, cs_a unused.
+  bool a_packed = false;
 };
 
 // Pooling over `planes` contiguous H x W planes (N * C of an NCHW array) into OH x OW planes.

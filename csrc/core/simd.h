@@ -64,6 +64,21 @@ static inline void deinterleave(vfloat lo, vfloat hi, vfloat* even, vfloat* odd)
 #endif
 }
 
+// The inverse of deinterleave: lo:hi = even[0], odd[0], even[1], odd[1], ...
+static inline void interleave(vfloat even, vfloat odd, vfloat* lo, vfloat* hi) {
+#if defined(__AVX512F__)
+  *lo = __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  *hi = __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
+                                15, 31);
+#elif defined(__AVX2__)
+  *lo = __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11);
+  *hi = __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+#else
+  *lo = __builtin_shufflevector(even, odd, 0, 4, 1, 5);
+  *hi = __builtin_shufflevector(even, odd, 2, 6, 3, 7);
+#endif
+}
+
 static inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 static inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }
 static inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }

@@ -6,14 +6,15 @@
 // 16 multiplications per channel pair instead of 36. Summed over input channels, the 16
 // element-wise products are 16 GEMMs, one per transformed position xi:
 //
-//   forward          M[xi] (tiles x K) = V[xi]^T (tiles x C) @ U[xi] (C x K)
+//   forward          M[xi] (K x tiles) = U[xi] (K x C) @ V[xi] (C x tiles)
 //   weight gradient  dU[xi] (K x C)   += dM[xi] (K x tiles) @ V[xi]^T (tiles x C)
 //
 // with V = B^T d B of every tile and channel, U = G g G^T of every filter, dM = A dy A^T of
 // every output-gradient tile, and dW = G^T dU G at the end. The input gradient is the forward
 // convolution with flipped filters (conv_isa.cpp), so it comes here too. Tiles go in blocks of
 // whole tile rows (of several images when images are small), so that a block's V and M stay in
-// the caches between the transforms and the GEMMs.
+// the caches between the transforms and the GEMMs. U is packed once, in the GEMM's own panel
+// layout; V is read in place as B; the transforms run on vectors of tiles.
 //
 // F(2x2) rather than F(4x4, 3x3): its transforms hold only 0, +-1 and 1/2, so results are as
 // accurate as the direct GEMM's (F(4x4) measured ~10x its error on 256 channels), for 2.25x
@@ -64,9 +65,19 @@ index_t pass_size(const TileGrid& grid, index_t count) {
   return count * grid.row_width + 2 * kLanes + 2;
 }
 
-// Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows.
+// Floats from one channel's tiles to the next in V, M and dM: the tiles, room for a vector's
+// overrun, and never a multiple of 4 KiB (B rows read in place that far apart would share L1
+// sets).
+index_t tile_stride(index_t tiles) {
+  const index_t stride = ceil_div(tiles + kLanes, 16) * 16;
+  return stride % 1024 == 0 ? stride + 16 : stride;
+}
+
+// Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows
+// (the input transforms), or 2 output rows (the output transform).
 index_t work_size(const TileGrid& grid, index_t count) {
-  return 4 * pass_size(grid, count) + 2 * (imin(grid.th, count) + 1) * grid.row_width;
+  return imax(4 * pass_size(grid, count) + 2 * (imin(grid.th, count) + 1) * grid.row_width,
+              4 * tile_stride(count * grid.row_tiles));
 }
 
 // A run of one image's tile rows [ty0, ty1) inside a block, the first at block row `row`.
@@ -89,30 +100,27 @@ void for_each_segment(const TileGrid& grid, index_t first, index_t count, const 
 // the same L1 sets (with power-of-two sizes they would be 4 KiB multiples apart).
 index_t point_stride(index_t floats) { return floats + 16; }
 
-// K rounded up to whole NR panels: U is stored as zero-padded NR-column panels.
-index_t padded_k(const ConvShape& s) { return ceil_div(s.k, NR) * NR; }
-
-// One xi's U as the GEMM's B: NR-column panels of C rows, one after another, read in place.
-struct PackedPanels {
-  const float* u;
-  index_t depth;
+// op(B) with rows `ld` floats apart, read in place where a panel is whole, packed otherwise.
+struct InPlaceRows {
+  const float* b;
+  index_t ld;
   bool row_offsets(index_t pc, index_t kc, index_t* offsets) const {
-    for (index_t p = 0; p < kc; ++p) offsets[p] = (pc + p) * NR;
+    for (index_t p = 0; p < kc; ++p) offsets[p] = (pc + p) * ld;
     return true;
   }
-  const float* panel_in_place(index_t j0, int) const { return u + j0 / NR * depth * NR; }
-  void operator()(index_t pc, index_t kc, index_t j0, int, float* out) const {
-    const float* panel = panel_in_place(j0, NR) + pc * NR;
-    for (index_t i = 0; i < kc * NR; ++i) out[i] = panel[i];
+  const float* panel_in_place(index_t j0, int cols) const { return cols == NR ? b + j0 : nullptr; }
+  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
+    pack_panel<NR>(kc, cols, b + pc * ld + j0, 1, ld, out);
   }
 };
 
-// U[xi] = G g G^T for every filter, as PackedPanels: u[xi][k / NR][c][k % NR], zero for k >= K.
+// U[xi] = G g G^T for every filter, u[xi] holding the K x C matrix packed as the GEMM's A
+// (pack_a_whole's layout); zero in the rows that pad K to whole panels.
 // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
 void transform_weights(const ConvShape& s, const float* weight, float* u, int nt) {
-  const index_t kpad = padded_k(s), point = point_stride(s.c * kpad);
-#pragma omp parallel for num_threads(nt) if (nt > 1 && s.c * kpad >= 4096)
-  for (index_t k = 0; k < kpad; ++k)
+  const index_t rows = ceil_div(s.k, MR) * MR, point = point_stride(packed_a_size(s.k, s.c));
+#pragma omp parallel for num_threads(nt) if (nt > 1 && s.c * rows >= 4096)
+  for (index_t k = 0; k < rows; ++k)
     for (index_t c = 0; c < s.c; ++c) {
       float g[3][3] = {};
       if (k < s.k)
@@ -123,7 +131,7 @@ void transform_weights(const ConvShape& s, const float* weight, float* u, int nt
         gg[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
         gg[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
       }
-      float* dst = u + k / NR * s.c * NR + c * NR + k % NR;
+      float* dst = u + packed_a_offset(k, c, s.k, s.c, kBlocking);
       for (int a = 0; a < 4; ++a) {
         const float* h = gg[a];
         dst[(4 * a + 0) * point] = h[0];
@@ -211,7 +219,7 @@ void clear_pass_tails(const TileGrid& grid, index_t count, float* pass) {
 // V[xi][c][t] = (B^T d B)[xi] for the block's tiles (tile rows [first, first + count)).
 void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, index_t first,
                      index_t count, float* v, float* work) {
-  const index_t tiles = count * grid.row_tiles, point = point_stride(s.c * tiles);
+  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.c * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count);
   float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
   clear_pass_tails(grid, count, pass);
@@ -227,61 +235,78 @@ void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, i
       row_pass(even, odd, rows, width, pass + seg.row * width, size);
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
-      column_pass(pass + r * width, size, n, v + c * tiles + r * grid.row_tiles, point);
+      column_pass(pass + r * width, size, n, v + c * ts + r * grid.row_tiles, point);
     });
   }
 }
 
-// y tiles = A^T M A (+ bias), A^T = [1 1 1 0; 0 1 -1 -1], from m[xi][t][k] (kpad columns):
-// vectors across k, scattered to y's channels.
+// dst[0, n) = src[0, n) + b, where dst is followed by `room` - n floats of the same plane that
+// are written later: whole vectors then, which may write into them (short rows would otherwise
+// spend their time in loop tails). src may be read past n.
+void copy_row(const float* src, index_t n, float b, index_t room, float* dst) {
+  if (ceil_div(n, kLanes) * kLanes <= room) {
+    const vfloat vb = vbroadcast(b);
+    for (index_t i = 0; i < n; i += kLanes) vstore(dst + i, vload(src + i) + vb);
+    return;
+  }
+  for (index_t i = 0; i < n; ++i) dst[i] = src[i] + b;
+}
+
+// y = A^T M A (+ bias) for the block's tiles, from m[xi][k][t], A^T = [1 1 1 0; 0 1 -1 -1]:
+// channel by channel on vectors of tiles, each tile's two columns interleaved into two output
+// rows (out + i * 2 * ts, position 2t + j), copied into y a tile row at a time.
 void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
-                      index_t first, index_t count, float* y) {
-  const index_t kpad = padded_k(s), point = point_stride(count * grid.row_tiles * kpad);
-  const index_t plane = s.oh * s.ow;
-  for (index_t r = 0; r < count; ++r) {
-    const index_t n = (first + r) / grid.th, ty = (first + r) % grid.th;
-    const int rows = 2 * ty + 1 < s.oh ? 2 : 1;
-    for (index_t tx = 0; tx < grid.tw; ++tx) {
-      const int cols = 2 * tx + 1 < s.ow ? 2 : 1;
-      const float* mt = m + (r * grid.row_tiles + tx) * kpad;
-      float* yt = y + n * s.k * plane + 2 * ty * s.ow + 2 * tx;
-      for (index_t k0 = 0; k0 < s.k; k0 += kLanes) {
-        vfloat mm[kPoints], out[2][2];
-        for (int xi = 0; xi < kPoints; ++xi) mm[xi] = vload(mt + xi * point + k0);
-        for (int i = 0; i < 2; ++i) {
-          vfloat row[4];  // (A^T M)[i]
-          for (int b = 0; b < 4; ++b)
-            row[b] = i == 0 ? mm[b] + mm[4 + b] + mm[8 + b] : mm[4 + b] - mm[8 + b] - mm[12 + b];
-          out[i][0] = row[0] + row[1] + row[2];
-          out[i][1] = row[1] - row[2] - row[3];
-        }
-        const index_t lanes = imin(kLanes, s.k - k0);
-        for (index_t l = 0; l < lanes; ++l) {
-          const float b = bias ? bias[k0 + l] : 0.0f;
-          float* dst = yt + (k0 + l) * plane;
-          for (int i = 0; i < rows; ++i)
-            for (int j = 0; j < cols; ++j) dst[i * s.ow + j] = out[i][j][l] + b;
-        }
+                      index_t first, index_t count, float* y, float* out) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t point = point_stride(s.k * ts);
+  for (index_t k = 0; k < s.k; ++k) {
+    const float* mk = m + k * ts;
+    for (index_t t = 0; t < tiles; t += kLanes) {
+      vfloat mm[kPoints], cols[4][2];  // M A, row a, column j
+      for (int xi = 0; xi < kPoints; ++xi) mm[xi] = vload(mk + xi * point + t);
+      for (int a = 0; a < 4; ++a) {
+        cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
+        cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
+      }
+      for (int i = 0; i < 2; ++i) {
+        vfloat tile[2];
+        for (int j = 0; j < 2; ++j)
+          tile[j] = i == 0 ? cols[0][j] + cols[1][j] + cols[2][j]
+                           : cols[1][j] - cols[2][j] - cols[3][j];
+        vfloat lo, hi;
+        interleave(tile[0], tile[1], &lo, &hi);
+        vstore(out + i * 2 * ts + 2 * t, lo), vstore(out + i * 2 * ts + 2 * t + kLanes, hi);
       }
     }
+    const float b = bias ? bias[k] : 0.0f;
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      for (index_t ty = seg.ty0; ty < seg.ty1; ++ty)
+        for (index_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
+          const float* src = out + i * 2 * ts + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
+          const index_t oy = 2 * ty + i;
+          copy_row(src, s.ow, b, (s.oh - oy) * s.ow, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
+        }
+    });
   }
 }
 
 void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, const float* u,
                    const float* bias, float* y, index_t first, index_t count, int nt) {
-  const index_t tiles = count * grid.row_tiles, kpad = padded_k(s);
-  const index_t v_point = point_stride(s.c * tiles), m_point = point_stride(tiles * kpad);
-  const index_t u_point = point_stride(s.c * kpad);
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t v_point = point_stride(s.c * ts), m_point = point_stride(s.k * ts);
+  const index_t u_point = point_stride(packed_a_size(s.k, s.c));
   float* v = thread_scratch(kScratchWinogradTiles,
                             static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
   float* m = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * m_point));
-  transform_input(s, grid, x, first, count, v, v + kPoints * v_point);
+  float* work = v + kPoints * v_point;
+  transform_input(s, grid, x, first, count, v, work);
   for (int xi = 0; xi < kPoints; ++xi) {
-    const GemmArgs args = product(tiles, kpad, s.c, v + xi * v_point, 1, tiles, nullptr, 0, 0,
-                                  m + xi * m_point, 0.0f, nt);
-    gemm_run(args, kBlocking, PackedPanels{u + xi * u_point, s.c});
+    GemmArgs args = product(s.k, tiles, s.c, u + xi * u_point, 0, 0, nullptr, 0, 0,
+                            m + xi * m_point, 0.0f, nt);
+    args.a_packed = true, args.rs_c = ts;
+    gemm_run(args, kBlocking, InPlaceRows{v + xi * v_point, ts});
   }
-  transform_output(s, grid, m, bias, first, count, y);
+  transform_output(s, grid, m, bias, first, count, y, work);
 }
 
 // The column pass of dM = A dy A^T: tile t reads columns 2t and 2t + 1 of the 4 arrays of
@@ -305,7 +330,7 @@ void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __r
 // column, then the same across column pairs; channel by channel, as transform_input.
 void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
                            index_t first, index_t count, float* __restrict dm, float* work) {
-  const index_t tiles = count * grid.row_tiles, point = point_stride(s.k * tiles);
+  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.k * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count);
   float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
   clear_pass_tails(grid, count, pass);
@@ -324,7 +349,7 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
       }
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
-      grad_column_pass(pass + r * width, size, n, dm + k * tiles + r * grid.row_tiles, point);
+      grad_column_pass(pass + r * width, size, n, dm + k * ts + r * grid.row_tiles, point);
     });
   }
 }
@@ -332,8 +357,8 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
 // du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles.
 void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
                        const float* x, float* du, index_t first, index_t count, int nt) {
-  const index_t tiles = count * grid.row_tiles;
-  const index_t v_point = point_stride(s.c * tiles), dm_point = point_stride(s.k * tiles);
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t v_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
   const index_t du_point = point_stride(s.k * s.c);
   float* v = thread_scratch(kScratchWinogradTiles,
                             static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
@@ -343,9 +368,9 @@ void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* gr
   transform_grad_output(s, grid, grad_y, first, count, dm, rows);
   for (int xi = 0; xi < kPoints; ++xi) {
     const float* v_xi = v + xi * v_point;
-    const GemmArgs args = product(s.k, s.c, tiles, dm + xi * dm_point, tiles, 1, v_xi, 1,
-                                  tiles, du + xi * du_point, 1.0f, nt);
-    gemm_run(args, kBlocking, StridedB{v_xi, 1, tiles});
+    const GemmArgs args = product(s.k, s.c, tiles, dm + xi * dm_point, ts, 1, v_xi, 1, ts,
+                                  du + xi * du_point, 1.0f, nt);
+    gemm_run(args, kBlocking, StridedB{v_xi, 1, ts});
   }
 }
 
@@ -382,7 +407,7 @@ void winograd_forward(const ConvShape& s, const float* x, const float* weight, c
                       float* y, int nt) {
   const TileGrid grid = tile_grid(s, kForwardBlockTiles, nt);
   float* u = thread_scratch(kScratchWinogradWeights,
-                            static_cast<std::size_t>(kPoints * point_stride(s.c * padded_k(s))));
+                            static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
   transform_weights(s, weight, u, nt);
   for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
     forward_block(s, grid, x, u, bias, y, first, count, inner);

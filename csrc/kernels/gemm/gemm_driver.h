@@ -200,6 +200,22 @@ void pack_a(index_t mc, index_t kc, const float* a, index_t rs, index_t cs, floa
     pack_panel<MR>(kc, static_cast<int>(imin(MR, mc - r0)), a + r0 * rs, rs, cs, out);
 }
 
+// Where pack_a_whole puts element (i, p) of an m x k op(A): the KC-deep blocks of k one after
+// another, each as pack_a lays out all m rows (MR-row panels, zero-padded to whole panels).
+index_t packed_a_offset(index_t i, index_t p, index_t m, index_t k, const GemmBlocking& blk) {
+  const index_t pc = p / blk.kc * blk.kc, kc = imin(blk.kc, k - pc);
+  return pc * ceil_div(m, MR) * MR + i / MR * MR * kc + (p - pc) * MR + i % MR;
+}
+
+index_t packed_a_size(index_t m, index_t k) { return ceil_div(m, MR) * MR * k; }
+
+// Packs a whole m x k op(A) once, for products that reuse it (GemmArgs::a_packed).
+void pack_a_whole(index_t m, index_t k, const float* a, index_t rs, index_t cs,
+                  const GemmBlocking& blk, float* out) {
+  for (index_t pc = 0; pc < k; pc += blk.kc)
+    pack_a(m, imin(blk.kc, k - pc), a + pc * cs, rs, cs, out + pc * ceil_div(m, MR) * MR);
+}
+
 // C = beta * C, used when there is no product to add (k == 0 or alpha == 0).
 void scale_c(const GemmArgs& g) {
   for (index_t i = 0; i < g.m; ++i)
@@ -259,13 +275,16 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
                     index_t jc, index_t nc, index_t pc, index_t kc, float beta,
                     const BPanel* panels, const index_t* b_rows, float* packed_a) {
   const index_t n_panels = ceil_div(nc, NR);
-  const bool direct_a = n_panels <= kDirectAMaxPanels;
+  const bool direct_a = !g.a_packed && n_panels <= kDirectAMaxPanels;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
     // Direct mode packs only a trailing partial panel, which the kernel must not read past.
     const index_t packed_from = direct_a ? mc - mc % MR : 0;
-    if (packed_from < mc)
+    const float* a_panels = packed_a;
+    if (g.a_packed)
+      a_panels = g.a + packed_a_offset(ic, pc, g.m, g.k, blk);
+    else if (packed_from < mc)
       pack_a(mc - packed_from, kc, a_block + packed_from * g.rs_a, g.rs_a, g.cs_a,
              packed_a + packed_from * kc);
     for (index_t q = 0; q < n_panels; ++q) {
@@ -274,7 +293,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
         const bool in_place_a = ir < packed_from;
-        run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : packed_a + ir * kc, g.rs_a,
+        run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : a_panels + ir * kc, g.rs_a,
                  g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, g.alpha,
                  beta, rows, cols);
       }
