@@ -102,7 +102,7 @@ static inline vfloat vexp2part(vfloat hi, vfloat lo, int scale_log2 = 0) {
   p = p * (r * r) + r + 1.0f;
   const vint n1 = (n + scale_log2) >> 1, n2 = (n + scale_log2) - n1;
   p = p * vfrom_bits((n1 + 127) << 23) * vfrom_bits((n2 + 127) << 23);
-  p = hi < lowest ? vfloat{} : p;
+  if (scale_log2 != 0) p = hi < lowest ? vfloat{} : p;  // unscaled, exp(lowest) underflows to 0
   return hi != hi ? hi : p;
 }
 

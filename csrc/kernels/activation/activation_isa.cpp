@@ -197,19 +197,6 @@ struct ShiftedExp {
     return vexp2part(hi, lo);
   }
 };
-// exp(x - shift) for x below the shift, 0 for x == shift; and the count of x == shift.
-struct ShiftedExpBelow {
-  float shift;
-  vfloat operator()(vfloat x, vfloat, vfloat, vfloat) const {
-    return x == shift ? vfloat{} : ShiftedExp{shift}(x, x, x, x);
-  }
-};
-struct CountEqual {
-  float value;
-  vfloat operator()(vfloat x, vfloat, vfloat, vfloat) const {
-    return x == value ? vbroadcast(1.0f) : vfloat{};
-  }
-};
 struct DivideBy {
   float d;
   vfloat operator()(vfloat e, vfloat, vfloat, vfloat) const { return e / d; }
@@ -240,10 +227,30 @@ struct LogSoftmaxGrad {  // g - exp(y) sum
 };
 
 // log(sum exp(x - shift)) in double, as log1p of the terms besides one maximum, so that a
-// row dominated by its maximum gets log-probabilities near 0 with full relative accuracy.
+// row dominated by its maximum gets log-probabilities near 0 with full relative accuracy. One
+// pass sums exp(x - shift) over x < shift and counts x == shift (the tail padded with -inf).
 double log_sum_exp_shifted(const float* x, float shift, index_t dim) {
-  const double below = row_sum(ShiftedExpBelow{shift}, x, nullptr, nullptr, dim);
-  const double maxima = row_sum(CountEqual{shift}, x, nullptr, nullptr, dim);
+  const ShiftedExp exp_shifted{shift};
+  double below = 0.0, maxima = 0.0;
+  for (index_t i = 0; i < dim; i += 256) {
+    const index_t end = imin(dim, i + 256);
+    vfloat sum = vfloat{}, count = vfloat{};
+    for (index_t j = i; j < end; j += kLanes) {
+      vfloat v;
+      if (j + kLanes <= end) {
+        v = vload(x + j);
+      } else {
+        float padded[kLanes];
+        for (int k = 0; k < kLanes; ++k) padded[k] = j + k < end ? x[j + k] : -__builtin_inff();
+        v = vload(padded);
+      }
+      const vint is_max = v == shift;
+      sum += is_max ? vfloat{} : exp_shifted(v, v, v, v);
+      count += is_max ? vbroadcast(1.0f) : vfloat{};
+    }
+    below += hsum(sum);
+    maxima += hsum(count);
+  }
   return __builtin_log1p(below + (maxima - 1.0));
 }
 
