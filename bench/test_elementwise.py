@@ -5,7 +5,8 @@ and 2 threads.
 Run: python -m pytest bench/test_elementwise.py --benchmark-group-by=param:case
 The summary's last column is each anchor's time over hpnn's (copy: < 1, the target is >= 0.5).
 Copies: elementwise ops and softmax copy their input's bytes; cross entropy fwd+bwd copies the
-logits once; adam copies 3 x the parameter bytes (adam reads 4 and writes 3 such buffers).
+logits once; adam copies 3 x the parameter bytes (adam reads 4 and writes 3 such buffers);
+backward ops read two arrays and write one, against the same one-array copy.
 """
 import numpy as np
 import pytest
@@ -21,9 +22,10 @@ PARAMS = 10_000_000
 def arrays():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(ACT_SHAPE, dtype=np.float32)
+    y = np.tanh(x)
     logits = rng.standard_normal(ROWS_SHAPE, dtype=np.float32)
     return dict(
-        x=x, grad=rng.standard_normal(ACT_SHAPE, dtype=np.float32), copy_x=np.empty_like(x),
+        x=x, y=y, grad=rng.standard_normal(ACT_SHAPE, dtype=np.float32), copy_x=np.empty_like(x),
         logits=logits, copy_logits=np.empty_like(logits),
         target=rng.integers(0, ROWS_SHAPE[1], ROWS_SHAPE[0]),
         param=rng.standard_normal(PARAMS, dtype=np.float32),
@@ -38,8 +40,17 @@ def hpnn_case(case, a):
               "tanh_fwd": kernels.tanh_forward, "gelu_fwd": kernels.gelu_forward}
     if case in simple:
         return lambda: simple[case](x)
-    if case == "relu_bwd":
-        return lambda: kernels.relu_backward(a["grad"], x)
+    if case == "gelu_tanh_fwd":
+        return lambda: kernels.gelu_forward(x, approximate="tanh")
+    backward = {"relu_bwd": (kernels.relu_backward, x), "tanh_bwd": (kernels.tanh_backward, a["y"]),
+                "gelu_bwd": (kernels.gelu_backward, x)}
+    if case in backward:
+        fn, saved = backward[case]
+        return lambda: fn(a["grad"], saved)
+    if case == "gelu_tanh_bwd":
+        return lambda: kernels.gelu_backward(a["grad"], x, approximate="tanh")
+    if case == "log_softmax_fwd":
+        return lambda: kernels.log_softmax_forward(a["logits"])
     if case == "dropout_fwd":
         return lambda: kernels.dropout_forward(x, 0.5, 1234)
     if case == "softmax_fwd":
@@ -64,8 +75,18 @@ def torch_case(case, a):
               "gelu_fwd": aten.gelu}
     if case in simple:
         return lambda: simple[case](x)
+    if case == "gelu_tanh_fwd":
+        return lambda: aten.gelu(x, approximate="tanh")
     if case == "relu_bwd":
         return lambda: aten.threshold_backward(g, x, 0.0)
+    if case == "tanh_bwd":
+        y = torch.from_numpy(a["y"])
+        return lambda: aten.tanh_backward(g, y)
+    if case in ("gelu_bwd", "gelu_tanh_bwd"):
+        approximate = "tanh" if case == "gelu_tanh_bwd" else "none"
+        return lambda: aten.gelu_backward(g, x, approximate=approximate)
+    if case == "log_softmax_fwd":
+        return lambda: aten._log_softmax(logits, -1, False)
     if case == "dropout_fwd":
         return lambda: aten.native_dropout(x, 0.5, True)
     if case == "softmax_fwd":
@@ -89,14 +110,15 @@ def torch_case(case, a):
 def copy_case(case, a):
     if case == "adam_step":
         return lambda: np.copyto(a["copy_dst"], a["copy_src"])
-    if case in ("softmax_fwd", "cross_entropy_fwd_bwd"):
+    if case in ("softmax_fwd", "log_softmax_fwd", "cross_entropy_fwd_bwd"):
         return lambda: np.copyto(a["copy_logits"], a["logits"])
     return lambda: np.copyto(a["copy_x"], a["x"])
 
 
 RUNNERS = {"hpnn": hpnn_case, "copy": copy_case, "torch": torch_case}
-CASES = ["relu_fwd", "relu_bwd", "sigmoid_fwd", "tanh_fwd", "gelu_fwd", "dropout_fwd",
-         "softmax_fwd", "cross_entropy_fwd_bwd", "adam_step"]
+CASES = ["relu_fwd", "relu_bwd", "sigmoid_fwd", "tanh_fwd", "tanh_bwd", "gelu_fwd", "gelu_bwd",
+         "gelu_tanh_fwd", "gelu_tanh_bwd", "dropout_fwd", "softmax_fwd", "log_softmax_fwd",
+         "cross_entropy_fwd_bwd", "adam_step"]
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -1,12 +1,18 @@
-// Vectorised float32 exp/log/tanh/sigmoid/Phi on vfloat (see simd.h), for per-ISA sources only.
-// Accuracy against float64, measured by tests/kernels/test_activation.py::test_vmath_accuracy:
-// exp, log ~1 ulp; tanh, sigmoid ~2 ulp; Phi (normal CDF) ~2 ulp, relative, including its tail.
+// Vectorised float32 exp/log/tanh/sigmoid/Phi on vfloat (see simd.h), for per-ISA sources only,
+// and the error-free products and sums that let a kernel carry an argument in two parts.
+// Accuracy against float64 at the float32 input, measured over a dense sweep of all float32
+// magnitudes by tests/kernels/test_activation_accuracy.py (relative; absolute in units of
+// FLT_MIN where the result is subnormal): exp <= 1.2e-7, tanh 1.4e-7, sigmoid 1.8e-7, log ~1 ulp;
+// Phi (normal CDF) ~2 ulp including its tail (measured through GELU).
 // Special values follow libm: exp overflows to inf and underflows gradually to 0, log(0) = -inf,
 // log(x < 0) = NaN, NaN propagates everywhere.
 #pragma once
 #include <cstdint>
 
 #include "core/simd.h"
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -30,6 +36,42 @@ static inline float hmax(vfloat v) {
   return m;
 }
 
+// v itself, but opaque to the optimiser: a product passed through it is rounded on its own and
+// never fused into a later add by -ffp-contract=fast (the error-free transforms need that).
+static inline vfloat vrounded(vfloat v) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+v"(v));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+}
+
+// a + b = sum + *err exactly (Knuth's TwoSum; any magnitudes, finite).
+static inline vfloat vtwo_sum(vfloat a, vfloat b, vfloat* err) {
+  const vfloat sum = a + b;
+  const vfloat b_part = sum - a;
+  *err = (a - (sum - b_part)) + (b - b_part);
+  return sum;
+}
+
+// a * b = product + *err exactly, barring overflow and underflow: one FMA where the ISA has it,
+// else the products of 12-bit halves (each exact in float32).
+static inline vfloat vtwo_prod(vfloat a, vfloat b, vfloat* err) {
+  const vfloat product = vrounded(a * b);
+#if defined(__AVX512F__)
+  *err = (vfloat)_mm512_fmsub_ps((__m512)a, (__m512)b, (__m512)product);
+#elif defined(__FMA__) && defined(__AVX2__)
+  *err = (vfloat)_mm256_fmsub_ps((__m256)a, (__m256)b, (__m256)product);
+#else
+  const vint high_mask = vint{} + (int)0xfffff000;
+  const vfloat a_hi = vfrom_bits(vbits(a) & high_mask), a_lo = a - a_hi;
+  const vfloat b_hi = vfrom_bits(vbits(b) & high_mask), b_lo = b - b_hi;
+  *err = ((vrounded(a_hi * b_hi) - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo;
+#endif
+  return product;
+}
+
 // c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (one multiply-add per coefficient).
 template <int N>
 static inline vfloat vpoly(vfloat x, const float (&c)[N]) {
@@ -38,17 +80,19 @@ static inline vfloat vpoly(vfloat x, const float (&c)[N]) {
   return p;
 }
 
-// exp(hi + lo) for |lo| << 1 (lo carries the rounding error of an argument computed in two
-// parts). Cody-Waite reduction hi = n ln2 + r, Cephes degree-6 polynomial on r, and 2^n applied
-// as two factors so that results in the subnormal range underflow gradually.
-static inline vfloat vexp2part(vfloat hi, vfloat lo) {
-  const vfloat x = vclamp_high(vclamp_low(hi, -110.0f), 89.0f);
+// exp(hi + lo) 2^scale_log2 for |lo| << 1 (lo carries the rounding error of an argument computed
+// in two parts; the scale keeps a tiny result that later factors enlarge out of the subnormal
+// range, 0 <= scale_log2 <= 64). Cody-Waite reduction hi = n ln2 + r, Cephes degree-6
+// polynomial on r, and 2^n applied as two factors so that subnormal results underflow gradually.
+static inline vfloat vexp2part(vfloat hi, vfloat lo, int scale_log2 = 0) {
+  const float lowest = -110.0f - 0.693147f * static_cast<float>(scale_log2);  // result 0 below
+  const vfloat x = vclamp_high(vclamp_low(hi, lowest), 89.0f);
   const vfloat magic = vbroadcast(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   const vfloat t = x * 1.44269504088896341f + magic;
   const vint n = vbits(t) - vbits(magic);
   const vfloat nf = t - magic;
   vfloat r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f + lo;
+  r = r - nf * -2.12194440e-4f + (x == hi ? lo : vfloat{});  // lo is moot where hi was clamped
   vfloat p = vbroadcast(1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -56,8 +100,9 @@ static inline vfloat vexp2part(vfloat hi, vfloat lo) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  const vint n1 = n >> 1, n2 = n - n1;
+  const vint n1 = (n + scale_log2) >> 1, n2 = (n + scale_log2) - n1;
   p = p * vfrom_bits((n1 + 127) << 23) * vfrom_bits((n2 + 127) << 23);
+  if (scale_log2 != 0) p = hi < lowest ? vfloat{} : p;  // unscaled, exp(lowest) underflows to 0
   return hi != hi ? hi : p;
 }
 
@@ -116,32 +161,40 @@ static inline vfloat vtanh(vfloat x) {
 
 // exp(-x^2 / 2) with x^2 split exactly: x = xh + xl with xh holding the top 12 significand
 // bits, so xh^2 is exact and x^2 - xh^2 = (x - xh)(x + xh) carries the rest.
-static inline vfloat vgauss(vfloat x) {
+static inline vfloat vgauss(vfloat x, int scale_log2 = 0) {
   const vfloat xh = vfrom_bits(vbits(x) & (int)0xfffff000);
-  const vfloat g = vexp2part(-0.5f * xh * xh, -0.5f * ((x - xh) * (x + xh)));
+  const vfloat g = vexp2part(-0.5f * xh * xh, -0.5f * ((x - xh) * (x + xh)), scale_log2);
   return x * x > 300.0f ? vfloat{} : g;  // exp(-150) is 0 in float32; also keeps inf - inf out
 }
 
-// Standard normal CDF Phi(x) with small relative error on both tails; *pdf = exp(-x^2/2)/sqrt(2pi).
-// |x| < 1: 0.5 + x P(x^2). Otherwise Phi(-|x|) = exp(-x^2/2) t Q(t), t = 1 / (1 + 0.3 |x|),
-// both least-squares fits for relative error (< 3e-8 in float32 coefficients).
-static inline vfloat vnormal_cdf(vfloat x, vfloat* pdf) {
+// The standard normal CDF in pieces: Phi(x) = central for |x| < 1, else Phi(-|x|) = gauss *
+// ratio with gauss = exp(-x^2/2); both least-squares fits for relative error (< 3e-8 in float32
+// coefficients): central = 0.5 + x P(x^2), ratio = t Q(t) with t = 1 / (1 + 0.3 |x|); gauss
+// is scaled by 2^gauss_scale_log2 (see vexp2part).
+struct NormalCdfParts {
+  vfloat central, gauss, ratio;
+};
+
+static inline NormalCdfParts vnormal_cdf_parts(vfloat x, int gauss_scale_log2 = 0) {
   const vfloat s = x * x;
   const vfloat p = vpoly(s, {5.41005704235431e-07f, -9.28487042983761e-06f, 1.15331655251794e-04f,
                              -1.18729390669614e-03f, 9.97355114668608e-03f, -6.64903819561004e-02f,
                              3.98942291736603e-01f});
-  const vfloat central = 0.5f + x * p;
-  const vfloat a = vabs(x);
-  const vfloat t = 1.0f / (1.0f + 0.3f * a);
+  const vfloat t = 1.0f / (1.0f + 0.3f * vabs(x));
   const vfloat q = vpoly(t, {-0.01403995230793953f, 0.08535538613796234f, -0.18016201257705688f,
                              0.14363522827625275f, -0.04947827383875847f, 0.08420193195343018f,
                              0.08144548535346985f, 0.10975427180528641f, 0.11961407959461212f,
                              0.1196851134300232f});
-  const vfloat gauss = vgauss(x);
-  *pdf = gauss * 0.398942280401432678f;
-  const vfloat lower = gauss * (t * q);  // Phi(-|x|)
+  return {0.5f + x * p, vgauss(x, gauss_scale_log2), t * q};
+}
+
+// Phi(x) with small relative error on both tails; *pdf = exp(-x^2/2)/sqrt(2pi).
+static inline vfloat vnormal_cdf(vfloat x, vfloat* pdf) {
+  const NormalCdfParts parts = vnormal_cdf_parts(x);
+  *pdf = parts.gauss * 0.398942280401432678f;
+  const vfloat lower = parts.gauss * parts.ratio;  // Phi(-|x|)
   const vfloat tail = x < 0.0f ? lower : 1.0f - lower;
-  return a < 1.0f ? central : tail;
+  return vabs(x) < 1.0f ? parts.central : tail;
 }
 
 }  // namespace HPNN_ISA_NS

@@ -29,7 +29,7 @@ def test_mask_independent_of_threads(threads):
     np.testing.assert_array_equal(mask, reference.dropout_uniforms(x.shape, 12345) >= 0.3)
 
 
-def test_errors_and_other_dtypes_match_reference():
+def test_bad_arguments_raise_the_reference_errors():
     x = np.ones(4, np.float32)
     with pytest.raises(ValueError, match="p must be in"):
         kernels.dropout_forward(x, 1.0, 0)
@@ -39,9 +39,20 @@ def test_errors_and_other_dtypes_match_reference():
         kernels.dropout_forward(x, 0.5, 1.5)
     with pytest.raises(TypeError, match="mask must be a bool"):
         kernels.dropout_backward(x, np.ones(4, np.int8), 0.5)
-    y, mask = kernels.dropout_forward(np.ones(5), 0.5, 2**64 - 1)
-    assert y.dtype == np.float64
+    y, mask = kernels.dropout_forward(np.ones(5, np.float32), 0.5, 2**64 - 1)
     np.testing.assert_array_equal(mask, reference.dropout_forward(np.ones(5), 0.5, 2**64 - 1)[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int64])
+def test_non_float32_arrays_raise_type_error_naming_the_argument(dtype):
+    bad = np.ones(4, dtype)
+    with pytest.raises(TypeError, match=rf"dropout_forward: argument 'x' must be float32, got "
+                                        rf"{np.dtype(dtype)} \(convert with \.astype"):
+        kernels.dropout_forward(bad, 0.5, 0)
+    with pytest.raises(TypeError, match=r"dropout_backward: argument 'grad_y' must be float32"):
+        kernels.dropout_backward(bad, np.ones(4, bool), 0.5)
+    with pytest.raises(TypeError, match="argument 'x' must be a float32 numpy.ndarray, got list"):
+        kernels.dropout_forward([1.0, 2.0], 0.5, 0)
 
 
 def test_signatures_match_reference():

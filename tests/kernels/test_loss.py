@@ -111,7 +111,7 @@ def test_all_targets_ignored_gives_nan_mean_and_zero_grad():
     assert not kernels.cross_entropy_backward(1.0, logits, target, ignore_index=7).any()
 
 
-def test_errors_and_fallbacks_match_reference():
+def test_bad_arguments_raise_the_reference_errors():
     logits = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match="outside"):
         kernels.cross_entropy_forward(logits, np.array([0, 3]))
@@ -127,9 +127,44 @@ def test_errors_and_fallbacks_match_reference():
         kernels.cross_entropy_forward(logits, np.array([0, 1]), label_smoothing=1.5)
     with pytest.raises(ValueError, match="grad_loss must be a scalar"):
         kernels.mse_loss_backward(np.ones(2, np.float32), logits, logits)
-    x64 = np.linspace(-1, 1, 6).reshape(2, 3)
-    loss = kernels.mse_loss_forward(x64, x64 * 0.5)
-    assert loss.dtype == np.float64 and loss == reference.mse_loss_forward(x64, x64 * 0.5)
+
+
+NON_FLOAT32_CALLS = {  # (function, arguments, the argument that is not float32)
+    "cross_entropy_forward": (lambda a, b: kernels.cross_entropy_forward(a, np.array([0, 1])),
+                              "logits"),
+    "nll_loss_backward": (lambda a, b: kernels.nll_loss_backward(1.0, a, np.array([0, 1])),
+                          "log_probs"),
+    "bce_forward": (lambda a, b: kernels.bce_forward(b, a), "target"),
+    "bce_with_logits_backward": (lambda a, b: kernels.bce_with_logits_backward(1.0, a, b),
+                                 "logits"),
+    "mse_loss_forward": (lambda a, b: kernels.mse_loss_forward(a, b), "input"),
+    "mse_loss_backward": (lambda a, b: kernels.mse_loss_backward(a[0, 0], b, b), "grad_loss"),
+}
+
+
+@pytest.mark.parametrize("name", NON_FLOAT32_CALLS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int32])
+def test_non_float32_arrays_raise_type_error_naming_the_argument(name, dtype):
+    call, argument = NON_FLOAT32_CALLS[name]
+    bad, good = np.zeros((2, 3), dtype), np.zeros((2, 3), np.float32)
+    with pytest.raises(TypeError, match=rf"{name}: argument '{argument}' must be float32, got "
+                                        rf"{np.dtype(dtype)} \(convert with \.astype"):
+        call(bad, good)
+
+
+def test_optional_arrays_follow_the_dtype_rule():
+    logits, target = np.zeros((2, 3), np.float32), np.array([0, 1])
+    with pytest.raises(TypeError, match="cross_entropy_forward: argument 'weight' must be float32"):
+        kernels.cross_entropy_forward(logits, target, weight=np.ones(3))
+    with pytest.raises(TypeError, match="argument 'pos_weight' must be float32, got float64"):
+        kernels.bce_with_logits_forward(logits, logits, pos_weight=np.ones(3))
+    with pytest.raises(TypeError, match="argument 'logits' must be a float32 numpy.ndarray, got "
+                                        "list"):
+        kernels.cross_entropy_forward([[0.0, 1.0]], np.array([0]))
+    # a real pos_weight is a 0-d float32 array; a python or float32 grad_loss is a scalar
+    np.testing.assert_allclose(kernels.bce_with_logits_forward(logits, logits, pos_weight=2.0),
+                               reference.bce_with_logits_forward(logits, logits, pos_weight=2.0))
+    assert kernels.mse_loss_backward(np.float32(2.0), logits, logits).dtype == np.float32
 
 
 def test_signatures_match_reference():

@@ -62,10 +62,37 @@ def test_multidimensional_param_and_strided_grad(rng):
     np.testing.assert_allclose(param, ref_param, rtol=2e-6)
 
 
-def test_float64_goes_to_reference():
-    param = np.ones(4)
-    kernels.sgd_step(param, np.ones(4), None, lr=0.5)
-    assert param.dtype == np.float64 and (param == 0.5).all()
+STEPS = {  # step with float32 buffers; the one named in ``bad`` replaced by a float64 array
+    "sgd_step": lambda a, bad: kernels.sgd_step(a["param"], a["grad"], a["momentum_buffer"],
+                                                lr=0.1, momentum=0.9),
+    "adam_step": lambda a, bad: kernels.adam_step(a["param"], a["grad"], a["exp_avg"],
+                                                  a["exp_avg_sq"], a["max_exp_avg_sq"], step=1,
+                                                  lr=0.1, amsgrad=True),
+    "rmsprop_step": lambda a, bad: kernels.rmsprop_step(a["param"], a["grad"], a["square_avg"],
+                                                        a["grad_avg"], a["momentum_buffer"],
+                                                        lr=0.1, momentum=0.9, centered=True),
+    "adagrad_step": lambda a, bad: kernels.adagrad_step(a["param"], a["grad"], a["state_sum"],
+                                                        step=1, lr=0.1),
+}
+BUFFERS = {"sgd_step": ["param", "grad", "momentum_buffer"],
+           "adam_step": ["param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
+           "rmsprop_step": ["param", "grad", "square_avg", "grad_avg", "momentum_buffer"],
+           "adagrad_step": ["param", "grad", "state_sum"]}
+
+
+@pytest.mark.parametrize("name", STEPS)
+def test_non_float32_buffers_raise_type_error_naming_the_argument(name):
+    for bad in BUFFERS[name]:
+        arrays = {n: np.ones(4, np.float64 if n == bad else np.float32) for n in BUFFERS[name]}
+        before = {n: a.copy() for n, a in arrays.items()}
+        with pytest.raises(TypeError, match=rf"{name}: argument '{bad}' must be float32, got "
+                                            r"float64 \(convert with \.astype\(numpy.float32\)"):
+            STEPS[name](arrays, bad)
+        for n, a in arrays.items():  # nothing was updated
+            np.testing.assert_array_equal(a, before[n])
+    with pytest.raises(TypeError, match=f"{name}: argument 'param' must be a float32 "
+                                        "numpy.ndarray, got list"):
+        STEPS[name](dict({n: np.ones(4, np.float32) for n in BUFFERS[name]}, param=[1.0]), None)
 
 
 def test_errors():
