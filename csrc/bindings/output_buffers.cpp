@@ -1,5 +1,7 @@
 #include "bindings/output_buffers.h"
 
+#include "core/streaming.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <mutex>
@@ -150,6 +152,9 @@ void bind_output_cache(py::module_& m) {
   }, "Idle output blocks held for reuse and the cache's limits.");
   m.def("_set_output_cache_limit", &set_output_cache_limit, py::arg("bytes"),
         "Cap the idle output bytes kept for reuse (0: none); returns the previous cap.");
+  m.def("_set_stream_min_bytes", &set_stream_min_bytes, py::arg("bytes"),
+        "Output size from which pooling and batch norm stream their stores past the caches "
+        "(0: always); returns the previous size.");
 }
 
 }  // namespace hpnn

@@ -42,7 +42,8 @@ OutputCacheInfo output_cache_info();
 // returns the previous cap.
 std::size_t set_output_cache_limit(std::size_t bytes);
 
-// Registers _C._output_cache_info() and _C._set_output_cache_limit(bytes).
+// Registers _C._output_cache_info(), _C._set_output_cache_limit(bytes) and
+// _C._set_stream_min_bytes(bytes) (core/streaming.h: how large outputs are written).
 void bind_output_cache(py::module_& m);
 
 }  // namespace hpnn

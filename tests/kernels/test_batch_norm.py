@@ -1,7 +1,8 @@
 """hpnn.kernels batch norm against hpnn.reference.norm on every ISA and at 1 and 2 threads.
 
 The reference runs in float64 on the same float32 inputs (the exact answer), so large-mean
-inputs check the kernels' numerical stability too. Tolerances: outputs 1e-5 relative; the
+inputs check the kernels' numerical stability too. Every kernel runs with plain and with
+streaming stores (the path of outputs larger than the caches). Tolerances: outputs 1e-5 relative; the
 per-channel reductions (grad_weight, grad_bias, grad_x through them) 1e-4 relative, with an
 absolute floor scaled to the size of the terms that cancel.
 """
@@ -9,9 +10,18 @@ import numpy as np
 import pytest
 
 from hpnn import kernels, reference
+from support import streamed_outputs
 
+# Runs of S values per image and channel: gathered below 64, cut into blocks above 2048.
 SHAPES = [(2, 3), (64, 128), (5, 7, 3), (4, 17, 9, 11), (8, 16, 56, 56), (3, 5, 2, 3, 4),
-          (2, 3, 100, 1), (700, 3, 1)]
+          (2, 3, 100, 1), (700, 3, 1), (1, 3, 129), (3, 2, 4099), (2, 5, 63), (2, 5, 64),
+          (5, 3, 33, 35)]
+
+
+@pytest.fixture(params=[False, True], ids=["stored", "streamed"])
+def streamed(request):
+    with streamed_outputs(request.param):
+        yield request.param
 
 
 def f64(*arrays):
@@ -36,7 +46,7 @@ def make(shape, affine, mean, seed=0):
 @pytest.mark.parametrize("mean", [0.5, 1e4], ids=["mean0.5", "mean1e4"])
 @pytest.mark.parametrize("affine", [True, False], ids=["affine", "no-affine"])
 @pytest.mark.parametrize("shape", SHAPES, ids=[str(s) for s in SHAPES])
-def test_training_forward_and_backward(isa, threads, shape, affine, mean):
+def test_training_forward_and_backward(isa, threads, streamed, shape, affine, mean):
     x, weight, bias, running_mean, running_var = make(shape, affine, mean)
     rm64, rv64 = f64(running_mean, running_var)
     y, save_mean, save_invstd = kernels.batch_norm_forward_train(x, weight, bias, running_mean,
@@ -64,8 +74,9 @@ def test_training_forward_and_backward(isa, threads, shape, affine, mean):
         assert grad_w is None and grad_b is None
 
 
-@pytest.mark.parametrize("shape", [(64, 128), (4, 17, 9, 11), (8, 16, 56, 56)], ids=str)
-def test_eval_forward(isa, threads, shape):
+@pytest.mark.parametrize("shape", [(64, 128), (4, 17, 9, 11), (8, 16, 56, 56), (3, 5, 33, 35)],
+                         ids=str)
+def test_eval_forward(isa, threads, streamed, shape):
     x, weight, bias, running_mean, running_var = make(shape, True, 0.5)
     y = kernels.batch_norm_forward_eval(x, weight, bias, running_mean, running_var, eps=1e-3)
     ref = reference.batch_norm_forward_eval(*f64(x, weight, bias, running_mean, running_var),

@@ -2,11 +2,14 @@
 
 Max pooling must match exactly (values and int64 indices, ties and NaNs included); average
 pooling and gradients to 1e-5 relative; global average pooling (a long reduction) to 1e-4.
+Every kernel runs with plain and with streaming stores (the path of outputs larger than the
+caches, staged some rows at a time).
 """
 import numpy as np
 import pytest
 
 from hpnn import kernels, reference
+from support import streamed_outputs
 
 # (shape, kernel_size, stride, padding, dilation, ceil_mode): hand-picked edge cases ...
 CASES = [
@@ -22,6 +25,9 @@ CASES = [
     ((1, 1, 5, 5), 5, 1, 2, 1, False),
     ((2, 2, 6, 9), (1, 3), (4, 5), (0, 1), 1, True),   # stride > kernel
     ((1, 3, 1, 30), (1, 2), 2, 0, 1, False),
+    ((1, 2, 190, 80), 2, 2, 0, 1, True),        # streamed planes staged in 2 chunks
+    ((1, 2, 191, 81), 2, 2, 0, 1, False),       # ... with a row and a column left over
+    ((1, 1, 4, 5500), 2, 2, 0, 1, False),       # rows wider than the stage
 ]
 
 
@@ -47,13 +53,19 @@ CASES += random_cases(16)
 IDS = [f"{c[0]}-k{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-{'ceil' if c[5] else 'floor'}" for c in CASES]
 
 
+@pytest.fixture(params=[False, True], ids=["stored", "streamed"])
+def streamed(request):
+    with streamed_outputs(request.param):
+        yield request.param
+
+
 def data(shape, seed=0, ties=False):
     x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     return np.round(x * 2) if ties else x
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_max_pool_matches_reference(isa, threads, case):
+def test_max_pool_matches_reference(isa, threads, streamed, case):
     shape, kernel, stride, padding, dilation, ceil_mode = case
     for ties in (False, True):
         x = data(shape, ties=ties)
@@ -70,7 +82,7 @@ def test_max_pool_matches_reference(isa, threads, case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_avg_pool_matches_reference(isa, threads, case):
+def test_avg_pool_matches_reference(isa, threads, streamed, case):
     shape, kernel, stride, padding, _, ceil_mode = case
     x = data(shape)
     for count_include_pad, divisor_override in ((True, None), (False, None), (True, 3)):
@@ -88,7 +100,7 @@ def test_avg_pool_matches_reference(isa, threads, case):
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 1, 1), (3, 5, 7, 9), (2, 40, 56, 56), (1, 2, 300, 301)])
-def test_global_avg_pool_matches_reference(isa, threads, shape):
+def test_global_avg_pool_matches_reference(isa, threads, streamed, shape):
     x = data(shape) + np.float32(3)
     y = kernels.global_avg_pool2d_forward(x)
     assert y.shape == shape[:2] + (1, 1) and y.dtype == np.float32
@@ -109,7 +121,7 @@ def test_max_pool_nan_rule_matches_reference(isa):
         np.testing.assert_array_equal(indices, indices_ref)
 
 
-def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads):
+def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, streamed):
     # grad_y shaped like a 2x2 stride-2 pool's output takes the one-pass path only while every
     # index lies in its own 2x2 window; anything else (here a 3x3 pool's, or a few indices moved
     # to another window) must still scatter-add exactly as the reference does.
