@@ -284,7 +284,10 @@ void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, 
         for (index_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
           const float* src = out + i * 2 * ts + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
           const index_t oy = 2 * ty + i;
-          copy_row(src, s.ow, b, (s.oh - oy) * s.ow, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
+          // Room: the segment's rows below, which this thread writes next (the rows after
+          // them may be another block's, on another thread).
+          const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
+          copy_row(src, s.ow, b, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
         }
     });
   }
