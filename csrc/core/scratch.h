@@ -18,7 +18,8 @@ enum ScratchSlot {
   kScratchWinogradWeights = 9,  // Winograd: transformed weights (or their gradient)
   kScratchWinogradTiles = 10,   // Winograd: transformed input tiles of one block
   kScratchWinogradProducts = 11,  // Winograd: their products with the weights, or dy tiles
-  kScratchSlots = 12
+  kScratchConvTapRows = 12,       // the im2col rows of a few-tap convolution's batch
+  kScratchSlots = 13
 };
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call

@@ -196,18 +196,44 @@ void forward_batch(const ConvShape& s, const PaddedGrid& grid, const float* x,
   }
 }
 
-// grad_w += the batch's contribution: dy on the grid (kg x count * size) @ TapColumns.
+// The batch's im2col matrix (taps x count * size), each row a run of shifted image rows.
+void tap_rows(const ConvShape& s, const PaddedGrid& grid, const float* padded, index_t count,
+              float* rows) {
+  const index_t columns = count * grid.size;
+  Tap tap = tap_of(s, 0);
+  for (index_t p = 0; p < taps_of(s); ++p, tap.next(s)) {
+    const float* src = padded + tap_offset(s, grid, tap);
+    for (index_t n = 0; n < count; ++n)
+      for (index_t j = 0; j < grid.size; ++j)
+        rows[p * columns + n * grid.size + j] = src[n * grid.image + j];
+  }
+}
+
+// grad_w += the batch's contribution: dy on the grid (kg x count * size) @ TapColumns. With
+// fewer taps than filters (a first layer's 9), as its transpose: taps x kg fills the register
+// tile where kg x taps would leave most of its columns idle.
 void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* grad_y,
                        const float* x, float* grad_w, index_t first, index_t count, int nt) {
   const index_t kg = s.k / s.groups, taps = taps_of(s), columns = count * grid.size;
   float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(count * grid.image));
   float* dy_grid = thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * columns));
+  const bool transposed = taps < kg;
+  float* rows = transposed ? thread_scratch(kScratchConvTapRows,
+                                            static_cast<std::size_t>(taps * columns)) : nullptr;
   for (index_t g = 0; g < s.groups; ++g) {
     pad_images(s, grid, x, first, count, g, padded);
     output_to_grid(s, grid, grad_y, first, count, g, dy_grid);
-    const GemmArgs args = product(kg, taps, columns, dy_grid, columns, 1, nullptr, 0, 0,
-                                  grad_w + g * kg * taps, 1.0f, nt);
-    gemm_run(args, kBlocking, TapColumns{&s, grid, padded});
+    float* grad_w_g = grad_w + g * kg * taps;
+    if (transposed) {
+      tap_rows(s, grid, padded, count, rows);
+      GemmArgs args = product(taps, kg, columns, rows, columns, 1, nullptr, 0, 0, grad_w_g, 1.0f, nt);
+      args.rs_c = 1, args.cs_c = taps;
+      gemm_run(args, kBlocking, StridedB{dy_grid, 1, columns});
+    } else {
+      const GemmArgs args = product(kg, taps, columns, dy_grid, columns, 1, nullptr, 0, 0,
+                                    grad_w_g, 1.0f, nt);
+      gemm_run(args, kBlocking, TapColumns{&s, grid, padded});
+    }
   }
 }
 
