@@ -14,6 +14,8 @@ from support import TEST_ISAS
 CASES = [
     (2, 3, 9, 11, 4, 3, 3, 1, 0, 1, 1),
     (1, 1, 28, 28, 8, 3, 3, 1, 0, 1, 1),          # a first layer
+    (2, 1, 10, 9, 16, 3, 3, 1, 1, 1, 1),          # fewer taps than filters: transposed dW
+    (2, 2, 8, 8, 24, 3, 3, 1, 0, 2, 2),           # the same per group, dilated
     (3, 4, 10, 7, 6, 3, 3, 1, 1, 1, 1),           # "same" padding
     (2, 8, 7, 7, 16, 1, 1, 1, 0, 1, 1),           # pointwise
     (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # stride 2, rectangular kernel
