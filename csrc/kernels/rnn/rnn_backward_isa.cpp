@@ -80,7 +80,8 @@ void block_weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGr
   const InputsAndStates states{&a, saved.hidden, 0, H};
   float* grad_hh = g.grad_w_hh + blk.hh_row * H;
   if (blk.ih_row < 0) return weight_product(a, d_block, ds, rows, states, grad_hh, H);
-  const index_t apart = imin(tile_area(rows, F), tile_area(F, rows)) + tile_area(rows, H);
+  const index_t x_area = F < NR ? imin(tile_area(rows, F), tile_area(F, rows)) : tile_area(rows, F);
+  const index_t apart = x_area + tile_area(rows, H);
   if (blk.hh_row < 0 || tile_area(rows, F + H) > apart) {
     product(rows, F, a.steps * a.batch, d_block, 1, ds, a.x, F, 1, g.grad_w_ih + blk.ih_row * F,
             F, 0.0f, a.num_threads);

@@ -156,14 +156,15 @@ int product_threads(double flops, int nt) {
 // Lanes of the register tiles an m x n product computes, padding included.
 index_t tile_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div(n, NR) * NR; }
 
-// C (m x n) = A @ B + beta C, both operands strided, on up to nt threads. A product narrow
-// against the tile (grad_x with a few input features: n = F << NR) runs as C^T = B^T A^T
-// where that pads less.
+// C (m x n) = A @ B + beta C, both operands strided, on up to nt threads. A product narrower
+// than the tile (grad_x with a few input features: n = F < NR) runs as C^T = B^T A^T where
+// that pads less. Only then: C^T's tiles are written element by element, at stride rs_c, which
+// costs more than a few percent of padding (twice the time for the GRU's input projection).
 void product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
              const float* b, index_t rs_b, index_t cs_b, float* c, index_t rs_c, float beta,
              int nt) {
   nt = product_threads(2.0 * m * n * k, nt);
-  const GemmArgs g = tile_area(n, m) < tile_area(m, n)
+  const GemmArgs g = n < NR && tile_area(n, m) < tile_area(m, n)
       ? GemmArgs{n, m, k, b, cs_b, rs_b, a, cs_a, rs_a, c, 1, rs_c, 1.0f, beta, nt}
       : GemmArgs{m, n, k, a, rs_a, cs_a, b, rs_b, cs_b, c, rs_c, 1, 1.0f, beta, nt};
   if (k == 0) return scale_c(g);
