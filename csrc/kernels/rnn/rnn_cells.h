@@ -3,9 +3,9 @@
 // drivers (rnn_forward_isa.cpp, rnn_backward_isa.cpp) run every cell type through one template.
 //
 // A forward step runs in two passes over a row: activate (the independent gate non-linearities)
-// and then update (the new state, which depends on them). Interleaving four independent
-// sigmoid/tanh chains per vector keeps the FP units busy; one pass per vector would leave them
-// waiting on one ~130-cycle dependency chain after another (measured 2-3x slower).
+// and then update (the new state, which depends on them), so that the out-of-order window sees
+// independent sigmoid/tanh chains side by side instead of one ~130-cycle dependency chain per
+// vector (LSTM gate pass measured ~1.8x faster; the whole forward 5% at H = 128, 19% at H = 64).
 #pragma once
 #include "kernels/rnn/rnn_gates.h"
 
