@@ -34,6 +34,8 @@ CASES = [
     ("lstm", 4, 40, 16, 96, True, False, "tanh"),
     ("gru", 4, 40, 16, 96, True, True, "tanh"),
     ("rnn", 8, 64, 16, 96, True, False, "relu"),
+    # 4H past the GEMM depth block (several passes of the backward's step product)
+    ("lstm", 3, 5, 40, 136, True, True, "tanh"),
 ]
 
 

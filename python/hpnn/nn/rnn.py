@@ -46,6 +46,19 @@ class Recurrence(Function):
         return tuple(grads[:len(self.needs_input_grad)])
 
 
+class CellStep(Recurrence):
+    """One time step of a cell on x (N, F): the recurrence over a length-1 sequence, without
+    the sequence axis (one graph node instead of three with the unsqueeze and the indexing)."""
+
+    def forward(self, x, *arrays, kind, nonlinearity="tanh"):
+        return super().forward(x[None], *arrays, kind=kind, reverse=False,
+                               nonlinearity=nonlinearity)[0]
+
+    def backward(self, grad):
+        grads = super().backward(grad[None])
+        return (None if grads[0] is None else grads[0][0],) + grads[1:]
+
+
 def _make_weights(module, kind, input_size, hidden_size, bias, suffix=""):
     gates = _GATES[kind] * hidden_size
     names = [f"weight_ih{suffix}", f"weight_hh{suffix}"]
@@ -175,7 +188,7 @@ class GRU(_GatedRNNBase):
 
 
 class _CellBase(Module):
-    """One time step: runs the sequence recurrence on a length-1 sequence."""
+    """One time step: runs the sequence kernels on a length-1 sequence (CellStep)."""
 
     kind = "rnn"
 
@@ -199,8 +212,8 @@ class _CellBase(Module):
             states = list(hx) if count == 2 else [hx]
             states = [s if batched else s.unsqueeze(0) for s in states]
         options = {"nonlinearity": self.nonlinearity} if self.kind == "rnn" else {}
-        y = Recurrence.apply(x.unsqueeze(0), *states, *[getattr(self, n) for n in self._names],
-                             kind=self.kind, reverse=False, **options)[0]
+        y = CellStep.apply(x, *states, *[getattr(self, n) for n in self._names], kind=self.kind,
+                           **options)
         outputs = [y[:, :self.hidden_size], y[:, self.hidden_size:]] if count == 2 else [y]
         outputs = outputs if batched else [o.squeeze(0) for o in outputs]
         return tuple(outputs) if count == 2 else outputs[0]

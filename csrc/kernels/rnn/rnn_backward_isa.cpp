@@ -1,0 +1,191 @@
+// Backward of the recurrent layers over whole sequences, compiled once per ISA; one driver for
+// every cell type (rnn_cells.h), like the forward (rnn_forward_isa.cpp):
+//
+//   per step, in reverse processing order, one fused pass writes the gate gradients D[t] (kept
+//   for all steps), their column sums (the bias gradients) and the carries; then
+//   grad h_{t-1} = D_h[t] @ w_hh against w_hh packed once. After the sweep the weight
+//   gradients are one GEMM per block of D: D^T [x | h_prev] gives grad_w_ih and grad_w_hh
+//   together (one packing of D), then grad_x = D_i @ w_ih.
+#include "kernels/rnn/rnn_cells.h"
+#include "kernels/rnn/rnn_sweep.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+// A block of gate-gradient columns [col, col + rows) of D and the weight-gradient rows it
+// produces: w_ih rows from ih_row, w_hh rows from hh_row (-1: none).
+struct GradBlock {
+  index_t col, rows, ih_row, hh_row;
+};
+
+// Elman and LSTM: D_i = D_h = D. GRU (see GruCell): D_h = columns [0, 3H), D_i = [0, 2H) and
+// [3H, 4H), so r and z feed both weights, the n gate's two parts one each.
+int grad_blocks(int gates, index_t H, GradBlock* blocks) {
+  if (gates != 3) return blocks[0] = {0, gates * H, 0, 0}, 1;
+  blocks[0] = {0, 2 * H, 0, 0};
+  blocks[1] = {2 * H, H, -1, 2 * H};
+  blocks[2] = {3 * H, H, 2 * H, -1};
+  return 3;
+}
+
+void copy_floats(float* dst, const float* src, index_t count) {
+  index_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, vload(src + i));
+  for (; i < count; ++i) dst[i] = src[i];
+}
+
+// op(B) of a weight-gradient GEMM over the T * N sequence rows (time-major): row t * N + n is
+// [x_t | h_prev], x's x_cols (F or 0) columns and then h_cols (H or 0) of the state step t
+// started from (h0 at the first processed step).
+struct InputsAndStates {
+  const RnnArgs* a;
+  const float* hidden;
+  index_t x_cols, h_cols;
+  const float* state_row(index_t t, index_t n) const {
+    const index_t T = a->steps, N = a->batch, H = a->hidden;
+    if (t == (a->reverse ? T - 1 : 0)) return a->h0 + n * H;
+    return hidden + ((a->reverse ? t + 1 : t - 1) * N + n) * H;
+  }
+  void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
+    const index_t N = a->batch;
+    const index_t from_x = imax(0, imin(cols, x_cols - j0));  // leading columns taken from x
+    index_t t = pc / N, n = pc % N;
+    for (index_t p = 0; p < kc; ++p, out += NR) {
+      if (from_x > 0) copy_floats(out, a->x + (t * N + n) * a->input + j0, from_x);
+      if (from_x < cols)
+        copy_floats(out + from_x, state_row(t, n) + (j0 + from_x - x_cols), cols - from_x);
+      for (int l = cols; l < NR; ++l) out[l] = 0.0f;
+      if (++n == N) n = 0, ++t;
+    }
+  }
+};
+
+// D_block^T [x | h_prev] for the columns `inputs` selects, into c (row stride rs_c).
+void weight_product(const RnnArgs& a, const float* d_block, index_t ds, index_t rows,
+                        const InputsAndStates& inputs, float* c, index_t rs_c) {
+  const index_t width = inputs.x_cols + inputs.h_cols, k = a.steps * a.batch;
+  const int nt = product_threads(2.0 * rows * width * k, a.num_threads);
+  gemm_run(GemmArgs{rows, width, k, d_block, 1, ds, nullptr, 0, 0, c, rs_c, 1, 1.0f, 0.0f, nt},
+           kBlocking, inputs);
+}
+
+// grad_w_ih and grad_w_hh rows of one block. Both at once (one packing of D, through `work`,
+// rows x (F + H)) unless that pads the register tiles more than two products, one of which may
+// then run transposed (grad_w_ih with a few input features).
+void block_weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g,
+                            const float* d, index_t ds, const GradBlock& blk) {
+  const index_t F = a.input, H = a.hidden, rows = blk.rows;
+  const float* d_block = d + blk.col;
+  const InputsAndStates states{&a, saved.hidden, 0, H};
+  float* grad_hh = g.grad_w_hh + blk.hh_row * H;
+  if (blk.ih_row < 0) return weight_product(a, d_block, ds, rows, states, grad_hh, H);
+  const index_t x_area = F < NR ? imin(tile_area(rows, F), tile_area(F, rows)) : tile_area(rows, F);
+  const index_t apart = x_area + tile_area(rows, H);
+  if (blk.hh_row < 0 || tile_area(rows, F + H) > apart) {
+    product(rows, F, a.steps * a.batch, d_block, 1, ds, a.x, F, 1, g.grad_w_ih + blk.ih_row * F,
+            F, 0.0f, a.num_threads);
+    if (blk.hh_row >= 0) weight_product(a, d_block, ds, rows, states, grad_hh, H);
+    return;
+  }
+  float* work = thread_scratch(kScratchRnnWeights, static_cast<std::size_t>(rows * (F + H)));
+  weight_product(a, d_block, ds, rows, InputsAndStates{&a, saved.hidden, F, H}, work, F + H);
+  for (index_t i = 0; i < rows; ++i) {
+    copy_floats(g.grad_w_ih + (blk.ih_row + i) * F, work + i * (F + H), F);
+    copy_floats(grad_hh + i * H, work + i * (F + H) + F, H);
+  }
+}
+
+void weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g, const float* d,
+                      index_t ds) {
+  const index_t F = a.input;
+  GradBlock blocks[3];
+  const int n_blocks = grad_blocks(gates_of(a.cell), a.hidden, blocks);
+  bool first_input = true;
+  for (int i = 0; i < n_blocks; ++i) {
+    const GradBlock& blk = blocks[i];
+    block_weight_gradients(a, saved, g, d, ds, blk);
+    if (blk.ih_row < 0) continue;
+    product(a.steps * a.batch, F, blk.rows, d + blk.col, ds, 1, a.w_ih + blk.ih_row * F, F, 1,
+            g.grad_x, F, first_input ? 0.0f : 1.0f, a.num_threads);
+    first_input = false;
+  }
+}
+
+// The bias gradients from the column sums of D.
+void bias_gradients(const RnnArgs& a, const RnnGrads& g, const float* sums) {
+  GradBlock blocks[3];
+  const int n_blocks = grad_blocks(gates_of(a.cell), a.hidden, blocks);
+  for (int i = 0; i < n_blocks; ++i) {
+    const GradBlock& blk = blocks[i];
+    if (g.grad_b_ih && blk.ih_row >= 0) copy_floats(g.grad_b_ih + blk.ih_row, sums + blk.col, blk.rows);
+    if (g.grad_b_hh && blk.hh_row >= 0) copy_floats(g.grad_b_hh + blk.hh_row, sums + blk.col, blk.rows);
+  }
+}
+
+template <class Cell>
+void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
+  const index_t T = a.steps, N = a.batch, H = a.hidden, GH = Cell::kGates * H;
+  const index_t ds = Cell::kGradWidth * H;
+  float* d = thread_scratch(kScratchRnnGrads, static_cast<std::size_t>(T * N * ds));
+  const Sweep s = make_sweep(a);
+  const index_t packed = s.panels * NR * GH;
+  float* work = thread_scratch(kScratchRnnWeights, static_cast<std::size_t>(packed + N * H + ds));
+  const PackedB b{work, GH, H, s.panels, 1, a.w_hh, H, 1};  // op(B) = w_hh
+  float* carry_h = work + packed;
+  float* sums = carry_h + N * H;
+  fill(carry_h, N * H, 0.0f), fill(sums, ds, 0.0f);
+  copy_or_zero(g.grad_h0, g.grad_h_n, N * H);  // grad_h0 holds the recurrent gradient
+  if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
+  for_each_thread(s, [&](index_t q0, index_t q1, index_t j0, index_t j1) {
+    b.pack(q0, q1);
+    float* packed_a = packed_a_scratch(GH);
+    for (index_t pos = T - 1; pos >= 0; --pos) {
+      const index_t t = s.time(pos);
+      const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
+      const float* c_prev = saved.cell ? s.previous<const float>(saved.cell, a.c0, pos) : nullptr;
+      for (index_t n = 0; n < N; ++n) {
+        const index_t row = t * N + n;
+        const BackwardRow r{g.grad_output + row * H, g.grad_h0 + n * H, carry_h + n * H,
+                            g.grad_c0 ? g.grad_c0 + n * H : nullptr,
+                            saved.gates ? saved.gates + row * Cell::kSavedGates * H : nullptr,
+                            saved.hidden + row * H, saved.cell ? saved.cell + row * H : nullptr,
+                            h_prev + n * H, c_prev ? c_prev + n * H : nullptr, d + row * ds, H};
+        for_each_vector(j0, j1, [&](index_t j, int count) {
+          Cell::backward(r, j, count);
+          for (int k = 0; k < Cell::kGradWidth; ++k) {
+            float* sum = sums + k * H + j;
+            store_n(sum, load_n(sum, count) + load_n(r.d + k * H + j, count), count);
+          }
+        });
+      }
+      step_barrier(s);
+      const StepTarget target{g.grad_h0, H, false};
+      step_product(b, d + t * N * ds, ds, N, &target, q0, q1, packed_a);
+    }
+  });
+  if (Cell::kGates == 3)
+    for (index_t i = 0; i < N * H; ++i) g.grad_h0[i] += carry_h[i];
+  bias_gradients(a, g, sums);  // before the weight gradients reuse the scratch
+  weight_gradients(a, saved, g, d, ds);
+}
+
+}  // namespace
+
+void rnn_backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& grads) {
+  switch (a.cell) {
+    case RnnCell::kTanh: return backward<ElmanCell<false>>(a, saved, grads);
+    case RnnCell::kRelu: return backward<ElmanCell<true>>(a, saved, grads);
+    case RnnCell::kLstm: return backward<LstmCell>(a, saved, grads);
+    case RnnCell::kGru: return backward<GruCell>(a, saved, grads);
+  }
+}
+
+}  // namespace HPNN_ISA_NS
+
+void HPNN_ISA_FN(register_rnn)(KernelTable& table) {
+  table.rnn_forward = HPNN_ISA_NS::rnn_forward;
+  table.rnn_backward = HPNN_ISA_NS::rnn_backward;
+}
+
+}  // namespace hpnn
