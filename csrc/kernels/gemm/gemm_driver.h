@@ -12,7 +12,8 @@
 //
 // The micro-kernel keeps the whole MR x NR tile of C in vector registers: per step of k it
 // loads NR/lanes vectors of B and broadcasts MR scalars of A, for MR * NR/lanes FMAs. Edge tiles
-// run the same micro-kernel on zero-padded panels and write back through a small tile buffer.
+// run the kernel on zero-padded panels (rows rounded up to a multiple of MR / 3 only) and write
+// back through a small tile buffer.
 //
 // This header is included by per-ISA sources only (the GEMM itself and the convolutions, which
 // pack their images straight into B panels); everything is in an anonymous namespace, so each
@@ -54,15 +55,19 @@ constexpr int NV = 2;
 constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4096};
 #endif
 constexpr int NR = NV * kLanes;
+// Edge tiles of m < MR rows run a kernel of m rounded up to a multiple of this: a 64-row C
+// (a batch of 64) then costs 64 rows of FMAs, not 72.
+constexpr int kRowStep = MR / 3;
 
 // Writes alpha * acc (+ beta * C) to the m x n corner of the C tile at c.
-void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_c, float alpha,
+template <int kRows>
+void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t cs_c, float alpha,
                 float beta, int m, int n) {
   const vfloat valpha = vbroadcast(alpha);
-  if (m == MR && n == NR && cs_c == 1) {
+  if (m == kRows && n == NR && cs_c == 1) {
     const vfloat vbeta = vbroadcast(beta);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         float* dst = c + i * rs_c + v * kLanes;
@@ -70,9 +75,9 @@ void write_tile(const vfloat (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_
       }
     return;
   }
-  alignas(64) float tile[MR * NR];
+  alignas(64) float tile[kRows * NR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) vstore(tile + i * NR + v * kLanes, valpha * acc[i][v]);
   for (int i = 0; i < m; ++i) {
@@ -91,12 +96,13 @@ struct BPanel {
   bool in_place;
 };
 
-// C tile (m <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel + beta * C.
+// C tile (m <= kRows <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel +
+// beta * C, on the first kRows rows of the A panel.
 // A is a packed panel (element (i, p) at a[p * MR + i]) or, with kDirectA, read in place from
 // op(A) at a[i * rs_a + p * cs_a] -- cheaper than packing when the panel is used only once or
 // twice (narrow N), since packing touches every element of A anyway. B likewise with
 // kInPlaceB: one offset load per step instead of packing a panel used by only a few tiles.
-template <bool kDirectA, bool kInPlaceB>
+template <int kRows, bool kDirectA, bool kInPlaceB>
 void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs_a,
                   const float* __restrict b, const index_t* __restrict b_rows, float* c,
                   index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
@@ -106,9 +112,9 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
     __builtin_prefetch(c + i * rs_c, 1);
     __builtin_prefetch(c + i * rs_c + (n - 1) * cs_c, 1);
   }
-  vfloat acc[MR][NV];
+  vfloat acc[kRows][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < kRows; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = vfloat{};
   for (index_t p = 0; p < k; ++p) {
@@ -117,7 +123,7 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b_row[v] = vload(b_p + v * kLanes);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < kRows; ++i) {
       const vfloat a_i = vbroadcast(a[i * a_row]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += a_i * b_row[v];
@@ -127,18 +133,36 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
   write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
 }
 
-// One tile of C through the micro-kernel variant its operands call for.
+template <int kRows>
+void run_tile_rows(bool direct_a, const float* a, index_t rs_a, index_t cs_a, const BPanel& panel,
+                   const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c,
+                   float alpha, float beta, int m, int n) {
+  if (direct_a && panel.in_place)
+    micro_kernel<kRows, true, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
+                                    m, n);
+  else if (direct_a)
+    micro_kernel<kRows, true, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
+                                     m, n);
+  else if (panel.in_place)
+    micro_kernel<kRows, false, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
+                                     m, n);
+  else
+    micro_kernel<kRows, false, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha,
+                                      beta, m, n);
+}
+
+// One tile of C through the micro-kernel variant its operands and row count call for.
 void run_tile(bool direct_a, const float* a, index_t rs_a, index_t cs_a, const BPanel& panel,
               const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c, float alpha,
               float beta, int m, int n) {
-  if (direct_a && panel.in_place)
-    micro_kernel<true, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
-  else if (direct_a)
-    micro_kernel<true, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
-  else if (panel.in_place)
-    micro_kernel<false, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+  if (m > 2 * kRowStep)
+    run_tile_rows<MR>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha, beta, m, n);
+  else if (m > kRowStep)
+    run_tile_rows<2 * kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha,
+                                beta, m, n);
   else
-    micro_kernel<false, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta, m, n);
+    run_tile_rows<kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha, beta,
+                            m, n);
 }
 
 // dst[c * dst_stride + r] = rows[r][c] for a 4 x 4 block.
