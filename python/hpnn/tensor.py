@@ -47,7 +47,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad=False):
         tensor = cls.__new__(cls)
-        if array.dtype != np.float32 and array.dtype.kind == "f":
+        dtype = array.dtype
+        if dtype.kind == "f" and dtype.char != "f":  # a float that is not float32
             array = array.astype(np.float32)
         tensor.data = array
         tensor.grad = None
@@ -144,7 +145,7 @@ class Tensor:
                     f"backward(): grad can be implicitly created only for scalar outputs, "
                     f"got shape {self.shape}; pass gradient="
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, np.float32)
         else:
             gradient = as_array(gradient, np.float32)
             if gradient.shape != self.shape:

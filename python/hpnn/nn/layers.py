@@ -85,6 +85,10 @@ class _Activation(Module):
 
 class ReLU(_Activation):
     function = F.relu
+    _commutes_with_max_pool = True  # relu(max(window)) == max(relu(window)); see Sequential
+
+    def forward(self, input):
+        return F.relu(input)
 
     def __init__(self, inplace=False):
         super().__init__()

@@ -69,10 +69,11 @@ class Module:
             table.pop(name, None)
 
     def __getattr__(self, name):
-        for table in ("_parameters", "_buffers", "_modules"):
-            entries = self.__dict__.get(table)
-            if entries is not None and name in entries:
-                return entries[name]
+        attrs = self.__dict__
+        if "_parameters" in attrs:
+            for entries in (attrs["_parameters"], attrs["_buffers"], attrs["_modules"]):
+                if name in entries:
+                    return entries[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
@@ -159,8 +160,10 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
+        for module in self.modules():  # a shared parameter seen twice is harmless here
+            for p in module._parameters.values():
+                if p is None or p.grad is None:
+                    continue
                 if set_to_none:
                     p.grad = None
                 else:
@@ -259,6 +262,16 @@ def _checked_array(key, target, value):
     return array
 
 
+def _max_pool_first(activation, pool):
+    """Whether ``activation`` then ``pool`` may run as pool then activation: ReLU commutes with
+    max pooling exactly (the same values, the same argmax and so the same gradients, ties and
+    NaN included) and then only touches the pooled output. Exact classes only: a subclass
+    may have changed forward."""
+    return (type(activation).__dict__.get("_commutes_with_max_pool", False)
+            and type(pool).__dict__.get("_takes_window_max", False)
+            and not pool.return_indices)
+
+
 class Sequential(Module):
     """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
 
@@ -272,8 +285,16 @@ class Sequential(Module):
                 self.add_module(str(index), module)
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        i, count = 0, len(modules)
+        while i < count:
+            module = modules[i]
+            if i + 1 < count and _max_pool_first(module, modules[i + 1]):
+                x = module(modules[i + 1](x))
+                i += 2
+            else:
+                x = module(x)
+                i += 1
         return x
 
     def append(self, module):
