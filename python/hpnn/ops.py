@@ -172,7 +172,7 @@ def _spread(value, shape):
 class Sum(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+        return np.asarray(np.add.reduce(x, axis=axis, keepdims=keepdims))
 
     def backward(self, grad):
         if self.axis is None:

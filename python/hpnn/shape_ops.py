@@ -35,13 +35,17 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(self, x, axes):
-        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dims")
-        self.axes = axes
+        ndim = x.ndim
+        if len(axes) != ndim or not all(-ndim <= a < ndim for a in axes) \
+                or len({a % ndim for a in axes}) != ndim:
+            raise ValueError(f"permute: {axes} is not a permutation of the {ndim} dims")
+        self.inverse = [0] * ndim
+        for position, axis in enumerate(axes):
+            self.inverse[axis % ndim] = position
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort([a % grad.ndim for a in self.axes]))
+        return grad.transpose(self.inverse)
 
 
 class GetItem(Function):
@@ -95,12 +99,29 @@ def _is_basic(index):
 
 class Concat(Function):
     def forward(self, *arrays, axis=0):
-        self.axis = axis
-        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        out = np.concatenate(arrays, axis=axis)
+        self.axis, self.sizes = axis % out.ndim, [a.shape[axis] for a in arrays]
+        return out
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.splits, axis=self.axis))
+        lead, start, parts = (slice(None),) * self.axis, 0, []
+        for size in self.sizes:
+            parts.append(grad[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(parts)
+
+
+class Stack(Function):
+    """Arrays of one shape joined along a new axis; each gets its slice of the gradient."""
+
+    def forward(self, *arrays, axis=0):
+        out = np.stack(arrays, axis=axis)
+        self.axis = axis % out.ndim
+        return out
+
+    def backward(self, grad):
+        lead = (slice(None),) * self.axis
+        return tuple([grad[lead + (i,)] for i in range(grad.shape[self.axis])])
 
 
 def _gemm(a, b, trans_a=False, trans_b=False):

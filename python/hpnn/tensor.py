@@ -318,9 +318,9 @@ class Tensor:
         return shape_ops.Permute.apply(self, axes=_shape_arg(dims))
 
     def transpose(self, dim0, dim1):
-        axes = list(range(self.ndim))
+        axes = list(range(self.data.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return shape_ops.Permute.apply(self, axes=tuple(axes))
+        return shape_ops.Permute.apply(self, axes=axes)
 
     def t(self):
         if self.ndim > 2:
@@ -377,7 +377,9 @@ def _index(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        for part in index:
+            if isinstance(part, Tensor):
+                return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index
 
 

@@ -30,7 +30,7 @@ class Linear(Function):
         need = self.needs_input_grad
         grad_x = gemm(grad, self.weight).reshape(x.shape) if need[0] else None
         grad_w = gemm(grad, rows, trans_a=True) if need[1] else None
-        grad_b = grad.sum(axis=0) if len(need) > 2 and need[2] else None
+        grad_b = np.add.reduce(grad, axis=0) if len(need) > 2 and need[2] else None
         return grad_x, grad_w, grad_b
 
 
