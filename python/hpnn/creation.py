@@ -86,7 +86,7 @@ def stack(tensors, dim=0):
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: argument 'tensors' must not be empty")
-    if len({t.shape for t in tensors}) != 1:
+    if len(tensors) > 1 and len({t.shape for t in tensors}) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got "
                          f"{[tuple(t.shape) for t in tensors]}")
     ndim = tensors[0].ndim + 1

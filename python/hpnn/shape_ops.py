@@ -35,13 +35,14 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(self, x, axes):
-        ndim = x.ndim
-        if len(axes) != ndim or not all(-ndim <= a < ndim for a in axes) \
-                or len({a % ndim for a in axes}) != ndim:
-            raise ValueError(f"permute: {axes} is not a permutation of the {ndim} dims")
-        self.inverse = [0] * ndim
-        for position, axis in enumerate(axes):
-            self.inverse[axis % ndim] = position
+        inverse = self.inverse = [None] * x.ndim
+        try:
+            for position, axis in enumerate(axes):
+                inverse[axis] = position  # a negative axis counts from the end, as numpy's
+        except (IndexError, TypeError):
+            inverse.append(None)
+        if None in inverse or len(axes) != x.ndim:
+            raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {x.ndim} dims")
         return x.transpose(axes)
 
     def backward(self, grad):
@@ -115,9 +116,11 @@ class Stack(Function):
     """Arrays of one shape joined along a new axis; each gets its slice of the gradient."""
 
     def forward(self, *arrays, axis=0):
-        out = np.stack(arrays, axis=axis)
-        self.axis = axis % out.ndim
-        return out
+        shape = arrays[0].shape
+        self.axis = axis % (len(shape) + 1)
+        shape = shape[:self.axis] + (1,) + shape[self.axis:]
+        parts = [a.reshape(shape) for a in arrays]  # np.stack, without its Python overhead
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=self.axis)
 
     def backward(self, grad):
         lead = (slice(None),) * self.axis
