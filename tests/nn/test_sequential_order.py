@@ -48,3 +48,30 @@ def test_no_reordering_when_the_pool_returns_indices_or_for_subclasses(rng):
     expected, expected_indices = nn.MaxPool2d(2, return_indices=True)(nn.ReLU()(x))
     np.testing.assert_array_equal(values.numpy(), expected.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+
+
+def test_linear_then_relu_matches_the_written_order(rng):
+    hpnn.manual_seed(1)
+    model = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 6, bias=False), nn.ReLU(),
+                          nn.Linear(6, 3))
+    x = rng.integers(-2, 3, size=(4, 3, 5)).astype(np.float32)  # exact zeros in the products
+    fused = _values_and_grads(model, model, x)
+    plain = _values_and_grads(lambda t: _chained(list(model), t), model, x)
+    for got, expected in zip(fused, plain):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_no_fusion_with_subclasses(rng):
+    class Negated(nn.ReLU):
+        def forward(self, input):
+            return -super().forward(input)
+
+    class Doubled(nn.Linear):
+        def forward(self, input):
+            return super().forward(input) * 2.0
+
+    hpnn.manual_seed(2)
+    x = hpnn.Tensor(rng.standard_normal((3, 4)).astype(np.float32))
+    for model in (nn.Sequential(nn.Linear(4, 4), Negated()),
+                  nn.Sequential(Doubled(4, 4), nn.ReLU())):
+        np.testing.assert_array_equal(model(x).numpy(), _chained(list(model), x).numpy())

@@ -262,14 +262,21 @@ def _checked_array(key, target, value):
     return array
 
 
-def _max_pool_first(activation, pool):
-    """Whether ``activation`` then ``pool`` may run as pool then activation: ReLU commutes with
-    max pooling exactly (the same values, the same argmax and so the same gradients, ties and
-    NaN included) and then only touches the pooled output. Exact classes only: a subclass
-    may have changed forward."""
-    return (type(activation).__dict__.get("_commutes_with_max_pool", False)
-            and type(pool).__dict__.get("_takes_window_max", False)
-            and not pool.return_indices)
+def _pair_step(first, second):
+    """How Sequential may run ``first`` then ``second`` as one cheaper step with the very same
+    values and gradients, or None. Exact classes only (a subclass may have changed forward):
+    - ReLU then MaxPool2d runs as pool then relu: relu commutes with max pooling exactly (same
+      values, same argmax, so same gradients, ties and NaN included), and then touches only
+      the pooled output;
+    - Linear then ReLU runs as one node applying the relu in place on the fresh product."""
+    if (type(second).__dict__.get("_plain_relu", False)
+            and type(first).__dict__.get("_forward_relu") is not None):
+        return first._forward_relu
+    if (type(first).__dict__.get("_plain_relu", False)
+            and type(second).__dict__.get("_takes_window_max", False)
+            and not second.return_indices):
+        return lambda x: first(second(x))
+    return None
 
 
 class Sequential(Module):
@@ -288,13 +295,13 @@ class Sequential(Module):
         modules = list(self._modules.values())
         i, count = 0, len(modules)
         while i < count:
-            module = modules[i]
-            if i + 1 < count and _max_pool_first(module, modules[i + 1]):
-                x = module(modules[i + 1](x))
-                i += 2
-            else:
-                x = module(x)
+            step = _pair_step(modules[i], modules[i + 1]) if i + 1 < count else None
+            if step is None:
+                x = modules[i](x)
                 i += 1
+            else:
+                x = step(x)
+                i += 2
         return x
 
     def append(self, module):
