@@ -203,7 +203,7 @@ def record_groups(record, workload, impl, threads):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", ["torch", "hpnn", "hpnn_fit"])
 @pytest.mark.parametrize("workload", WORKLOADS, ids=[w.name for w in WORKLOADS])
-def test_training(measure, workload, impl, threads):
+def test_training(benchmark, record, workload, impl, threads):
     pytest.importorskip("torch")
     dataset(workload.features)  # build the arrays outside the timing
     side = 1 if impl == "torch" else 0
@@ -244,7 +244,7 @@ def linear_step(impl):
 
 
 @pytest.mark.parametrize("impl", ["torch", "hpnn"])
-def test_linear_overhead(measure, impl):
+def test_linear_overhead(benchmark, record, impl):
     run = linear_step(impl)
     group = "overhead Linear(64,32) b1 fwd+bwd threads=1"
     benchmark.group = group

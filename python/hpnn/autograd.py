@@ -49,13 +49,12 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         fn = cls()
-        needs = tuple(t.requires_grad for t in inputs)
-        track = _mode["enabled"] and True in needs
-        fn.needs_input_grad = needs
-        out = Tensor._wrap(fn.forward(*[t.data for t in inputs], **options), track)
-        if track:
-            fn.parents = inputs
+        needs = fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        out = Tensor._wrap(fn.forward(*[t.data for t in inputs], **options))
+        if True in needs and _mode["enabled"]:
+            out.requires_grad = True
             out._ctx = fn
+            fn.parents = inputs
             for t in inputs:
                 if t._ctx is not None:
                     t._used = True  # in-place assignment into t would now go unseen
@@ -87,12 +86,11 @@ def _count_consumers(root):
             raise RuntimeError(_FREED_MESSAGE)
         for parent, needed in zip(ctx.parents, ctx.needs_input_grad):
             if needed:
-                count = consumers.get(parent)
-                if count is None:
+                if parent in consumers:
+                    consumers[parent] += 1
+                else:
                     consumers[parent] = 1
                     stack.append(parent)
-                else:
-                    consumers[parent] = count + 1
     return consumers
 
 
@@ -108,7 +106,7 @@ def _accumulate_into_leaf(leaf, grad):
         np.copyto(home, grad)
         leaf.grad = Tensor._wrap(home)
     else:
-        leaf.grad = Tensor(np.array(grad, dtype=np.float32))
+        leaf.grad = Tensor._wrap(np.array(grad, dtype=np.float32))
 
 
 def run_backward(root, grad, retain_graph=False):
@@ -125,18 +123,19 @@ def run_backward(root, grad, retain_graph=False):
                 _accumulate_into_leaf(tensor, grad)
             continue
         input_grads = () if grad is None else ctx.backward(grad)
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for i, parent in enumerate(ctx.parents):
-            if not ctx.needs_input_grad[i]:
+        for parent, needed, parent_grad in zip(ctx.parents, ctx.needs_input_grad,
+                                               input_grads + (None,) * len(ctx.parents)):
+            if not needed:
                 continue
-            parent_grad = input_grads[i] if i < len(input_grads) else None
             if parent_grad is not None:
                 previous = grads.get(parent)
                 grads[parent] = parent_grad if previous is None else previous + parent_grad
             remaining = consumers[parent] - 1
-            consumers[parent] = remaining
-            if remaining == 0:
+            if remaining:
+                consumers[parent] = remaining
+            else:
                 ready.append(parent)
         if not retain_graph:
             ctx.release()

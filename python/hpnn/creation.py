@@ -86,10 +86,13 @@ def stack(tensors, dim=0):
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: argument 'tensors' must not be empty")
-    if len({t.shape for t in tensors}) != 1:
+    if len(tensors) > 1 and len({t.shape for t in tensors}) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got "
                          f"{[tuple(t.shape) for t in tensors]}")
-    return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"stack: argument 'dim' must be in [{-ndim}, {ndim - 1}], got {dim}")
+    return shape_ops.Stack.apply(*tensors, axis=dim)
 
 
 def where(condition, input, other):

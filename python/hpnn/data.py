@@ -38,7 +38,9 @@ class TensorDataset(Dataset):
         return tuple(Tensor(a[index]) for a in self.arrays)
 
     def batch(self, indices):
-        return tuple(Tensor(a[indices]) for a in self.arrays)
+        """Rows ``indices`` of every array, gathered into new contiguous arrays (no further
+        copy: the arrays already hold float32 values or int64 labels)."""
+        return tuple([Tensor._wrap(a.take(indices, axis=0)) for a in self.arrays])
 
 
 class Subset(Dataset):

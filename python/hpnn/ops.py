@@ -160,12 +160,23 @@ def _expand_reduced(grad, shape, axis, keepdims):
     return np.expand_dims(grad, tuple(a % len(shape) for a in axes))
 
 
+def _spread(value, shape):
+    """A read-only view repeating the one-element array ``value`` over ``shape`` (what
+    np.broadcast_to would give, without its Python-level overhead)."""
+    value = np.ascontiguousarray(value, np.float32)
+    view = np.ndarray(shape, np.float32, value, 0, (0,) * len(shape))
+    view.flags.writeable = False
+    return view
+
+
 class Sum(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+        return np.asarray(np.add.reduce(x, axis=axis, keepdims=keepdims))
 
     def backward(self, grad):
+        if self.axis is None:
+            return _spread(grad, self.shape)
         grad = _expand_reduced(grad, self.shape, self.axis, self.keepdims)
         return np.broadcast_to(grad, self.shape)
 

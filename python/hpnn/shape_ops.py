@@ -35,13 +35,18 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(self, x, axes):
-        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dims")
-        self.axes = axes
+        inverse = self.inverse = [None] * x.ndim
+        try:
+            for position, axis in enumerate(axes):
+                inverse[axis] = position  # a negative axis counts from the end, as numpy's
+        except (IndexError, TypeError):
+            inverse.append(None)
+        if None in inverse or len(axes) != x.ndim:
+            raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {x.ndim} dims")
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort([a % grad.ndim for a in self.axes]))
+        return grad.transpose(self.inverse)
 
 
 class GetItem(Function):
@@ -95,12 +100,31 @@ def _is_basic(index):
 
 class Concat(Function):
     def forward(self, *arrays, axis=0):
-        self.axis = axis
-        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        out = np.concatenate(arrays, axis=axis)
+        self.axis, self.sizes = axis % out.ndim, [a.shape[axis] for a in arrays]
+        return out
 
     def backward(self, grad):
-        return tuple(np.split(grad, self.splits, axis=self.axis))
+        lead, start, parts = (slice(None),) * self.axis, 0, []
+        for size in self.sizes:
+            parts.append(grad[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(parts)
+
+
+class Stack(Function):
+    """Arrays of one shape joined along a new axis; each gets its slice of the gradient."""
+
+    def forward(self, *arrays, axis=0):
+        shape = arrays[0].shape
+        self.axis = axis % (len(shape) + 1)
+        shape = shape[:self.axis] + (1,) + shape[self.axis:]
+        parts = [a.reshape(shape) for a in arrays]  # np.stack, without its Python overhead
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=self.axis)
+
+    def backward(self, grad):
+        lead = (slice(None),) * self.axis
+        return tuple([grad[lead + (i,)] for i in range(grad.shape[self.axis])])
 
 
 def _gemm(a, b, trans_a=False, trans_b=False):

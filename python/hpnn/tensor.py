@@ -47,7 +47,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad=False):
         tensor = cls.__new__(cls)
-        if array.dtype != np.float32 and array.dtype.kind == "f":
+        dtype = array.dtype
+        if dtype.kind == "f" and dtype.char != "f":  # a float that is not float32
             array = array.astype(np.float32)
         tensor.data = array
         tensor.grad = None
@@ -144,7 +145,7 @@ class Tensor:
                     f"backward(): grad can be implicitly created only for scalar outputs, "
                     f"got shape {self.shape}; pass gradient="
                 )
-            gradient = np.ones_like(self.data)
+            gradient = np.ones(self.data.shape, np.float32)
         else:
             gradient = as_array(gradient, np.float32)
             if gradient.shape != self.shape:
@@ -317,9 +318,9 @@ class Tensor:
         return shape_ops.Permute.apply(self, axes=_shape_arg(dims))
 
     def transpose(self, dim0, dim1):
-        axes = list(range(self.ndim))
+        axes = list(range(self.data.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return shape_ops.Permute.apply(self, axes=tuple(axes))
+        return shape_ops.Permute.apply(self, axes=axes)
 
     def t(self):
         if self.ndim > 2:
@@ -376,7 +377,9 @@ def _index(index):
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        for part in index:
+            if isinstance(part, Tensor):
+                return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index
 
 

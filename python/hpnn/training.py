@@ -148,12 +148,13 @@ def _train_epoch(model, loader, bar, callbacks):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        meter.add(loss.item(), output, target)
+        value = loss.item()
+        meter.add(value, output, target)
         if bar is not None:
             bar.update(len(target))
             bar.set_postfix({k: f"{v:.4f}" for k, v in meter.logs().items()}, refresh=False)
         for callback in callbacks:
-            callback.on_batch_end(batch, {"loss": loss.item()})
+            callback.on_batch_end(batch, {"loss": value})
     return meter.logs()
 
 

@@ -30,20 +30,34 @@ class Linear(Function):
         need = self.needs_input_grad
         grad_x = gemm(grad, self.weight).reshape(x.shape) if need[0] else None
         grad_w = gemm(grad, rows, trans_a=True) if need[1] else None
-        grad_b = grad.sum(axis=0) if len(need) > 2 and need[2] else None
+        grad_b = np.add.reduce(grad, axis=0) if len(need) > 2 and need[2] else None
         return grad_x, grad_w, grad_b
 
 
-def linear(input, weight, bias=None):
-    """input @ weight.T + bias, with weight of shape (out_features, in_features)."""
+class LinearReLU(Linear):
+    """relu(linear(x)) as one node: the relu runs in place on the fresh product, and backward
+    masks the gradient with the saved output (y > 0 exactly where the product is > 0)."""
+
+    def forward(self, x, weight, bias=None):
+        self.out = super().forward(x, weight, bias)
+        return np.maximum(self.out, 0, out=self.out)
+
+    def backward(self, grad):
+        return super().backward(kernel("relu_backward")(c32(grad), self.out))
+
+
+def linear(input, weight, bias=None, *, _relu=False):
+    """input @ weight.T + bias, with weight of shape (out_features, in_features). (``_relu``:
+    relu of that, as one node; for nn.Sequential.)"""
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: argument 'input' has shape {tuple(input.shape)}, but its last "
                          f"dim must equal in_features={weight.shape[1]}")
     if input.data.dtype != np.float32:
         input = input.float()
+    function = LinearReLU if _relu else Linear
     if bias is None:
-        return Linear.apply(input, weight)
-    return Linear.apply(input, weight, bias)
+        return function.apply(input, weight)
+    return function.apply(input, weight, bias)
 
 
 class BatchNorm(Function):

@@ -95,7 +95,10 @@ def _class_target(input, target, name):
 
 
 def _check_labels(target, classes, ignore_index, name):
-    labels = target.data[target.data != ignore_index]
+    labels = target.data
+    if not labels.size or (labels.min() >= 0 and labels.max() < classes):
+        return
+    labels = labels[labels != ignore_index]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{name}: argument 'target' has labels in [{labels.min()}, "
                          f"{labels.max()}], expected 0..{classes - 1} for {classes} classes")

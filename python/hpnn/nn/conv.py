@@ -93,6 +93,8 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
+    _takes_window_max = True  # an exactly following ReLU may run after it (see Sequential)
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__(kernel_size, stride, padding)

@@ -44,6 +44,10 @@ class Linear(Module):
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
 
+    def _forward_relu(self, input):
+        """relu(forward(input)) as one graph node (see Sequential)."""
+        return F.linear(input, self.weight, self.bias, _relu=True)
+
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
@@ -85,6 +89,10 @@ class _Activation(Module):
 
 class ReLU(_Activation):
     function = F.relu
+    _plain_relu = True  # Sequential may fuse it with the layer before or swap it with a max pool
+
+    def forward(self, input):
+        return F.relu(input)
 
     def __init__(self, inplace=False):
         super().__init__()

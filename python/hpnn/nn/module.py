@@ -69,10 +69,11 @@ class Module:
             table.pop(name, None)
 
     def __getattr__(self, name):
-        for table in ("_parameters", "_buffers", "_modules"):
-            entries = self.__dict__.get(table)
-            if entries is not None and name in entries:
-                return entries[name]
+        attrs = self.__dict__
+        if "_parameters" in attrs:
+            for entries in (attrs["_parameters"], attrs["_buffers"], attrs["_modules"]):
+                if name in entries:
+                    return entries[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
@@ -159,8 +160,10 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is not None:
+        for module in self.modules():  # a shared parameter seen twice is harmless here
+            for p in module._parameters.values():
+                if p is None or p.grad is None:
+                    continue
                 if set_to_none:
                     p.grad = None
                 else:
@@ -259,6 +262,23 @@ def _checked_array(key, target, value):
     return array
 
 
+def _pair_step(first, second):
+    """How Sequential may run ``first`` then ``second`` as one cheaper step with the very same
+    values and gradients, or None. Exact classes only (a subclass may have changed forward):
+    - ReLU then MaxPool2d runs as pool then relu: relu commutes with max pooling exactly (same
+      values, same argmax, so same gradients, ties and NaN included), and then touches only
+      the pooled output;
+    - Linear then ReLU runs as one node applying the relu in place on the fresh product."""
+    if (type(second).__dict__.get("_plain_relu", False)
+            and type(first).__dict__.get("_forward_relu") is not None):
+        return first._forward_relu
+    if (type(first).__dict__.get("_plain_relu", False)
+            and type(second).__dict__.get("_takes_window_max", False)
+            and not second.return_indices):
+        return lambda x: first(second(x))
+    return None
+
+
 class Sequential(Module):
     """Modules applied in order; ``Sequential(a, b)`` or ``Sequential(OrderedDict(...))``."""
 
@@ -272,8 +292,16 @@ class Sequential(Module):
                 self.add_module(str(index), module)
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = list(self._modules.values())
+        i, count = 0, len(modules)
+        while i < count:
+            step = _pair_step(modules[i], modules[i + 1]) if i + 1 < count else None
+            if step is None:
+                x = modules[i](x)
+                i += 1
+            else:
+                x = step(x)
+                i += 2
         return x
 
     def append(self, module):

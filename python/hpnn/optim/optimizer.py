@@ -25,7 +25,7 @@ class _FlatGroup:
             param.data = view
             param._grad_buffer = grad_view  # backward writes new gradients in place
         self.state = {}
-        self.steps = np.zeros(len(params), np.int64)  # per-parameter step count
+        self.steps = [0] * len(params)  # per-parameter step count
 
     def view(self, buffer, index):
         return buffer[self.bounds[index]:self.bounds[index + 1]].reshape(self.shapes[index])
@@ -116,16 +116,16 @@ class Optimizer:
         params = group["params"]
         flat.rebind(params)
         has_grad = [p.grad is not None for p in params]
-        if all(has_grad) and (flat.steps == flat.steps[0]).all():
-            flat.steps += 1
-            self._update(group, flat.param_buffer, flat.grad_buffer, flat.buffer,
-                         int(flat.steps[0]))
+        steps = flat.steps
+        if False not in has_grad and steps.count(steps[0]) == len(steps):
+            flat.steps = [steps[0] + 1] * len(steps)
+            self._update(group, flat.param_buffer, flat.grad_buffer, flat.buffer, steps[0] + 1)
             return
         for i, param in enumerate(params):
             if has_grad[i]:
-                flat.steps[i] += 1
+                steps[i] += 1
                 self._update(group, flat.param_views[i], flat.grad_views[i],
-                             lambda name, i=i: flat.view(flat.buffer(name), i), int(flat.steps[i]))
+                             lambda name, i=i: flat.view(flat.buffer(name), i), steps[i])
 
     def _update(self, group, param, grad, state, step):
         raise NotImplementedError
