@@ -210,25 +210,23 @@ void tap_rows(const ConvShape& s, const PaddedGrid& grid, const float* padded, i
 }
 
 // grad_w += the batch's contribution: dy on the grid (kg x count * size) @ TapColumns. With
-// fewer taps than filters (a first layer's 9), as its transpose: taps x kg fills the register
-// tile where kg x taps would leave most of its columns idle.
+// fewer taps than filters (a first layer's 9), as dot products of dy's rows with the explicit
+// tap rows instead: a kg x taps tile would leave most of the register tile's columns idle.
 void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* grad_y,
                        const float* x, float* grad_w, index_t first, index_t count, int nt) {
   const index_t kg = s.k / s.groups, taps = taps_of(s), columns = count * grid.size;
   float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(count * grid.image));
   float* dy_grid = thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * columns));
-  const bool transposed = taps < kg;
-  float* rows = transposed ? thread_scratch(kScratchConvTapRows,
+  const bool few_taps = taps < kg;
+  float* rows = few_taps ? thread_scratch(kScratchConvTapRows,
                                             static_cast<std::size_t>(taps * columns)) : nullptr;
   for (index_t g = 0; g < s.groups; ++g) {
     pad_images(s, grid, x, first, count, g, padded);
     output_to_grid(s, grid, grad_y, first, count, g, dy_grid);
     float* grad_w_g = grad_w + g * kg * taps;
-    if (transposed) {
+    if (few_taps) {
       tap_rows(s, grid, padded, count, rows);
-      GemmArgs args = product(taps, kg, columns, rows, columns, 1, nullptr, 0, 0, grad_w_g, 1.0f, nt);
-      args.rs_c = 1, args.cs_c = taps;
-      gemm_run(args, kBlocking, StridedB{dy_grid, 1, columns});
+      gemm_dot(product(kg, taps, columns, dy_grid, columns, 1, rows, 1, columns, grad_w_g, 1.0f, 1));
     } else {
       const GemmArgs args = product(kg, taps, columns, dy_grid, columns, 1, nullptr, 0, 0,
                                     grad_w_g, 1.0f, nt);
