@@ -87,8 +87,10 @@ py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::t
   FloatArray y = new_array({s.n, s.k, s.oh, s.ow});
   const auto kernel = active_kernels().conv2d_forward;
   const int nt = conv_threads(s);
-  py::gil_scoped_release release;
-  kernel(s, x.data, w.data, bias.data, y.data, nt);
+  {  // GIL back before `return y.array` copies (increfs) the array
+    py::gil_scoped_release release;
+    kernel(s, x.data, w.data, bias.data, y.data, nt);
+  }
   return y.array;
 }
 
@@ -103,8 +105,10 @@ py::array backward_input(py::handle grad_y_obj, py::handle w_obj, py::handle inp
   FloatArray dx = new_array({s.n, s.c, s.h, s.w});
   const auto kernel = active_kernels().conv2d_backward_input;
   const int nt = conv_threads(s);
-  py::gil_scoped_release release;
-  kernel(s, dy.data, w.data, dx.data, nt);
+  {
+    py::gil_scoped_release release;
+    kernel(s, dy.data, w.data, dx.data, nt);
+  }
   return dx.array;
 }
 
@@ -119,8 +123,10 @@ py::array backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle we
   FloatArray dw = new_array({weight[0], weight[1], weight[2], weight[3]});
   const auto kernel = active_kernels().conv2d_backward_weight;
   const int nt = conv_threads(s);
-  py::gil_scoped_release release;
-  kernel(s, dy.data, x.data, dw.data, nt);
+  {
+    py::gil_scoped_release release;
+    kernel(s, dy.data, x.data, dw.data, nt);
+  }
   return dw.array;
 }
 

@@ -32,6 +32,13 @@ CASES = [
     (1, 17, 3, 3, 16, 3, 3, 1, 2, 1, 1),          # one-pixel image, padding 2
     (2, 16, 7, 8, 18, 3, 3, 1, 3, 1, 1),          # padding 3 (input gradient via col2im)
     (1, 16, 70, 69, 16, 3, 3, 1, 1, 1, 1),        # an image of several tile blocks
+    (2, 16, 1, 1, 16, 3, 3, 1, 1, 1, 1),          # 1 x 1 in and out: one partial tile
+    (2, 16, 2, 5, 17, 3, 3, 1, 4, 1, 1),          # padding 4: tiles wholly in the padding
+    (2, 16, 5, 15, 24, 3, 3, 1, (1, 0), 1, 1),    # 13 / 15 wide: 7 / 8 tiles, AVX2's boundary
+    (1, 16, 7, 33, 16, 3, 3, 1, 0, 1, 1),         # 31 / 33 wide: 16 / 17 tiles, AVX-512's
+    (1, 16, 2, 9, 20, 3, 3, 1, (2, 1), 1, 1),     # 2 rows, padding (2, 1)
+    (1, 520, 4, 6, 155, 3, 3, 1, 0, 1, 1),        # C > KC, K > MC and odd: U in depth blocks
+    (1, 16, 1030, 3, 16, 3, 3, 1, 1, 1, 1),       # > 1024 narrow tiles: chained rows, 2 blocks
 ]
 
 
@@ -81,6 +88,29 @@ def test_random_geometries(n, c_per_group, k_per_group, groups, h, w, kh, kw, st
         hpnn.set_isa(isa)
         check_case(np.random.default_rng(seed), case)
     hpnn.set_isa(TEST_ISAS[0])
+
+
+@pytest.mark.parametrize("n,h", [(1, 66), (3, 22)])
+def test_winograd_blocks_of_tile_rows_on_several_threads(isa, rng, n, h):
+    """Images split into blocks of tile rows on different threads: each thread's vector stores
+    must stay inside its own output rows. A store running into the next block's rows corrupts
+    y only if that block was written first, so: 4 threads (more blocks, time-sliced on small
+    machines, so the blocks finish in varying order), repeated."""
+    x = rng.standard_normal((n, 16, h, 61), dtype=np.float32)
+    weight = rng.standard_normal((32, 16, 3, 3), dtype=np.float32)
+    grad_y = rng.standard_normal((n, 32, h, 61), dtype=np.float32)
+    expected_y = reference.conv2d_forward(x.astype(np.float64), weight.astype(np.float64), padding=1)
+    expected_grad_x = reference.conv2d_backward_input(grad_y.astype(np.float64),
+                                                      weight.astype(np.float64), x.shape, padding=1)
+    previous = hpnn.get_num_threads()
+    hpnn.set_num_threads(4)
+    try:
+        for _ in range(10):
+            assert_close(native.conv2d_forward(x, weight, padding=1), expected_y)
+            assert_close(native.conv2d_backward_input(grad_y, weight, x.shape, padding=1),
+                         expected_grad_x)
+    finally:
+        hpnn.set_num_threads(previous)
 
 
 def test_strided_input_is_handled(rng):
