@@ -186,7 +186,7 @@ void row_pass(const float* even, const float* odd, index_t rows, index_t width,
 // The column pass (the right-hand B): v[xi * point + t] for `tiles` tiles t, tile t reading
 // columns 2t .. 2t + 3 of the 4 row-pass arrays (pass + a * size). Vectors of tiles, their
 // even and odd columns split apart; the last vector may run past `tiles` into the slots of the
-// next tile row or channel (or the cache line after the last), which are written later.
+// next tile row, written later, or into the spare slots after the channel's (tile_stride).
 void column_pass(const float* pass, index_t size, index_t tiles, float* __restrict v,
                  index_t point) {
   for (int a = 0; a < 4; ++a) {

@@ -233,7 +233,8 @@ index_t packed_a_offset(index_t i, index_t p, index_t m, index_t k, const GemmBl
 
 index_t packed_a_size(index_t m, index_t k) { return ceil_div(m, MR) * MR * k; }
 
-// Packs a whole m x k op(A) once, for products that reuse it (GemmArgs::a_packed).
+// Packs a whole m x k op(A) once, for products that reuse it (GemmArgs::a_packed). The product
+// must run with the same blocking, whose MC is a multiple of MR (so row blocks start on panels).
 void pack_a_whole(index_t m, index_t k, const float* a, index_t rs, index_t cs,
                   const GemmBlocking& blk, float* out) {
   for (index_t pc = 0; pc < k; pc += blk.kc)
