@@ -73,10 +73,15 @@ index_t tile_stride(index_t tiles) {
   return stride % 1024 == 0 ? stride + 16 : stride;
 }
 
+// Floats of each of a segment's even and odd row buffers (split_rows), slack included.
+index_t split_size(const TileGrid& grid, index_t count) {
+  return (imin(grid.th, count) + 1) * grid.row_width + kLanes;
+}
+
 // Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows
 // (the input transforms), or 2 output rows (the output transform).
 index_t work_size(const TileGrid& grid, index_t count) {
-  return imax(4 * pass_size(grid, count) + 2 * (imin(grid.th, count) + 1) * grid.row_width,
+  return imax(4 * pass_size(grid, count) + 2 * split_size(grid, count),
               4 * tile_stride(count * grid.row_tiles));
 }
 
@@ -156,19 +161,32 @@ void prefetch_channel(const TileGrid& grid, const float* channel, index_t image_
   });
 }
 
-// Rows y0, y0 + 1, ... y0 + 2 * rows - 1 of a zero-padded plane, the even ones to even[j] and
-// the odd ones to odd[j], `width` columns each; padded row p and column q are the plane's row
-// p - pad_h and column q - pad_w (zero outside its h x w). Split so that a tile row's 4 input
-// rows are even[r], odd[r], even[r + 1], odd[r + 1]: evenly spaced in r, for one long row pass.
+// dst[0, width) = a plane row of w floats at column pad_w (pad_w + w <= width), zero around it.
+// Whole vectors where src may be read that far (before `end`): the last may spill up to a vector
+// past width, into the next row of dst's buffer, which the caller writes later (or its slack).
+void place_row(const float* src, index_t w, index_t pad_w, index_t width, const float* end,
+               float* dst) {
+  if (src + ceil_div(w, kLanes) * kLanes > end) return gather_row(dst, src, -pad_w, 1, width, w);
+  fill(dst, pad_w, 0.0f);
+  for (index_t i = 0; i < w; i += kLanes) vstore(dst + pad_w + i, vload(src + i));
+  fill(dst + pad_w + w, width - pad_w - w, 0.0f);
+}
+
+// Rows y0, y0 + 1, ... y0 + 2 * rows - 1 of a zero-padded plane (h x w, part of a tensor ending
+// at `end`), the even ones to even[j] and the odd ones to odd[j], `width` columns each; padded
+// row p and column q are the plane's row p - pad_h and column q - pad_w (zero outside). Split
+// so that a tile row's 4 input rows are even[r], odd[r], even[r + 1], odd[r + 1]: evenly spaced
+// in r, for one long row pass. Each buffer needs a vector of slack after its rows.
 void split_rows(const float* plane, index_t h, index_t w, index_t pad_h, index_t pad_w,
-                index_t y0, index_t rows, index_t width, float* even, float* odd) {
+                const float* end, index_t y0, index_t rows, index_t width, float* even,
+                float* odd) {
   for (index_t j = 0; j < 2 * rows; ++j) {
     float* dst = (j % 2 ? odd : even) + j / 2 * width;
     const index_t y = y0 + j - pad_h;
     if (y < 0 || y >= h)
       fill(dst, width, 0.0f);
     else
-      gather_row(dst, plane + y * w, -pad_w, 1, width, w);
+      place_row(plane + y * w, w, pad_w, width, end, dst);
   }
 }
 
@@ -221,7 +239,8 @@ void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, i
                      index_t count, float* v, float* work) {
   const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.c * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count);
-  float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
+  float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
+  const float* end = x + s.n * s.c * s.h * s.w;
   clear_pass_tails(grid, count, pass);
   // Channel by channel, so that each image plane is read in order.
   for (index_t c = 0; c < s.c; ++c) {
@@ -230,8 +249,8 @@ void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, i
                        count);
     for_each_segment(grid, first, count, [&](const Segment& seg) {
       const index_t rows = seg.ty1 - seg.ty0;
-      split_rows(x + (seg.n * s.c + c) * s.h * s.w, s.h, s.w, s.pad_h, s.pad_w, 2 * seg.ty0,
-                 rows + 1, width, even, odd);
+      split_rows(x + (seg.n * s.c + c) * s.h * s.w, s.h, s.w, s.pad_h, s.pad_w, end,
+                 2 * seg.ty0, rows + 1, width, even, odd);
       row_pass(even, odd, rows, width, pass + seg.row * width, size);
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
@@ -335,7 +354,8 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
                            index_t first, index_t count, float* __restrict dm, float* work) {
   const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.k * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count);
-  float *pass = work, *even = work + 4 * size, *odd = even + (imin(grid.th, count) + 1) * width;
+  float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
+  const float* end = grad_y + s.n * s.k * s.oh * s.ow;
   clear_pass_tails(grid, count, pass);
   for (index_t k = 0; k < s.k; ++k) {
     if (k + 1 < s.k)
@@ -343,8 +363,8 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
                        first, count);
     for_each_segment(grid, first, count, [&](const Segment& seg) {
       const index_t rows = seg.ty1 - seg.ty0;
-      split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, 2 * seg.ty0, rows,
-                 width, even, odd);
+      split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, end, 2 * seg.ty0,
+                 rows, width, even, odd);
       float* u = pass + seg.row * width;
       for (index_t q = 0; q < rows * width; ++q) {
         u[q] = even[q], u[size + q] = even[q] + odd[q];
