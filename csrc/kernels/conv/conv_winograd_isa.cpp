@@ -347,6 +347,14 @@ void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __r
   }
 }
 
+// The row pass A dy of `count` positions of split output-gradient rows, into pass + a * size.
+void grad_row_pass(const float* even, const float* odd, index_t count, float* __restrict pass,
+                   index_t size) {
+  float *u0 = pass, *u1 = pass + size, *u2 = pass + 2 * size, *u3 = pass + 3 * size;
+  for (index_t q = 0; q < count; ++q)
+    u0[q] = even[q], u1[q] = even[q] + odd[q], u2[q] = even[q] - odd[q], u3[q] = -odd[q];
+}
+
 // dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
 // so chained rows' extra tiles get zero): A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each
 // column, then the same across column pairs; channel by channel, as transform_input.
@@ -365,11 +373,7 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
       const index_t rows = seg.ty1 - seg.ty0;
       split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, end, 2 * seg.ty0,
                  rows, width, even, odd);
-      float* u = pass + seg.row * width;
-      for (index_t q = 0; q < rows * width; ++q) {
-        u[q] = even[q], u[size + q] = even[q] + odd[q];
-        u[2 * size + q] = even[q] - odd[q], u[3 * size + q] = -odd[q];
-      }
+      grad_row_pass(even, odd, rows * width, pass + seg.row * width, size);
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
       grad_column_pass(pass + r * width, size, n, dm + k * ts + r * grid.row_tiles, point);
