@@ -188,16 +188,17 @@ def test_dropout(gradcheck):
 @pytest.mark.parametrize("kind,gates", [("rnn", 1), ("gru", 3), ("lstm", 4)])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_recurrence(gradcheck, kind, gates, reverse):
-    from hpnn.nn.rnn import Recurrence
+    from hpnn.nn.rnn import FinalCell, Recurrence
 
     hidden, states = 3, 2 if kind == "lstm" else 1
 
     def run(x, *rest):
-        y = Recurrence.apply(x, *rest, kind=kind, reverse=reverse)
+        handle = []
+        y = Recurrence.apply(x, *rest, kind=kind, reverse=reverse, handle=handle)
         if kind != "lstm":
             return y
-        cell_n = y[0 if reverse else -1, :, hidden:]  # the only cell value a caller sees
-        return hpnn.cat([y[..., :hidden].flatten(), cell_n.flatten()])
+        cell_n = FinalCell.apply(y, recurrence=handle[0])  # the only cell value a caller sees
+        return hpnn.cat([y.flatten(), cell_n.flatten()])
 
     weights = [randn(gates * hidden, 2) * 0.5, randn(gates * hidden, hidden) * 0.5,
                randn(gates * hidden) * 0.5, randn(gates * hidden) * 0.5]

@@ -2,7 +2,12 @@
 for its twin in ``hpnn.reference.rnn`` -- same signature, checks (the reference's helpers, so
 the same messages), return values and ``saved`` field order (a plain tuple) -- running the
 whole sequence in one native call. The arrays must be float32; empty sizes (N, F or H == 0)
-fall back to the reference."""
+fall back to the reference.
+
+``sequence_forward`` / ``sequence_backward`` are hpnn.nn's entry points: no Python-side checks
+(the binding checks every shape and dtype) and no copies."""
+import functools
+
 import numpy as np
 
 from .._C import kernels as _native
@@ -14,6 +19,7 @@ __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
            "gru_forward", "gru_backward"]
 
 _TANH, _RELU, _LSTM, _GRU = range(4)
+_KINDS = {"rnn": _TANH, "lstm": _LSTM, "gru": _GRU}
 
 
 def _native_ok(x, w_hh):
@@ -115,3 +121,38 @@ def gru_backward(grad_output, grad_h_n, x, h0, w_ih, w_hh, b_ih, b_hh, saved, re
                                        saved, reverse)
     return _backward(_GRU, grad_output, grad_states, x, states, w_ih, w_hh, b_ih, b_hh,
                      saved_arrays, reverse)
+
+
+
+@functools.lru_cache(maxsize=16)
+def _zeros(batch, hidden):
+    """A shared read-only zero state: a layer's default h0 / c0 costs no allocation."""
+    zeros = np.zeros((batch, hidden), np.float32)
+    zeros.setflags(write=False)
+    return zeros
+
+
+def _cell(kind, nonlinearity):
+    return _RELU if kind == "rnn" and nonlinearity == "relu" else _KINDS[kind]
+
+
+def sequence_forward(kind, x, h0, c0, weights, reverse, nonlinearity="tanh"):
+    """One layer and direction of hpnn.nn's RNN / LSTM / GRU ('rnn', 'lstm' or 'gru'), for
+    non-empty sizes: (output, c_n or None, saved). h0 / c0 may be None (zeros); weights is
+    (w_ih, w_hh, b_ih or None, b_hh or None). output is saved's own hidden sequence (no copy),
+    c_n a view of the saved cell sequence."""
+    zeros = _zeros(x.shape[1], weights[1].shape[1])
+    cell = _cell(kind, nonlinearity)
+    saved = _native.recurrent_forward(cell, x, zeros if h0 is None else h0,
+                                      zeros if c0 is None else c0, *weights, bool(reverse))
+    return saved[0], (saved[1][_last(reverse)] if cell == _LSTM else None), saved
+
+
+def sequence_backward(kind, grad_output, grad_c_n, x, h0, c0, weights, saved, reverse,
+                      nonlinearity="tanh"):
+    """Backward of sequence_forward, the gradient of h_n being in grad_output's last step:
+    (grad_x, grad_h0, grad_c0 or None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh)."""
+    zeros = _zeros(x.shape[1], weights[1].shape[1])
+    return _native.recurrent_backward(
+        _cell(kind, nonlinearity), grad_output, None, grad_c_n, x, zeros if h0 is None else h0,
+        zeros if c0 is None else c0, *weights, *saved, bool(reverse))

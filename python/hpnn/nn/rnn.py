@@ -11,7 +11,8 @@ import numpy as np
 from .. import functional as F
 from ..autograd import Function
 from ..backend import kernel
-from ..tensor import Tensor, cat, stack
+from ..kernels import rnn as native_rnn
+from ..tensor import cat, stack
 from . import init
 from .module import Module, Parameter
 
@@ -20,43 +21,108 @@ _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 class Recurrence(Function):
     """One layer and direction over a sequence. Inputs: x (T, N, F), the initial state(s)
-    (N, H) (h, plus c for the LSTM), w_ih, w_hh[, b_ih, b_hh]. Returns the hidden sequence
-    (T, N, H); for the LSTM the cell sequence is appended on the last axis (T, N, 2H), whose
-    only gradient-carrying part is the final cell state (all the caller exposes of it)."""
+    (N, H) (h, plus c for the LSTM) unless ``has_states`` is False (zeros then), w_ih, w_hh[,
+    b_ih, b_hh]. Returns the hidden sequence (T, N, H), the kernel's own array; h_n is its last
+    step. The LSTM's final cell state is exposed by FinalCell, which needs this node: pass a
+    list as ``handle`` and the node is appended to it. ``batch_first_in`` / ``batch_first_out``:
+    x is (N, T, F) / the output is returned as (N, T, H) (a view), sparing two graph nodes."""
 
-    def forward(self, x, *arrays, kind, reverse, nonlinearity="tanh"):
-        n_states = 2 if kind == "lstm" else 1
+    def forward(self, x, *arrays, kind, reverse, has_states=True, nonlinearity="tanh",
+                handle=None, batch_first_in=False, batch_first_out=False):
+        self.batch_first = batch_first_in, batch_first_out
+        x = x.transpose(1, 0, 2) if batch_first_in else x
+        n_states = (2 if kind == "lstm" else 1) if has_states else 0
+        states = list(arrays[:n_states]) + [None] * (2 - n_states)
         weights = list(arrays[n_states:]) + [None] * (4 - len(arrays[n_states:]))
-        self.kind, self.reverse = kind, reverse
+        self.kind, self.reverse, self.has_states = kind, reverse, has_states
         self.options = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
-        self.inputs = (x, *arrays[:n_states], *weights)
-        *_, self.saved = kernel(f"{kind}_forward")(*self.inputs, reverse=reverse, **self.options)
-        output = self.saved[0]
-        return np.concatenate([output, self.saved[1]], axis=-1) if kind == "lstm" else output
+        self.native = _takes_native(kind, x, weights[1])
+        if self.native:
+            x = np.ascontiguousarray(x)  # once, not once per kernel call
+        run = native_rnn.sequence_forward if self.native else _checked_forward
+        output, self.c_n, self.saved = run(kind, x, *states, weights, reverse, **self.options)
+        self.x, self.states, self.weights = x, states, weights
+        output = output.transpose(1, 0, 2) if batch_first_out else output
+        self.grad_c_n, self.output_shape = None, output.shape
+        if handle is not None:
+            handle.append(self)
+        return output
 
     def backward(self, grad):
-        final_grads = [None]
-        if self.kind == "lstm":
-            hidden = grad.shape[-1] // 2
-            final_grads.append(np.ascontiguousarray(grad[0 if self.reverse else -1, :, hidden:]))
-            grad = grad[..., :hidden]
-        grads = kernel(f"{self.kind}_backward")(
-            np.ascontiguousarray(grad), *final_grads, *self.inputs, self.saved,
-            reverse=self.reverse, **self.options)
-        return tuple(grads[:len(self.needs_input_grad)])
+        grad_c_n, self.grad_c_n = self.grad_c_n, None  # set by FinalCell, which ran first
+        batch_first_in, batch_first_out = self.batch_first
+        grad = grad.transpose(1, 0, 2) if batch_first_out else grad
+        run = native_rnn.sequence_backward if self.native else _checked_backward
+        grads = run(self.kind, np.ascontiguousarray(grad), grad_c_n, self.x, *self.states,
+                    self.weights, self.saved, self.reverse, **self.options)
+        grad_x = grads[0].transpose(1, 0, 2) if batch_first_in else grads[0]
+        n_states = (2 if self.kind == "lstm" else 1) if self.has_states else 0
+        return (grad_x, *grads[1:1 + n_states], *grads[3:])[:len(self.needs_input_grad)]
+
+
+class FinalCell(Function):
+    """The LSTM's final cell state c_n (N, H), or (1, N, H) with ``keepdim``, as a node on the
+    Recurrence's output. Being a consumer of that output, its backward runs before the
+    recurrence's: it hands the gradient of c_n over, and returns a zero gradient (a broadcast
+    view, no allocation) for the output so that the recurrence runs even when only c_n
+    carries one."""
+
+    def forward(self, output, recurrence, keepdim=False):
+        self.recurrence, self.keepdim = recurrence, keepdim
+        return recurrence.c_n[None] if keepdim else recurrence.c_n
+
+    def backward(self, grad):
+        self.recurrence.grad_c_n = grad[0] if self.keepdim else grad
+        return np.broadcast_to(_ZERO, self.recurrence.output_shape)
 
 
 class CellStep(Recurrence):
     """One time step of a cell on x (N, F): the recurrence over a length-1 sequence, without
     the sequence axis (one graph node instead of three with the unsqueeze and the indexing)."""
 
-    def forward(self, x, *arrays, kind, nonlinearity="tanh"):
-        return super().forward(x[None], *arrays, kind=kind, reverse=False,
-                               nonlinearity=nonlinearity)[0]
+    def forward(self, x, *arrays, **options):
+        output = super().forward(x[None], *arrays, reverse=False, **options)[0]
+        self.output_shape = output.shape
+        return output
 
     def backward(self, grad):
         grads = super().backward(grad[None])
         return (None if grads[0] is None else grads[0][0],) + grads[1:]
+
+
+_ZERO = np.float32(0)
+
+
+def _takes_native(kind, x, w_hh):
+    """True when the active backend runs this layer natively and the sizes are not empty."""
+    forward = kernel(f"{kind}_forward")
+    return (forward is getattr(native_rnn, f"{kind}_forward")
+            and x.shape[1] > 0 and x.shape[2] > 0 and w_hh.shape[-1] > 0)
+
+
+def _checked_forward(kind, x, h0, c0, weights, reverse, **options):
+    """sequence_forward's contract through the backend's public kernel (the numpy twin on the
+    numpy backend, the checked wrapper for empty sizes)."""
+    states = (h0, c0) if kind == "lstm" else (h0,)
+    output, *finals, saved = kernel(f"{kind}_forward")(x, *states, *weights, reverse=reverse,
+                                                       **options)
+    return output, (finals[1] if kind == "lstm" else None), saved
+
+
+def _checked_backward(kind, grad_output, grad_c_n, x, h0, c0, weights, saved, reverse,
+                      **options):
+    states, final_grads = ((h0, c0), (None, grad_c_n)) if kind == "lstm" else ((h0,), (None,))
+    grads = kernel(f"{kind}_backward")(grad_output, *final_grads, x, *states, *weights, saved,
+                                       reverse=reverse, **options)
+    return tuple(grads) if kind == "lstm" else (*grads[:2], None, *grads[2:])
+
+
+def _run(x, states, weights, kind, reverse, options):
+    """One Recurrence: (output tensor, node) (states may be empty: zeros)."""
+    handle = []
+    output = Recurrence.apply(x, *states, *weights, kind=kind, reverse=reverse,
+                              has_states=bool(states), handle=handle, **options)
+    return output, handle[0]
 
 
 def _make_weights(module, kind, input_size, hidden_size, bias, suffix=""):
@@ -108,10 +174,11 @@ class _RNNBase(Module):
                     _make_weights(self, self.kind, layer_input, hidden_size, bias, suffix))
 
     def _initial_states(self, hx, batch, batched):
+        """The (L*D, N, H) initial states as given, [] for zeros."""
+        if hx is None:
+            return []
         count = 2 if self.kind == "lstm" else 1
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        if hx is None:
-            return [Tensor(np.zeros(shape, np.float32))] * count
         states = list(hx) if count == 2 else [hx]
         if len(states) != count:
             raise ValueError(f"{type(self).__name__}: argument 'hx' must be (h0, c0)")
@@ -129,30 +196,42 @@ class _RNNBase(Module):
                              f"{self.input_size}) (or batch_first / unbatched), got shape "
                              f"{tuple(input.shape)}")
         x = input if batched else input.unsqueeze(1)
-        x = x.transpose(0, 1) if self.batch_first and batched else x
-        states = self._initial_states(hx, x.shape[1], batched)
-        finals = [[] for _ in states]
+        batch_first = self.batch_first and batched  # the first and last nodes transpose
+        states = self._initial_states(hx, x.shape[0 if batch_first else 1], batched)
         options = {"nonlinearity": self.nonlinearity} if self.kind == "rnn" else {}
+        params, runs = self._parameters, []
         for layer in range(self.num_layers):
             outputs = []
+            first, last = layer == 0, layer == self.num_layers - 1
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
-                weights = [getattr(self, name) for name in self._weight_names[k]]
-                y = Recurrence.apply(x, *[s[k] for s in states], *weights, kind=self.kind,
-                                     reverse=direction == 1, **options)
-                last = 0 if direction == 1 else -1
-                hidden = self.hidden_size
-                outputs.append(y[..., :hidden] if self.kind == "lstm" else y)
-                finals[0].append(y[last, :, :hidden] if self.kind == "lstm" else y[last])
-                if self.kind == "lstm":
-                    finals[1].append(y[last, :, hidden:])
+                weights = [params[name] for name in self._weight_names[k]]
+                runs.append(_run(x, [s[k] for s in states], weights, self.kind, direction == 1,
+                                 dict(options, batch_first_in=batch_first and first,
+                                      batch_first_out=batch_first and last)))
+                outputs.append(runs[-1][0])
             x = outputs[0] if len(outputs) == 1 else cat(outputs, dim=-1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
+            if self.dropout and self.training and not last:
                 x = F.dropout(x, self.dropout, True)
-        output = x.transpose(0, 1) if self.batch_first and batched else x
-        final = [stack(f) if batched else stack(f).squeeze(1) for f in finals]
-        output = output if batched else output.squeeze(1)
-        return output, (tuple(final) if self.kind == "lstm" else final[0])
+        finals = self._final_states(runs, batch_first)
+        finals = finals if batched else [f.squeeze(1) for f in finals]
+        output = x if batched else x.squeeze(1)
+        return output, (tuple(finals) if self.kind == "lstm" else finals[0])
+
+    def _final_states(self, runs, batch_first):
+        """[h_n] or [h_n, c_n], each (L*D, N, H): views and one node each for one run. The
+        last layer's outputs are (N, T, H) when batch_first."""
+        one, last_layer = len(runs) == 1, len(runs) - self.num_directions
+        h_parts = []
+        for k, (y, node) in enumerate(runs):
+            step = 0 if node.reverse else -1
+            time_axis = 1 if batch_first and k >= last_layer else 0
+            index = (slice(None),) * time_axis + (step,)
+            h_parts.append(y[(None,) + index if one else index])
+        finals = [h_parts]
+        if self.kind == "lstm":
+            finals.append([FinalCell.apply(y, recurrence=node, keepdim=one) for y, node in runs])
+        return [parts[0] if one else stack(parts) for parts in finals]
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -206,15 +285,13 @@ class _CellBase(Module):
                              f"{self.input_size}), got shape {tuple(input.shape)}")
         x = input if batched else input.unsqueeze(0)
         count = 2 if self.kind == "lstm" else 1
-        if hx is None:
-            states = [Tensor(np.zeros((x.shape[0], self.hidden_size), np.float32))] * count
-        else:
-            states = list(hx) if count == 2 else [hx]
-            states = [s if batched else s.unsqueeze(0) for s in states]
+        states = [] if hx is None else list(hx) if count == 2 else [hx]
+        states = [s if batched else s.unsqueeze(0) for s in states]
         options = {"nonlinearity": self.nonlinearity} if self.kind == "rnn" else {}
-        y = CellStep.apply(x, *states, *[getattr(self, n) for n in self._names], kind=self.kind,
-                           **options)
-        outputs = [y[:, :self.hidden_size], y[:, self.hidden_size:]] if count == 2 else [y]
+        handle = []
+        h = CellStep.apply(x, *states, *[getattr(self, n) for n in self._names], kind=self.kind,
+                           has_states=bool(states), handle=handle, **options)
+        outputs = [h, FinalCell.apply(h, recurrence=handle[0])] if count == 2 else [h]
         outputs = outputs if batched else [o.squeeze(0) for o in outputs]
         return tuple(outputs) if count == 2 else outputs[0]
 
