@@ -98,8 +98,14 @@ void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* in
       float* yr = y + p * out_plane + oh * a.out_width;
       index_t* ir = indices + p * out_plane + oh * a.out_width;
       const index_t whole = int32_positions ? whole_2x2_columns(a, oh) : 0;
+      // A narrow row's vector step may also write straight into the plane when its extra lanes
+      // land in the rows below, which are written after it, and its reads stay in the array.
+      const bool spill_fits = (a.out_height - oh) * a.out_width >= kLanes &&
+                              xp + 2 * oh * a.width + a.width + kNarrowWidth <= x_end;
       if (whole >= kLanes)
         max_pool_row_2x2(a, xp, oh, whole, yr, ir);
+      else if (whole > 0 && spill_fits)
+        max_pool_row_2x2(a, xp, oh, kLanes, yr, ir);
       else if (whole > 0)
         max_pool_row_2x2_narrow(a, xp, x_end, oh, whole, yr, ir);
       max_pool_row_general(a, xp, oh, whole, yr, ir);
