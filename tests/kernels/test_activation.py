@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from hpnn import kernels, reference
+from support import streamed_outputs
 
 SIZES = [1, 3, 15, 16, 17, 31, 64, 100, 1000, 70001]
 
@@ -37,9 +38,16 @@ ELEMENTWISE = [
 SAVES_OUTPUT = {"sigmoid", "tanh"}
 
 
+@pytest.fixture(params=[False, True], ids=["stored", "streamed"])
+def streamed(request):
+    """Both output paths: plain stores, and the streaming stores of outputs larger than the caches."""
+    with streamed_outputs(request.param):
+        yield request.param
+
+
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("case", ELEMENTWISE, ids=lambda c: f"{c[0]}-{c[1].get('approximate', '')}")
-def test_elementwise_matches_reference(isa, threads, rng, case, n):
+def test_elementwise_matches_reference(isa, threads, streamed, rng, case, n):
     name, options, rtol, atol, grad_atol = case
     x = _inputs(rng, n)
     forward = getattr(kernels, f"{name}_forward")

@@ -2,6 +2,7 @@
 // ISA (see core/isa.h). Semantics: python/hpnn/reference/activation.py.
 #include "core/kernel_table.h"
 #include "core/pointwise.h"
+#include "kernels/common/stream_store.h"
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -148,7 +149,22 @@ struct GeluTanhBackward {
 
 template <class Op>
 void run(const Op& op, const float* a, const float* b, float* out, index_t n, int nt) {
-  pointwise(op, Streams{{a, b, nullptr, nullptr}}, out, n, nt, false);
+  if (!worth_streaming(n * static_cast<index_t>(sizeof(float)))) {
+    pointwise(op, Streams{{a, b, nullptr, nullptr}}, out, n, nt, false);
+    return;
+  }
+  // An output larger than the caches is streamed around them (kernels/common/stream_store.h).
+  parallel_ranges(n, nt, [&](index_t begin, index_t end) {
+    const float *ra = a + begin, *rb = b ? b + begin : nullptr;
+    const auto at = [&](index_t i) {
+      return op(vload(ra + i), rb ? vload(rb + i) : vfloat{}, vfloat{}, vfloat{});
+    };
+    const auto one = [&](index_t i) {
+      return op(vbroadcast(ra[i]), vbroadcast(rb ? rb[i] : 0.0f), vfloat{}, vfloat{})[0];
+    };
+    store_row(out + begin, end - begin, true, at, one);
+    stream_fence();
+  });
 }
 
 void activation_forward(Activation op, const float* x, float* y, index_t n, float param, int nt) {

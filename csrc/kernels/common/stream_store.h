@@ -1,4 +1,4 @@
-// Output stores for the memory-bound kernels (pooling, batch norm). An output larger than the
+// Output stores for the memory-bound kernels (pooling, batch norm, activations). An output larger than the
 // caches is better written around them: a non-temporal store skips the read for ownership a
 // plain store of a missing line pays (one DRAM transfer in three of a copy), and keeps the cache
 // for the inputs a kernel reads twice. Smaller outputs are stored plainly, so that the next
