@@ -2,6 +2,7 @@
 // dispatch; conv_grid_isa.cpp: stride-1 convolutions on a zero-padded grid). Everything is in
 // an anonymous namespace: each including file gets its own copy for its ISA.
 #pragma once
+#include "kernels/gemm/gemm_dot.h"
 #include "kernels/gemm/gemm_driver.h"
 
 namespace hpnn {

@@ -1,5 +1,6 @@
 // Single-precision GEMM entry point, compiled once per ISA: trivial cases, the unpacked
-// dot-product path for narrow products, and the blocked path of gemm_driver.h.
+// dot-product path for narrow products (gemm_dot.h), and the blocked path of gemm_driver.h.
+#include "kernels/gemm/gemm_dot.h"
 #include "kernels/gemm/gemm_driver.h"
 
 namespace hpnn {

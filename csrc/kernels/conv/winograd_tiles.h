@@ -1,0 +1,306 @@
+// The tile transforms of Winograd F(2x2, 3x3) (conv_winograd_isa.cpp): the tile grid and its
+// blocks, the input transform V = B^T d B, the output-gradient transform dM = A dy A^T, and the
+// output transform y = A^T M A, all on vectors of tiles. Included by that per-ISA source only;
+// everything is in an anonymous namespace.
+#pragma once
+#include "kernels/conv/conv_common.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+constexpr int kPoints = 16;  // transformed positions per tile (4 x 4)
+
+// Tiles per block at most (a whole image is one block up to this many).
+constexpr index_t kMaxBlockTiles = 1024;
+
+// Tiles are numbered along tile rows. A row narrower than a vector would leave most lanes of
+// the transforms idle, so such rows are chained: each stores one extra tile, straddling the
+// row's end (its output is dropped and its output gradient is zero), which makes the tiles of a
+// whole block evenly spaced in the row-pass buffer, for the column pass to run over at once.
+struct TileGrid {
+  index_t th, tw;            // tile rows and columns of one image
+  index_t rows;              // tile rows of the batch: n * th
+  index_t rows_per_block;
+  bool chained;
+  index_t row_tiles;         // tiles stored per tile row: tw, or tw + 1 when chained
+  index_t row_width;         // columns a tile row's buffers hold: 2 * tw + 2, or whole vectors
+};
+
+TileGrid tile_grid(const ConvShape& s, index_t block_tiles, int nt) {
+  TileGrid grid;
+  grid.th = ceil_div(s.oh, 2), grid.tw = ceil_div(s.ow, 2);
+  grid.rows = s.n * grid.th;
+  // Whole images where they are not too large: a block then reads x[n] in one sequential
+  // sweep (measured 15% faster at 56 x 56 than blocks of a few tile rows).
+  block_tiles = imax(block_tiles, imin(grid.th * grid.tw, kMaxBlockTiles));
+  grid.rows_per_block = imax(1, imin(block_tiles / grid.tw, ceil_div(grid.rows, nt)));
+  grid.chained = grid.tw < kLanes;
+  grid.row_tiles = grid.chained ? grid.tw + 1 : grid.tw;
+  grid.row_width = grid.chained ? 2 * grid.tw + 2 : 2 * ceil_div(grid.tw, kLanes) * kLanes + 2;
+  return grid;
+}
+
+// Floats per array of a row pass: the block's rows plus a vector's over-read.
+index_t pass_size(const TileGrid& grid, index_t count) {
+  return count * grid.row_width + 2 * kLanes + 2;
+}
+
+// Floats from one channel's tiles to the next in V, M and dM: the tiles, room for a vector's
+// overrun, and never a multiple of 4 KiB (B rows read in place that far apart would share L1
+// sets).
+index_t tile_stride(index_t tiles) {
+  const index_t stride = ceil_div(tiles + kLanes, 16) * 16;
+  return stride % 1024 == 0 ? stride + 16 : stride;
+}
+
+// Floats of each of a segment's even and odd row buffers (split_rows), slack included.
+index_t split_size(const TileGrid& grid, index_t count) {
+  return (imin(grid.th, count) + 1) * grid.row_width + kLanes;
+}
+
+// Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows
+// (the input transforms), or 2 output rows (the output transform).
+index_t work_size(const TileGrid& grid, index_t count) {
+  return imax(4 * pass_size(grid, count) + 2 * split_size(grid, count),
+              4 * tile_stride(count * grid.row_tiles));
+}
+
+// A run of one image's tile rows [ty0, ty1) inside a block, the first at block row `row`.
+struct Segment {
+  index_t n, ty0, ty1, row;
+};
+
+template <class Visit>
+void for_each_segment(const TileGrid& grid, index_t first, index_t count, const Visit& visit) {
+  for (index_t r = first; r < first + count;) {
+    const index_t n = r / grid.th, ty0 = r % grid.th;
+    const index_t ty1 = imin(grid.th, ty0 + first + count - r);
+    visit(Segment{n, ty0, ty1, r - first});
+    r += ty1 - ty0;
+  }
+}
+
+// Floats between the 16 transformed positions of a buffer holding `floats` per position: one
+// cache line more, so that the 16 streams a transform reads or writes do not all fall into
+// the same L1 sets (with power-of-two sizes they would be 4 KiB multiples apart).
+index_t point_stride(index_t floats) { return floats + 16; }
+
+// Prefetches what the block's tile rows read of one channel: rows 2 * ty - pad .. 2 * ty - pad
+// + patch - 1 of its plane in each image (plane at image(n) = channel + n * image_stride, h x w).
+// Called for the next channel while this one is transformed: a small image's planes are runs
+// too short for the hardware prefetchers to pick up.
+void prefetch_channel(const TileGrid& grid, const float* channel, index_t image_stride, index_t h,
+                      index_t w, index_t pad, index_t patch, index_t first, index_t count) {
+  for_each_segment(grid, first, count, [&](const Segment& seg) {
+    const index_t y0 = imax(0, 2 * seg.ty0 - pad), y1 = imin(h, 2 * (seg.ty1 - 1) - pad + patch);
+    const char* begin = reinterpret_cast<const char*>(channel + seg.n * image_stride + y0 * w);
+    const char* end = reinterpret_cast<const char*>(channel + seg.n * image_stride + y1 * w);
+    for (const char* line = begin; line < end; line += 64) __builtin_prefetch(line);
+  });
+}
+
+// dst[0, width) = a plane row of w floats at column pad_w (pad_w + w <= width), zero around it.
+// Whole vectors where src may be read that far (before `end`): the last may spill up to a vector
+// past width, into the next row of dst's buffer, which the caller writes later (or its slack).
+void place_row(const float* src, index_t w, index_t pad_w, index_t width, const float* end,
+               float* dst) {
+  if (src + ceil_div(w, kLanes) * kLanes > end) return gather_row(dst, src, -pad_w, 1, width, w);
+  fill(dst, pad_w, 0.0f);
+  for (index_t i = 0; i < w; i += kLanes) vstore(dst + pad_w + i, vload(src + i));
+  fill(dst + pad_w + w, width - pad_w - w, 0.0f);
+}
+
+// Rows y0, y0 + 1, ... y0 + 2 * rows - 1 of a zero-padded plane (h x w, part of a tensor ending
+// at `end`), the even ones to even[j] and the odd ones to odd[j], `width` columns each; padded
+// row p and column q are the plane's row p - pad_h and column q - pad_w (zero outside). Split
+// so that a tile row's 4 input rows are even[r], odd[r], even[r + 1], odd[r + 1]: evenly spaced
+// in r, for one long row pass. Each buffer needs a vector of slack after its rows.
+void split_rows(const float* plane, index_t h, index_t w, index_t pad_h, index_t pad_w,
+                const float* end, index_t y0, index_t rows, index_t width, float* even,
+                float* odd) {
+  for (index_t j = 0; j < 2 * rows; ++j) {
+    float* dst = (j % 2 ? odd : even) + j / 2 * width;
+    const index_t y = y0 + j - pad_h;
+    if (y < 0 || y >= h)
+      fill(dst, width, 0.0f);
+    else
+      place_row(plane + y * w, w, pad_w, width, end, dst);
+  }
+}
+
+// The row pass B^T d of `rows` tile rows, from their split input rows, into the 4 arrays
+// pass + a * size. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+void row_pass(const float* even, const float* odd, index_t rows, index_t width,
+              float* __restrict pass, index_t size) {
+  float *t0 = pass, *t1 = pass + size, *t2 = pass + 2 * size, *t3 = pass + 3 * size;
+  for (index_t q = 0; q < rows * width; ++q) {
+    const float d0 = even[q], d1 = odd[q], d2 = even[q + width], d3 = odd[q + width];
+    t0[q] = d0 - d2, t1[q] = d1 + d2, t2[q] = d2 - d1, t3[q] = d1 - d3;
+  }
+}
+
+// The column pass (the right-hand B): v[xi * point + t] for `tiles` tiles t, tile t reading
+// columns 2t .. 2t + 3 of the 4 row-pass arrays (pass + a * size). Vectors of tiles, their
+// even and odd columns split apart; the last vector may run past `tiles` into the slots of the
+// next tile row, written later, or into the spare slots after the channel's (tile_stride).
+void column_pass(const float* pass, index_t size, index_t tiles, float* __restrict v,
+                 index_t point) {
+  for (int a = 0; a < 4; ++a) {
+    const float* t = pass + a * size;
+    float* va = v + 4 * a * point;
+    for (index_t tx = 0; tx < tiles; tx += kLanes) {
+      vfloat e0, o0, e1, o1;
+      deinterleave(vload(t + 2 * tx), vload(t + 2 * tx + kLanes), &e0, &o0);
+      deinterleave(vload(t + 2 * tx + 2), vload(t + 2 * tx + 2 + kLanes), &e1, &o1);
+      vstore(va + tx, e0 - e1), vstore(va + point + tx, o0 + e1);
+      vstore(va + 2 * point + tx, e1 - o0), vstore(va + 3 * point + tx, o0 - o1);
+    }
+  }
+}
+
+// Runs a column pass over the block's tiles of one channel: at once when rows are chained,
+// else row by row.
+template <class Pass>
+void for_each_column_pass(const TileGrid& grid, index_t count, const Pass& pass) {
+  if (grid.chained) return pass(0, count * grid.row_tiles);
+  for (index_t r = 0; r < count; ++r) pass(r, grid.tw);
+}
+
+// Zeroes the over-read tail of the row-pass arrays (never written otherwise).
+void clear_pass_tails(const TileGrid& grid, index_t count, float* pass) {
+  const index_t size = pass_size(grid, count), used = count * grid.row_width;
+  for (int a = 0; a < 4; ++a) fill(pass + a * size + used, size - used, 0.0f);
+}
+
+// V[xi][c][t] = (B^T d B)[xi] for the block's tiles (tile rows [first, first + count)).
+void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, index_t first,
+                     index_t count, float* v, float* work) {
+  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.c * ts);
+  const index_t width = grid.row_width, size = pass_size(grid, count);
+  float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
+  const float* end = x + s.n * s.c * s.h * s.w;
+  clear_pass_tails(grid, count, pass);
+  // Channel by channel, so that each image plane is read in order.
+  for (index_t c = 0; c < s.c; ++c) {
+    if (c + 1 < s.c)
+      prefetch_channel(grid, x + (c + 1) * s.h * s.w, s.c * s.h * s.w, s.h, s.w, s.pad_h, 4, first,
+                       count);
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      const index_t rows = seg.ty1 - seg.ty0;
+      split_rows(x + (seg.n * s.c + c) * s.h * s.w, s.h, s.w, s.pad_h, s.pad_w, end,
+                 2 * seg.ty0, rows + 1, width, even, odd);
+      row_pass(even, odd, rows, width, pass + seg.row * width, size);
+    });
+    for_each_column_pass(grid, count, [&](index_t r, index_t n) {
+      column_pass(pass + r * width, size, n, v + c * ts + r * grid.row_tiles, point);
+    });
+  }
+}
+
+// dst[0, n) = src[0, n) + b, where dst is followed by `room` - n floats of the same plane that
+// are written later: whole vectors then, which may write into them (short rows would otherwise
+// spend their time in loop tails). src may be read past n.
+void copy_row(const float* src, index_t n, float b, index_t room, float* dst) {
+  if (ceil_div(n, kLanes) * kLanes <= room) {
+    const vfloat vb = vbroadcast(b);
+    for (index_t i = 0; i < n; i += kLanes) vstore(dst + i, vload(src + i) + vb);
+    return;
+  }
+  for (index_t i = 0; i < n; ++i) dst[i] = src[i] + b;
+}
+
+// y = A^T M A (+ bias) for the block's tiles, from m[xi][k][t], A^T = [1 1 1 0; 0 1 -1 -1]:
+// channel by channel on vectors of tiles, each tile's two columns interleaved into two output
+// rows (out + i * 2 * ts, position 2t + j), copied into y a tile row at a time.
+void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
+                      index_t first, index_t count, float* y, float* out) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t point = point_stride(s.k * ts);
+  for (index_t k = 0; k < s.k; ++k) {
+    const float* mk = m + k * ts;
+    for (index_t t = 0; t < tiles; t += kLanes) {
+      vfloat mm[kPoints], cols[4][2];  // M A, row a, column j
+      for (int xi = 0; xi < kPoints; ++xi) mm[xi] = vload(mk + xi * point + t);
+      for (int a = 0; a < 4; ++a) {
+        cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
+        cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
+      }
+      for (int i = 0; i < 2; ++i) {
+        vfloat tile[2];
+        for (int j = 0; j < 2; ++j)
+          tile[j] = i == 0 ? cols[0][j] + cols[1][j] + cols[2][j]
+                           : cols[1][j] - cols[2][j] - cols[3][j];
+        vfloat lo, hi;
+        interleave(tile[0], tile[1], &lo, &hi);
+        vstore(out + i * 2 * ts + 2 * t, lo), vstore(out + i * 2 * ts + 2 * t + kLanes, hi);
+      }
+    }
+    const float b = bias ? bias[k] : 0.0f;
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      for (index_t ty = seg.ty0; ty < seg.ty1; ++ty)
+        for (index_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
+          const float* src = out + i * 2 * ts + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
+          const index_t oy = 2 * ty + i;
+          // Room: the segment's rows below, which this thread writes next (the rows after
+          // them may be another block's, on another thread).
+          const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
+          copy_row(src, s.ow, b, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
+        }
+    });
+  }
+}
+
+// The column pass of dM = A dy A^T: tile t reads columns 2t and 2t + 1 of the 4 arrays of
+// A dy (pass + a * size); vectors of tiles as in column_pass.
+void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __restrict dm,
+                      index_t point) {
+  for (int a = 0; a < 4; ++a) {
+    const float* u = pass + a * size;
+    float* dst = dm + 4 * a * point;
+    for (index_t tx = 0; tx < tiles; tx += kLanes) {
+      vfloat e, o;
+      deinterleave(vload(u + 2 * tx), vload(u + 2 * tx + kLanes), &e, &o);
+      vstore(dst + tx, e), vstore(dst + point + tx, e + o);
+      vstore(dst + 2 * point + tx, e - o), vstore(dst + 3 * point + tx, -o);
+    }
+  }
+}
+
+// The row pass A dy of `count` positions of split output-gradient rows, into pass + a * size.
+void grad_row_pass(const float* even, const float* odd, index_t count, float* __restrict pass,
+                   index_t size) {
+  float *u0 = pass, *u1 = pass + size, *u2 = pass + 2 * size, *u3 = pass + 3 * size;
+  for (index_t q = 0; q < count; ++q)
+    u0[q] = even[q], u1[q] = even[q] + odd[q], u2[q] = even[q] - odd[q], u3[q] = -odd[q];
+}
+
+// dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
+// so chained rows' extra tiles get zero): A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each
+// column, then the same across column pairs; channel by channel, as transform_input.
+void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                           index_t first, index_t count, float* __restrict dm, float* work) {
+  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.k * ts);
+  const index_t width = grid.row_width, size = pass_size(grid, count);
+  float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
+  const float* end = grad_y + s.n * s.k * s.oh * s.ow;
+  clear_pass_tails(grid, count, pass);
+  for (index_t k = 0; k < s.k; ++k) {
+    if (k + 1 < s.k)
+      prefetch_channel(grid, grad_y + (k + 1) * s.oh * s.ow, s.k * s.oh * s.ow, s.oh, s.ow, 0, 2,
+                       first, count);
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      const index_t rows = seg.ty1 - seg.ty0;
+      split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, end, 2 * seg.ty0,
+                 rows, width, even, odd);
+      grad_row_pass(even, odd, rows * width, pass + seg.row * width, size);
+    });
+    for_each_column_pass(grid, count, [&](index_t r, index_t n) {
+      grad_column_pass(pass + r * width, size, n, dm + k * ts + r * grid.row_tiles, point);
+    });
+  }
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+}  // namespace hpnn
