@@ -173,29 +173,78 @@ void clear_pass_tails(const TileGrid& grid, index_t count, float* pass) {
   for (int a = 0; a < 4; ++a) fill(pass + a * size + used, size - used, 0.0f);
 }
 
-// V[xi][c][t] = (B^T d B)[xi] for the block's tiles (tile rows [first, first + count)).
-void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, index_t first,
-                     index_t count, float* v, float* work) {
-  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.c * ts);
-  const index_t width = grid.row_width, size = pass_size(grid, count);
+// The row pass A dy of `rows` tile rows of split output-gradient rows, into pass + a * size:
+// (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each column; each tile row reads 2 rows.
+void grad_row_pass(const float* even, const float* odd, index_t rows, index_t width,
+                   float* __restrict pass, index_t size) {
+  float *u0 = pass, *u1 = pass + size, *u2 = pass + 2 * size, *u3 = pass + 3 * size;
+  for (index_t q = 0; q < rows * width; ++q)
+    u0[q] = even[q], u1[q] = even[q] + odd[q], u2[q] = even[q] - odd[q], u3[q] = -odd[q];
+}
+
+// The column pass of dM = A dy A^T: tile t reads columns 2t and 2t + 1 of the 4 arrays of
+// A dy (pass + a * size); vectors of tiles as in column_pass.
+void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __restrict dm,
+                      index_t point) {
+  for (int a = 0; a < 4; ++a) {
+    const float* u = pass + a * size;
+    float* dst = dm + 4 * a * point;
+    for (index_t tx = 0; tx < tiles; tx += kLanes) {
+      vfloat e, o;
+      deinterleave(vload(u + 2 * tx), vload(u + 2 * tx + kLanes), &e, &o);
+      vstore(dst + tx, e), vstore(dst + point + tx, e + o);
+      vstore(dst + 2 * point + tx, e - o), vstore(dst + 3 * point + tx, -o);
+    }
+  }
+}
+
+// What a transform reads: `channels` planes of h x w per image, zero-padded by pad_h and pad_w,
+// a tile row reading `patch` rows of them (4 of the input, 2 of the output gradient).
+struct Planes {
+  const float* data;
+  index_t channels, h, w, pad_h, pad_w, patch;
+};
+
+// out[xi][c][t] for the block's tiles (tile rows [first, first + count)) and every channel c:
+// the planes' rows split (split_rows), row_pass over them, column_pass over the result.
+// Channel by channel, so that each plane is read in order.
+template <class RowPass, class ColumnPass>
+void transform_planes(const TileGrid& grid, const Planes& in, index_t first, index_t count,
+                      RowPass row_pass, ColumnPass column_pass, float* out, float* work) {
+  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(in.channels * ts);
+  const index_t width = grid.row_width, size = pass_size(grid, count), plane = in.h * in.w;
   float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
-  const float* end = x + s.n * s.c * s.h * s.w;
+  const float* end = in.data + grid.rows / grid.th * in.channels * plane;  // past the last image
   clear_pass_tails(grid, count, pass);
-  // Channel by channel, so that each image plane is read in order.
-  for (index_t c = 0; c < s.c; ++c) {
-    if (c + 1 < s.c)
-      prefetch_channel(grid, x + (c + 1) * s.h * s.w, s.c * s.h * s.w, s.h, s.w, s.pad_h, 4, first,
-                       count);
+  for (index_t c = 0; c < in.channels; ++c) {
+    if (c + 1 < in.channels)
+      prefetch_channel(grid, in.data + (c + 1) * plane, in.channels * plane, in.h, in.w, in.pad_h,
+                       in.patch, first, count);
     for_each_segment(grid, first, count, [&](const Segment& seg) {
       const index_t rows = seg.ty1 - seg.ty0;
-      split_rows(x + (seg.n * s.c + c) * s.h * s.w, s.h, s.w, s.pad_h, s.pad_w, end,
-                 2 * seg.ty0, rows + 1, width, even, odd);
+      split_rows(in.data + (seg.n * in.channels + c) * plane, in.h, in.w, in.pad_h, in.pad_w, end,
+                 2 * seg.ty0, rows + in.patch / 2 - 1, width, even, odd);
       row_pass(even, odd, rows, width, pass + seg.row * width, size);
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
-      column_pass(pass + r * width, size, n, v + c * ts + r * grid.row_tiles, point);
+      column_pass(pass + r * width, size, n, out + c * ts + r * grid.row_tiles, point);
     });
   }
+}
+
+// V[xi][c][t] = (B^T d B)[xi] for the block's tiles.
+void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, index_t first,
+                     index_t count, float* v, float* work) {
+  transform_planes(grid, Planes{x, s.c, s.h, s.w, s.pad_h, s.pad_w, 4}, first, count, row_pass,
+                   column_pass, v, work);
+}
+
+// dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
+// so chained rows' extra tiles get zero).
+void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                           index_t first, index_t count, float* dm, float* work) {
+  transform_planes(grid, Planes{grad_y, s.k, s.oh, s.ow, 0, 0, 2}, first, count, grad_row_pass,
+                   grad_column_pass, dm, work);
 }
 
 // dst[0, n) = src[0, n) + b, where dst is followed by `room` - n floats of the same plane that
@@ -247,56 +296,6 @@ void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, 
           const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
           copy_row(src, s.ow, b, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
         }
-    });
-  }
-}
-
-// The column pass of dM = A dy A^T: tile t reads columns 2t and 2t + 1 of the 4 arrays of
-// A dy (pass + a * size); vectors of tiles as in column_pass.
-void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __restrict dm,
-                      index_t point) {
-  for (int a = 0; a < 4; ++a) {
-    const float* u = pass + a * size;
-    float* dst = dm + 4 * a * point;
-    for (index_t tx = 0; tx < tiles; tx += kLanes) {
-      vfloat e, o;
-      deinterleave(vload(u + 2 * tx), vload(u + 2 * tx + kLanes), &e, &o);
-      vstore(dst + tx, e), vstore(dst + point + tx, e + o);
-      vstore(dst + 2 * point + tx, e - o), vstore(dst + 3 * point + tx, -o);
-    }
-  }
-}
-
-// The row pass A dy of `count` positions of split output-gradient rows, into pass + a * size.
-void grad_row_pass(const float* even, const float* odd, index_t count, float* __restrict pass,
-                   index_t size) {
-  float *u0 = pass, *u1 = pass + size, *u2 = pass + 2 * size, *u3 = pass + 3 * size;
-  for (index_t q = 0; q < count; ++q)
-    u0[q] = even[q], u1[q] = even[q] + odd[q], u2[q] = even[q] - odd[q], u3[q] = -odd[q];
-}
-
-// dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
-// so chained rows' extra tiles get zero): A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1) down each
-// column, then the same across column pairs; channel by channel, as transform_input.
-void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                           index_t first, index_t count, float* __restrict dm, float* work) {
-  const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(s.k * ts);
-  const index_t width = grid.row_width, size = pass_size(grid, count);
-  float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
-  const float* end = grad_y + s.n * s.k * s.oh * s.ow;
-  clear_pass_tails(grid, count, pass);
-  for (index_t k = 0; k < s.k; ++k) {
-    if (k + 1 < s.k)
-      prefetch_channel(grid, grad_y + (k + 1) * s.oh * s.ow, s.k * s.oh * s.ow, s.oh, s.ow, 0, 2,
-                       first, count);
-    for_each_segment(grid, first, count, [&](const Segment& seg) {
-      const index_t rows = seg.ty1 - seg.ty0;
-      split_rows(grad_y + (seg.n * s.k + k) * s.oh * s.ow, s.oh, s.ow, 0, 0, end, 2 * seg.ty0,
-                 rows, width, even, odd);
-      grad_row_pass(even, odd, rows * width, pass + seg.row * width, size);
-    });
-    for_each_column_pass(grid, count, [&](index_t r, index_t n) {
-      grad_column_pass(pass + r * width, size, n, dm + k * ts + r * grid.row_tiles, point);
     });
   }
 }
