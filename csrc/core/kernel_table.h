@@ -24,6 +24,8 @@ struct GemmArgs {
   int num_threads;
   // a holds op(A) already packed, as pack_a_whole lays it out (gemm_driver.h); rs_a, cs_a unused.
   bool a_packed = false;
+  // When set, row_bias[i] is added to row i of C in the same write (a convolution's bias).
+  const float* row_bias = nullptr;
 };
 
 // Pooling over `planes` contiguous H x W planes (N * C of an NCHW array) into OH x OW planes.

@@ -39,6 +39,10 @@ CASES = [
     (1, 16, 2, 9, 20, 3, 3, 1, (2, 1), 1, 1),     # 2 rows, padding (2, 1)
     (1, 520, 4, 6, 155, 3, 3, 1, 0, 1, 1),        # C > KC, K > MC and odd: U in depth blocks
     (1, 16, 1030, 3, 16, 3, 3, 1, 1, 1, 1),       # > 1024 narrow tiles: chained rows, 2 blocks
+    # Depth past the GEMM's KC (256 or 512 taps): the bias is added on the first pass only.
+    (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),          # padded grid (dilated), 540 taps
+    (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),          # strided, 540 taps
+    (2, 530, 3, 4, 14, 1, 1, 1, 0, 1, 1),         # pointwise, 530 channels
 ]
 
 

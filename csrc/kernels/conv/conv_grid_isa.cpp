@@ -187,10 +187,9 @@ void forward_batch(const ConvShape& s, const PaddedGrid& grid, const float* x,
   float* grid_out = thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * columns));
   for (index_t g = 0; g < s.groups; ++g) {
     pad_images(s, grid, x, first, count, g, padded);
-    if (bias)
-      for (index_t r = 0; r < kg; ++r) fill(grid_out + r * columns, columns, bias[g * kg + r]);
-    const GemmArgs args = product(kg, columns, taps, weight + g * kg * taps, taps, 1, nullptr, 0,
-                                  0, grid_out, bias ? 1.0f : 0.0f, nt);
+    GemmArgs args = product(kg, columns, taps, weight + g * kg * taps, taps, 1, nullptr, 0, 0,
+                            grid_out, 0.0f, nt);
+    args.row_bias = bias ? bias + g * kg : nullptr;
     gemm_run(args, kBlocking, ShiftedRows{&s, grid, padded});
     grid_to_output(s, grid, grid_out, first, count, g, y);
   }

@@ -110,10 +110,9 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
   for (index_t g = 0; g < s.groups; ++g) {
     const float* x_g = x + (n * s.c + g * cg) * s.h * s.w;
     float* y_g = y + (n * s.k + g * kg) * pixels;
-    if (bias)
-      for (index_t r = 0; r < kg; ++r) fill(y_g + r * pixels, pixels, bias[g * kg + r]);
-    const GemmArgs args = product(kg, pixels, taps, weight + g * kg * taps, taps, 1, x_g, pixels,
-                                  1, y_g, bias ? 1.0f : 0.0f, nt);
+    GemmArgs args = product(kg, pixels, taps, weight + g * kg * taps, taps, 1, x_g, pixels, 1,
+                            y_g, 0.0f, nt);
+    args.row_bias = bias ? bias + g * kg : nullptr;
     if (pointwise(s))
       gemm_run(args, kBlocking, StridedB{x_g, pixels, 1});
     else

@@ -59,20 +59,32 @@ constexpr int NR = NV * kLanes;
 // (a batch of 64) then costs 64 rows of FMAs, not 72.
 constexpr int kRowStep = MR / 3;
 
-// Writes alpha * acc (+ beta * C) to the m x n corner of the C tile at c.
+// What a tile's write stores besides alpha * (A @ B): beta * C, and bias[i] on the tile's row i
+// (null: none). The bias rides the first pass over C, so it costs no pass of its own.
+struct TileWrite {
+  float alpha, beta;
+  const float* bias = nullptr;
+};
+
+// Writes alpha * acc (+ beta * C) (+ bias) to the m x n corner of the C tile at c.
 template <int kRows>
-void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t cs_c, float alpha,
-                float beta, int m, int n) {
-  const vfloat valpha = vbroadcast(alpha);
+void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t cs_c,
+                const TileWrite& w, int m, int n) {
+  const vfloat valpha = vbroadcast(w.alpha);
   if (m == kRows && n == NR && cs_c == 1) {
-    const vfloat vbeta = vbroadcast(beta);
+    const vfloat vbeta = vbroadcast(w.beta);
 #pragma GCC unroll 16
-    for (int i = 0; i < kRows; ++i)
+    for (int i = 0; i < kRows; ++i) {
+      const vfloat vbias = vbroadcast(w.bias ? w.bias[i] : 0.0f);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         float* dst = c + i * rs_c + v * kLanes;
-        vstore(dst, beta == 0.0f ? valpha * acc[i][v] : valpha * acc[i][v] + vbeta * vload(dst));
+        vfloat out = valpha * acc[i][v];
+        if (w.beta != 0.0f) out += vbeta * vload(dst);
+        if (w.bias) out += vbias;
+        vstore(dst, out);
       }
+    }
     return;
   }
   alignas(64) float tile[kRows * NR];
@@ -82,10 +94,11 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
     for (int v = 0; v < NV; ++v) vstore(tile + i * NR + v * kLanes, valpha * acc[i][v]);
   for (int i = 0; i < m; ++i) {
     float* row = c + i * rs_c;
-    if (beta == 0.0f)
-      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j];
+    const float bias = w.bias ? w.bias[i] : 0.0f;
+    if (w.beta == 0.0f)
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + bias;
     else
-      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + beta * row[j * cs_c];
+      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + w.beta * row[j * cs_c] + bias;
   }
 }
 
@@ -97,7 +110,7 @@ struct BPanel {
 };
 
 // C tile (m <= kRows <= MR rows, n <= NR columns) = alpha * A micro-panel @ B micro-panel +
-// beta * C, on the first kRows rows of the A panel.
+// beta * C (+ bias), on the first kRows rows of the A panel.
 // A is a packed panel (element (i, p) at a[p * MR + i]) or, with kDirectA, read in place from
 // op(A) at a[i * rs_a + p * cs_a] -- cheaper than packing when the panel is used only once or
 // twice (narrow N), since packing touches every element of A anyway. B likewise with
@@ -105,7 +118,7 @@ struct BPanel {
 template <int kRows, bool kDirectA, bool kInPlaceB>
 void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs_a,
                   const float* __restrict b, const index_t* __restrict b_rows, float* c,
-                  index_t rs_c, index_t cs_c, float alpha, float beta, int m, int n) {
+                  index_t rs_c, index_t cs_c, const TileWrite& w, int m, int n) {
   const index_t a_row = kDirectA ? rs_a : 1, a_step = kDirectA ? cs_a : MR;
   // Start fetching the C tile now; the k loop below hides the latency.
   for (int i = 0; i < m; ++i) {
@@ -130,39 +143,33 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
     }
     a += a_step;
   }
-  write_tile(acc, c, rs_c, cs_c, alpha, beta, m, n);
+  write_tile(acc, c, rs_c, cs_c, w, m, n);
 }
 
 template <int kRows>
 void run_tile_rows(bool direct_a, const float* a, index_t rs_a, index_t cs_a, const BPanel& panel,
                    const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c,
-                   float alpha, float beta, int m, int n) {
+                   const TileWrite& w, int m, int n) {
   if (direct_a && panel.in_place)
-    micro_kernel<kRows, true, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
-                                    m, n);
+    micro_kernel<kRows, true, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, w, m, n);
   else if (direct_a)
-    micro_kernel<kRows, true, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
-                                     m, n);
+    micro_kernel<kRows, true, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, w, m, n);
   else if (panel.in_place)
-    micro_kernel<kRows, false, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha, beta,
-                                     m, n);
+    micro_kernel<kRows, false, true>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, w, m, n);
   else
-    micro_kernel<kRows, false, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, alpha,
-                                      beta, m, n);
+    micro_kernel<kRows, false, false>(k, a, rs_a, cs_a, panel.b, b_rows, c, rs_c, cs_c, w, m, n);
 }
 
 // One tile of C through the micro-kernel variant its operands and row count call for.
 void run_tile(bool direct_a, const float* a, index_t rs_a, index_t cs_a, const BPanel& panel,
-              const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c, float alpha,
-              float beta, int m, int n) {
+              const index_t* b_rows, index_t k, float* c, index_t rs_c, index_t cs_c,
+              const TileWrite& w, int m, int n) {
   if (m > 2 * kRowStep)
-    run_tile_rows<MR>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha, beta, m, n);
+    run_tile_rows<MR>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, w, m, n);
   else if (m > kRowStep)
-    run_tile_rows<2 * kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha,
-                                beta, m, n);
+    run_tile_rows<2 * kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, w, m, n);
   else
-    run_tile_rows<kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, alpha, beta,
-                            m, n);
+    run_tile_rows<kRowStep>(direct_a, a, rs_a, cs_a, panel, b_rows, k, c, rs_c, cs_c, w, m, n);
 }
 
 // dst[c * dst_stride + r] = rows[r][c] for a 4 x 4 block.
@@ -241,12 +248,12 @@ void pack_a_whole(index_t m, index_t k, const float* a, index_t rs, index_t cs,
     pack_a(m, imin(blk.kc, k - pc), a + pc * cs, rs, cs, out + pc * ceil_div(m, MR) * MR);
 }
 
-// C = beta * C, used when there is no product to add (k == 0 or alpha == 0).
+// C = beta * C (+ row bias), used when there is no product to add (k == 0 or alpha == 0).
 void scale_c(const GemmArgs& g) {
   for (index_t i = 0; i < g.m; ++i)
     for (index_t j = 0; j < g.n; ++j) {
       float& x = g.c[i * g.rs_c + j * g.cs_c];
-      x = g.beta == 0.0f ? 0.0f : g.beta * x;
+      x = (g.beta == 0.0f ? 0.0f : g.beta * x) + (g.row_bias ? g.row_bias[i] : 0.0f);
     }
 }
 
@@ -295,12 +302,14 @@ Block thread_block(int tid, int nt, index_t m, index_t n) {
 // NR panels per thread up to which full MR panels of A are read in place instead of packed.
 constexpr index_t kDirectAMaxPanels = 2;
 
-// C[rows, jc:jc+nc] += op(A)[rows, pc:pc+kc] @ the B block's NR panels.
+// C[rows, jc:jc+nc] = beta * C + op(A)[rows, pc:pc+kc] @ the B block's NR panels, plus
+// g.row_bias on the first pass (pc == 0).
 void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begin, index_t row_end,
                     index_t jc, index_t nc, index_t pc, index_t kc, float beta,
                     const BPanel* panels, const index_t* b_rows, float* packed_a) {
   const index_t n_panels = ceil_div(nc, NR);
   const bool direct_a = !g.a_packed && n_panels <= kDirectAMaxPanels;
+  const float* bias = pc == 0 ? g.row_bias : nullptr;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
@@ -318,9 +327,10 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
         const bool in_place_a = ir < packed_from;
+        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr};
         run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : a_panels + ir * kc, g.rs_a,
-                 g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, g.alpha,
-                 beta, rows, cols);
+                 g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, write,
+                 rows, cols);
       }
     }
   }

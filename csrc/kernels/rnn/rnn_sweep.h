@@ -73,7 +73,7 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
         for (index_t ir = 0; ir < m; ir += MR) {
           const bool direct = ir < full;
           run_tile(direct, direct ? a + ir * rs_a + pc : packed_a, rs_a, 1, panel, nullptr, kc,
-                   c_panel + ir * out.rs, out.rs, 1, 1.0f, beta,
+                   c_panel + ir * out.rs, out.rs, 1, TileWrite{1.0f, beta},
                    static_cast<int>(imin(MR, m - ir)), cols);
         }
       }
