@@ -112,22 +112,28 @@ py::array backward_input(py::handle grad_y_obj, py::handle w_obj, py::handle inp
   return dx.array;
 }
 
-py::array backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle weight_shape,
-                          py::tuple geometry) {
+// The weight gradient, or with_bias (weight gradient, bias gradient): views of one buffer,
+// which the kernel fills in one sweep over grad_y.
+py::object backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle weight_shape,
+                           py::tuple geometry, bool with_bias) {
   const char* fn = "conv2d_backward_weight";
   FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   FloatArray x = contiguous_input(x_obj, fn, "x", 4);
   const std::vector<index_t> weight = shape_tuple(weight_shape, fn, "weight_shape");
   const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry));
   require_grad_y(dy, s, fn);
-  FloatArray dw = new_array({weight[0], weight[1], weight[2], weight[3]});
+  const index_t weight_size = weight[0] * weight[1] * weight[2] * weight[3];
+  FloatArray params = new_array({weight_size + (with_bias ? weight[0] : 0)});
   const auto kernel = active_kernels().conv2d_backward_weight;
   const int nt = conv_threads(s);
   {
     py::gil_scoped_release release;
-    kernel(s, dy.data, x.data, dw.data, nt);
+    kernel(s, dy.data, x.data, params.data, with_bias, nt);
   }
-  return dw.array;
+  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
+      py::make_tuple(weight[0], weight[1], weight[2], weight[3]));
+  if (!with_bias) return grad_w;
+  return py::make_tuple(grad_w, params.array[py::slice(weight_size, weight_size + weight[0], 1)]);
 }
 
 }  // namespace
@@ -138,7 +144,7 @@ void bind_conv(py::module_& kernels) {
   kernels.def("conv2d_backward_input", &backward_input, py::arg("grad_y"), py::arg("weight"),
               py::arg("input_shape"), py::arg("geometry"));
   kernels.def("conv2d_backward_weight", &backward_weight, py::arg("grad_y"), py::arg("x"),
-              py::arg("weight_shape"), py::arg("geometry"));
+              py::arg("weight_shape"), py::arg("geometry"), py::arg("with_bias") = false);
 }
 
 }  // namespace hpnn

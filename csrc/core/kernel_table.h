@@ -90,8 +90,10 @@ struct KernelTable {
                          float* y, int num_threads) = nullptr;
   void (*conv2d_backward_input)(const ConvShape&, const float* grad_y, const float* weight,
                                 float* grad_x, int num_threads) = nullptr;
+  // grad_params: the weight gradient (K x C/groups x kh x kw), then with_bias the bias
+  // gradient (K), summed in the same sweep over grad_y.
   void (*conv2d_backward_weight)(const ConvShape&, const float* grad_y, const float* x,
-                                 float* grad_weight, int num_threads) = nullptr;
+                                 float* grad_params, bool with_bias, int num_threads) = nullptr;
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
   // Activations, losses, optimizer steps and dropout (core/nn_args.h).

@@ -65,11 +65,17 @@ def check_case(rng, case):
     assert_close(native.conv2d_backward_input(grad_y, weight, x.shape, **geometry),
                  reference.conv2d_backward_input(grad_y.astype(np.float64), weight.astype(np.float64),
                                                  x.shape, **geometry))
+    expected_grad_w = reference.conv2d_backward_weight(grad_y.astype(np.float64),
+                                                       x.astype(np.float64), weight.shape, **geometry)
     assert_close(native.conv2d_backward_weight(grad_y, x, weight.shape, **geometry),
-                 reference.conv2d_backward_weight(grad_y.astype(np.float64), x.astype(np.float64),
-                                                  weight.shape, **geometry))
-    assert_close(native.conv2d_backward_bias(grad_y),
-                 reference.conv2d_backward_bias(grad_y.astype(np.float64)))
+                 expected_grad_w)
+    expected_grad_b = reference.conv2d_backward_bias(grad_y.astype(np.float64))
+    assert_close(native.conv2d_backward_bias(grad_y), expected_grad_b)
+    # The weight and bias gradients of one sweep: bias sums come from the weight gradient's own
+    # pass (Winograd: its transformed gradient), so they are checked on every path.
+    grad_w, grad_b = native.conv2d_backward_weight_bias(grad_y, x, weight.shape, **geometry)
+    assert_close(grad_w, expected_grad_w)
+    assert_close(grad_b, expected_grad_b)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])

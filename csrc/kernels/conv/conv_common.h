@@ -12,13 +12,13 @@ namespace HPNN_ISA_NS {
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                   float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                      int nt);
+                      bool with_bias, int nt);
 // Winograd F(2x2, 3x3) (conv_winograd_isa.cpp), for the stride-1 3x3 convolutions it suits.
 bool winograd_suits(const ConvShape& s);
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                       float* y, int nt);
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                          int nt);
+                          bool with_bias, int nt);
 
 namespace {
 
@@ -26,6 +26,20 @@ index_t taps_of(const ConvShape& s) { return s.c / s.groups * s.kh * s.kw; }
 
 void fill(float* dst, index_t count, float value) {
   for (index_t i = 0; i < count; ++i) dst[i] = value;
+}
+
+// sums[r] += the sum of rows[r * stride, r * stride + length) for r < count (a bias gradient's
+// share of a block of dy's channel rows, read while they are in cache).
+void add_row_sums(const float* rows, index_t count, index_t length, index_t stride, float* sums) {
+  for (index_t r = 0; r < count; ++r, rows += stride) {
+    vfloat acc[2] = {};
+    index_t i = 0;
+    for (; i + 2 * kLanes <= length; i += 2 * kLanes)
+      acc[0] += vload(rows + i), acc[1] += vload(rows + i + kLanes);
+    float sum = horizontal_sum(acc[0] + acc[1]);
+    for (; i < length; ++i) sum += rows[i];
+    sums[r] += sum;
+  }
 }
 
 // dst[t] = row[ix0 + t * step] for t < count; 0 where ix0 + t * step leaves [0, width).

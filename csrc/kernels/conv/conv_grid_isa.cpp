@@ -208,11 +208,13 @@ void tap_rows(const ConvShape& s, const PaddedGrid& grid, const float* padded, i
   }
 }
 
-// grad_w += the batch's contribution: dy on the grid (kg x count * size) @ TapColumns. With
+// grad_w += the batch's contribution: dy on the grid (kg x count * size) @ TapColumns, and
+// with_bias dy's channel sums into the k floats after grad_w. With
 // fewer taps than filters (a first layer's 9), as dot products of dy's rows with the explicit
 // tap rows instead: a kg x taps tile would leave most of the register tile's columns idle.
 void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* grad_y,
-                       const float* x, float* grad_w, index_t first, index_t count, int nt) {
+                       const float* x, float* grad_w, bool with_bias, index_t first,
+                       index_t count, int nt) {
   const index_t kg = s.k / s.groups, taps = taps_of(s), columns = count * grid.size;
   float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(count * grid.image));
   float* dy_grid = thread_scratch(kScratchConvGrid, static_cast<std::size_t>(kg * columns));
@@ -231,6 +233,10 @@ void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* 
                                     grad_w_g, 1.0f, nt);
       gemm_run(args, kBlocking, TapColumns{&s, grid, padded});
     }
+    if (with_bias)
+      for (index_t n = first; n < first + count; ++n)
+        add_row_sums(grad_y + (n * s.k + g * kg) * s.oh * s.ow, kg, s.oh * s.ow, s.oh * s.ow,
+                     grad_w + s.k * taps + g * kg);
   }
 }
 
@@ -245,14 +251,14 @@ void grid_forward(const ConvShape& s, const float* x, const float* weight, const
 }
 
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                      int nt) {
+                      bool with_bias, int nt) {
   const PaddedGrid grid = padded_grid(s);
   const index_t batch = images_per_gemm(s, grid);
-  sum_over_items(ceil_div(s.n, batch), s.k * taps_of(s), nt, grad_w,
-                 [&](index_t i, float* out, int inner) {
-                   weight_grad_batch(s, grid, grad_y, x, out, i * batch,
-                                     imin(batch, s.n - i * batch), inner);
-                 });
+  const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
+  sum_over_items(ceil_div(s.n, batch), size, nt, grad_w, [&](index_t i, float* out, int inner) {
+    weight_grad_batch(s, grid, grad_y, x, out, with_bias, i * batch, imin(batch, s.n - i * batch),
+                      inner);
+  });
 }
 
 }  // namespace HPNN_ISA_NS

@@ -179,9 +179,10 @@ void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float*
     backward_input_col2im(s, grad_y, weight, grad_x, nt);
 }
 
-// dW[g] += dy[n, g] @ im2col(x[n, g])^T for one image, into grad_w (k x taps).
+// dW[g] += dy[n, g] @ im2col(x[n, g])^T for one image, into grad_w (k x taps), and with_bias
+// dy[n]'s channel sums into the k floats after it.
 void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, const float* x,
-                            float* grad_w, int nt) {
+                            float* grad_w, bool with_bias, int nt) {
   const index_t cg = s.c / s.groups, kg = s.k / s.groups, taps = taps_of(s);
   const index_t pixels = s.oh * s.ow;
   float* columns = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(taps * pixels));
@@ -191,15 +192,17 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
     const GemmArgs args = product(kg, taps, pixels, dy_g, pixels, 1, columns, 1, pixels,
                                   grad_w + g * kg * taps, 1.0f, nt);
     gemm_run(args, kBlocking, StridedB{columns, 1, pixels});
+    if (with_bias) add_row_sums(dy_g, kg, pixels, pixels, grad_w + s.k * taps + g * kg);
   }
 }
 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
-                            float* grad_weight, int nt) {
-  if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_weight, nt);
-  if (stride_one(s)) return grid_weight_grad(s, grad_y, x, grad_weight, nt);
-  sum_over_items(s.n, s.k * taps_of(s), nt, grad_weight, [&](index_t n, float* out, int inner) {
-    accumulate_weight_grad(s, n, grad_y, x, out, inner);
+                            float* grad_params, bool with_bias, int nt) {
+  if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
+  if (stride_one(s)) return grid_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
+  const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
+  sum_over_items(s.n, size, nt, grad_params, [&](index_t n, float* out, int inner) {
+    accumulate_weight_grad(s, n, grad_y, x, out, with_bias, inner);
   });
 }
 

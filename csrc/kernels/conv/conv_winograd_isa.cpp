@@ -91,9 +91,12 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   transform_output(s, grid, m, bias, first, count, y, work);
 }
 
-// du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles.
+// du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles; with bias_sums (K floats), also
+// dy's channel sums: position xi = 5 of dM = A dy A^T is a tile's dy summed (A's row 1 is
+// [1 1]), and tiles past the output hold zero gradient.
 void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                       const float* x, float* du, index_t first, index_t count, int nt) {
+                       const float* x, float* du, float* bias_sums, index_t first, index_t count,
+                       int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t v_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
   const index_t du_point = point_stride(s.k * s.c);
@@ -103,6 +106,7 @@ void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* gr
   float* rows = v + kPoints * v_point;
   transform_input(s, grid, x, first, count, v, rows);
   transform_grad_output(s, grid, grad_y, first, count, dm, rows);
+  if (bias_sums) add_row_sums(dm + 5 * dm_point, s.k, tiles, ts, bias_sums);
   for (int xi = 0; xi < kPoints; ++xi) {
     const float* v_xi = v + xi * v_point;
     const GemmArgs args = product(s.k, s.c, tiles, dm + xi * dm_point, ts, 1, v_xi, 1, ts,
@@ -152,17 +156,20 @@ void winograd_forward(const ConvShape& s, const float* x, const float* weight, c
 }
 
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                          int nt) {
+                          bool with_bias, int nt) {
   const TileGrid grid = tile_grid(s, kWeightGradBlockTiles, nt);
   const index_t blocks = ceil_div(grid.rows, grid.rows_per_block);
-  const index_t du_size = kPoints * point_stride(s.k * s.c);
-  float* du = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(du_size));
-  sum_over_items(blocks, du_size, nt, du, [&](index_t b, float* out, int inner) {
+  // The block sums: du, then the bias sums.
+  const index_t du_size = kPoints * point_stride(s.k * s.c), size = du_size + s.k;
+  float* du = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(size));
+  sum_over_items(blocks, size, nt, du, [&](index_t b, float* out, int inner) {
     const index_t first = b * grid.rows_per_block;
-    weight_grad_block(s, grid, grad_y, x, out, first, imin(grid.rows_per_block, grid.rows - first),
-                      inner);
+    weight_grad_block(s, grid, grad_y, x, out, with_bias ? out + du_size : nullptr, first,
+                      imin(grid.rows_per_block, grid.rows - first), inner);
   });
   untransform_weight_grad(s, du, grad_w);
+  if (with_bias)
+    for (index_t k = 0; k < s.k; ++k) grad_w[s.k * s.c * 9 + k] = du[du_size + k];
 }
 
 }  // namespace HPNN_ISA_NS

@@ -25,10 +25,14 @@ class Conv2d(Function):
         if need[0]:
             grad_x = kernel("conv2d_backward_input")(grad, self.weight, self.x.shape,
                                                      **self.geometry)
-        if need[1]:
+        need_bias = self.has_bias and need[2]
+        if need[1] and need_bias:
+            grad_w, grad_b = kernel("conv2d_backward_weight_bias")(
+                grad, self.x, self.weight.shape, **self.geometry)
+        elif need[1]:
             grad_w = kernel("conv2d_backward_weight")(grad, self.x, self.weight.shape,
                                                       **self.geometry)
-        if self.has_bias and need[2]:
+        elif need_bias:
             grad_b = kernel("conv2d_backward_bias")(grad)
         return grad_x, grad_w, grad_b
 

@@ -201,6 +201,13 @@ def conv2d_backward_weight(grad_y, x, weight_shape, stride=1, padding=0, dilatio
     return grad_w.reshape(weight_shape)
 
 
+def conv2d_backward_weight_bias(grad_y, x, weight_shape, stride=1, padding=0, dilation=1,
+                                groups=1):
+    """(conv2d_backward_weight, conv2d_backward_bias) of the same grad_y."""
+    grad_w = conv2d_backward_weight(grad_y, x, weight_shape, stride, padding, dilation, groups)
+    return grad_w, conv2d_backward_bias(grad_y)
+
+
 def conv2d_backward_bias(grad_y):
     """Gradient with respect to bias: grad_y (N, K, OH, OW) summed over N, OH, OW -> (K,)."""
     grad_y = _float_array(grad_y, "grad_y")
