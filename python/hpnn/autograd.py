@@ -60,12 +60,62 @@ class Function:
                     t._used = True  # in-place assignment into t would now go unseen
         return out
 
+    @classmethod
+    def apply_(cls, tensor, name, **options):
+        """Run this one-input op in place, as PyTorch's in-place ops: the result is written
+        into ``tensor``'s array and ``tensor`` itself, returned, becomes the op's output. The
+        op's backward must not need its input's values (it may save the array: that then holds
+        the output)."""
+        recording = tensor.requires_grad and _mode["enabled"]
+        if recording:
+            _check_rebase(tensor, name)
+        fn = cls()
+        fn.needs_input_grad = (tensor.requires_grad,)
+        np.copyto(tensor.data, fn.forward(tensor.data, **options))
+        if tensor._ctx is not None:
+            _invalidate_saved(tensor._ctx, tensor.data, name)
+        if recording:
+            previous = Tensor._wrap(tensor.data, True)  # the op's input: the tensor's old version
+            previous._ctx = tensor._ctx
+            fn.parents = (previous,)
+            tensor._ctx = fn
+        return tensor
+
     def release(self):
         """Drop saved arrays and parents once backward has run (retain_graph=False)."""
         self.__dict__.clear()
         self.freed = True
 
     freed = False
+    backward_error = None  # set when backward could not be right any more: it raises this
+
+
+def _check_rebase(tensor, name):
+    if tensor._ctx is None:
+        raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if getattr(tensor, "_used", False):
+        raise RuntimeError(f"{name}: this tensor was already used by an op that records the "
+                           "graph; use the out-of-place op (inplace=False) or apply it to a "
+                           "clone()")
+
+
+def _saved_arrays(ctx):
+    for value in vars(ctx).values():
+        if isinstance(value, np.ndarray):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            yield from (v for v in value if isinstance(v, np.ndarray))
+
+
+def _invalidate_saved(ctx, data, name):
+    """An in-place op overwrote ``data``, the output of ``ctx``: if ctx saved it for its
+    backward, that backward will raise (as PyTorch's saved-tensor version check)."""
+    if any(np.may_share_memory(saved, data) for saved in _saved_arrays(ctx)):
+        ctx.backward_error = (
+            f"one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: the output of {type(ctx).__name__} was overwritten by {name}; "
+            f"use the out-of-place op there")
 
 
 _FREED_MESSAGE = (
@@ -122,6 +172,8 @@ def run_backward(root, grad, retain_graph=False):
             if grad is not None:
                 _accumulate_into_leaf(tensor, grad)
             continue
+        if grad is not None and ctx.backward_error:
+            raise RuntimeError(ctx.backward_error)
         input_grads = () if grad is None else ctx.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)

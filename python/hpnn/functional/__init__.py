@@ -2,7 +2,8 @@
 signatures. Numeric work goes through ``backend.kernel``: the native kernels, or their numpy
 twins on the 'numpy' backend."""
 from ._common import pair as _pair  # noqa: F401  (used by nn layers)
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import (gelu, leaky_relu, leaky_relu_, log_softmax, relu, relu_, sigmoid,
+                         softmax, tanh)
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -11,7 +12,7 @@ from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool
 
 __all__ = [
     "linear", "conv2d", "pad", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax",
-    "log_softmax", "batch_norm", "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "flatten",
+    "adaptive_max_pool2d", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh",
+    "gelu", "softmax", "log_softmax", "batch_norm", "dropout", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "flatten",
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import warnings
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import kernel
 from ._common import c32
 
-__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"]
+__all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "softmax",
+           "log_softmax"]
 
 
 class _Activation(Function):
@@ -37,13 +38,31 @@ Sigmoid, Tanh = _activation("sigmoid", True), _activation("tanh", True)
 Softmax, LogSoftmax = _activation("softmax", True), _activation("log_softmax", True)
 
 
-# ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor.
+# inplace=True writes the result into input's array and returns input itself, as PyTorch:
+# an error for a leaf that requires grad; backward masks with the output, whose sign is the
+# input's (for leaky_relu only while negative_slope >= 0).
 def relu(input, inplace=False):
-    return ReLU.apply(input)
+    return ReLU.apply_(input, "relu_") if inplace else ReLU.apply(input)
+
+
+def relu_(input):
+    return ReLU.apply_(input, "relu_")
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(input, negative_slope=negative_slope)
+    if not inplace:
+        return LeakyReLU.apply(input, negative_slope=negative_slope)
+    recording = input.requires_grad and is_grad_enabled()
+    out = LeakyReLU.apply_(input, "leaky_relu_", negative_slope=negative_slope)
+    if negative_slope < 0 and recording:
+        out._ctx.backward_error = (
+            "In-place leaky_relu backward with a negative slope is not supported (the output's "
+            "sign no longer tells the input's); call the out-of-place version instead")
+    return out
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 def sigmoid(input):

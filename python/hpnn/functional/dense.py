@@ -120,16 +120,30 @@ class Dropout(Function):
         return kernel("dropout_backward")(c32(grad), self.mask, self.p)
 
 
+class DropAll(Function):
+    """Dropout with p = 1, as ``input * 0.0`` (the out-of-place path)."""
+
+    def forward(self, x):
+        return x * np.float32(0.0)
+
+    def backward(self, grad):
+        return grad * np.float32(0.0)
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p) (training only).
-    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor."""
+    inplace=True writes the result into input's array and returns input itself, as PyTorch
+    (an error for a leaf that requires grad)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: argument 'p' must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
-    return Dropout.apply(input, p=float(p), seed=random.next_seed())
+        return DropAll.apply_(input, "dropout_") if inplace else input * 0.0
+    options = dict(p=float(p), seed=random.next_seed())
+    if inplace:
+        return Dropout.apply_(input, "dropout_", **options)
+    return Dropout.apply(input, **options)
 
 
 def flatten(input, start_dim=1, end_dim=-1):

@@ -6,8 +6,9 @@ import warnings
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import kernel
+from ..ops import unbroadcast
 from ..tensor import Tensor, _tensor
 from ._common import reduction_arg
 from .activation import log_softmax
@@ -18,42 +19,60 @@ __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy",
 
 class _Loss(Function):
     """loss = <name>_forward(prediction, target, **options); d loss / d prediction from
-    <name>_backward, d loss / d target from ``target_grad`` where the target needs one."""
+    <name>_backward, d loss / d target from ``target_grad`` where the target needs one.
+    Elementwise rescaling tensors (weight, pos_weight) that may need a gradient come after
+    target, their option names in ``rescale_names``; ``rescale_grad`` gives theirs."""
 
     forward_kernel = backward_kernel = ""
 
-    def forward(self, prediction, target, **options):
+    def forward(self, prediction, target, *rescales, rescale_names=(), **options):
+        options.update(zip(rescale_names, rescales))
         self.prediction, self.target, self.options = prediction, target, options
+        self.rescale_names = rescale_names
         return kernel(self.forward_kernel)(prediction, target, **options)
 
     def backward(self, grad):
-        need_prediction, need_target = self.needs_input_grad
+        need_prediction, need_target, *need_rescales = self.needs_input_grad
         grad_p = None
         if need_prediction:
             grad_p = kernel(self.backward_kernel)(grad, self.prediction, self.target,
                                                   **self.options)
-        if not need_target:
+        if not (need_target or True in need_rescales):
             return grad_p, None
-        grad = np.asarray(grad, np.float32)
+        grad = np.asarray(grad, np.float32)  # d loss / d elementwise loss
         if self.options["reduction"] == "mean":
             grad = grad / np.float32(self.prediction.size)
-        weight = self.options.get("weight")
-        local = self.target_grad() * (1 if weight is None else weight)
-        return grad_p, (grad * local).astype(np.float32)
+        grad_t = None
+        if need_target:
+            weight = self.options.get("weight")
+            local = self.target_grad() * (1 if weight is None else weight)
+            grad_t = (grad * local).astype(np.float32)
+        grad_rescales = [unbroadcast((grad * self.rescale_grad(name)).astype(np.float32),
+                                     self.options[name].shape) if need else None
+                         for name, need in zip(self.rescale_names, need_rescales)]
+        return (grad_p, grad_t, *grad_rescales)
 
     def target_grad(self):
         """d elementwise loss / d target (before weight and reduction)."""
         raise NotImplementedError
 
+    def rescale_grad(self, name):
+        """d elementwise loss / d option ``name`` (broadcast to the input's shape)."""
+        if name != "weight":
+            raise NotImplementedError
+        options = dict(self.options, reduction="none", weight=None)  # the unweighted loss
+        return kernel(self.forward_kernel)(self.prediction, self.target, **options)
 
-def _loss(name, target_grad=None):
-    attrs = dict(forward_kernel=f"{name}_forward", backward_kernel=f"{name}_backward")
+
+def _loss(name, target_grad=None, **methods):
+    attrs = dict(forward_kernel=f"{name}_forward", backward_kernel=f"{name}_backward", **methods)
     if target_grad is not None:
         attrs["target_grad"] = target_grad
     return type(name.title().replace("_", ""), (_Loss,), attrs)
 
 
 def _softplus(x):
+    """log(1 + exp(x)) without overflow."""
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
 
 
@@ -70,9 +89,20 @@ def _bce_with_logits_target_grad(self):
     return pos_weight * _softplus(-x) - _softplus(x)
 
 
+def _bce_with_logits_rescale_grad(self, name):
+    """d loss / d pos_weight = weight * target * softplus(-x) (the positive term's -log
+    sigmoid(x)); weight as every loss's."""
+    if name != "pos_weight":
+        return _Loss.rescale_grad(self, name)
+    weight = self.options.get("weight")
+    local = self.target * _softplus(-self.prediction)
+    return local if weight is None else local * weight
+
+
 CrossEntropy, NLLLoss = _loss("cross_entropy"), _loss("nll_loss")
 BCE = _loss("bce", _bce_target_grad)
-BCEWithLogits = _loss("bce_with_logits", _bce_with_logits_target_grad)
+BCEWithLogits = _loss("bce_with_logits", _bce_with_logits_target_grad,
+                      rescale_grad=_bce_with_logits_rescale_grad)
 MSELoss = _loss("mse_loss", lambda self: 2 * (self.target - self.prediction))
 
 
@@ -105,14 +135,26 @@ def _check_labels(target, classes, ignore_index, name):
 
 
 def _class_weight(weight, classes, name):
-    """Per-class weights as a (C,) array, or None. They get no gradient (as in PyTorch)."""
+    """Per-class weights as a (C,) float tensor, or None."""
     if weight is None:
         return None
-    weight = _tensor(weight).data
+    weight = _tensor(weight)
     if weight.shape != (classes,):
         raise ValueError(f"{name}: argument 'weight' must hold one value per class, shape "
                          f"({classes},), got {tuple(weight.shape)}")
-    return weight
+    return weight.float()
+
+
+def _constant_class_weight(weight, classes, name):
+    """Per-class weights for class-index targets as a (C,) array, or None: as in PyTorch they
+    are not differentiable, and a weight that requires grad is refused."""
+    weight = _class_weight(weight, classes, name)
+    if weight is None:
+        return None
+    if weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{name}: argument 'weight' is not differentiable with class-index "
+                           "targets (as in PyTorch); pass weight.detach()")
+    return weight.data
 
 
 def _class_loss(function, input, target, name, weight, reduction, **options):
@@ -121,7 +163,7 @@ def _class_loss(function, input, target, name, weight, reduction, **options):
     target_shape = target.shape
     rows, labels = _class_target(input, target, name)
     _check_labels(labels, rows.shape[1], options["ignore_index"], name)
-    weight = _class_weight(weight, rows.shape[1], name)
+    weight = _constant_class_weight(weight, rows.shape[1], name)
     loss = function.apply(rows, labels, reduction=reduction, weight=weight, **options)
     return loss.reshape(target_shape) if reduction == "none" and input.ndim != 2 else loss
 
@@ -182,42 +224,52 @@ def _pair_target(input, target, name):
 
 
 def _element_weight(weight, shape, name, argument):
-    """An elementwise loss weight as an array broadcasting to ``shape``, or None."""
+    """An elementwise loss weight as a float tensor broadcasting to ``shape``, or None."""
     if weight is None:
         return None
-    weight = _tensor(weight).data
+    weight = _tensor(weight)
     try:
-        np.broadcast_to(weight, shape)
+        np.broadcast_to(weight.data, shape)
     except ValueError:
         raise ValueError(f"{name}: argument '{argument}' of shape {tuple(weight.shape)} does "
                          f"not broadcast to the input's shape {tuple(shape)}") from None
-    return weight
+    return weight.float()
+
+
+def _weighted_pair_loss(function, input, target, reduction, **rescales):
+    """Apply ``function`` with the given rescaling tensors (None: not given) as graph inputs,
+    so that they get a gradient when they require one."""
+    given = {name: value for name, value in rescales.items() if value is not None}
+    return function.apply(input, target, *given.values(), rescale_names=tuple(given),
+                          reduction=reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """BCE of probabilities in [0, 1] against targets of the same shape; ``weight`` broadcasts
-    to the input and rescales each element ('mean' stays the plain mean)."""
+    to the input and rescales each element ('mean' stays the plain mean). Input, target and
+    weight all get gradients (PyTorch refuses a weight that requires grad)."""
     name = "binary_cross_entropy"
     reduction = reduction_arg(size_average, reduce, reduction, name)
     target = _pair_target(input, target, name)
     if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
         raise ValueError(f"{name}: argument 'input' must hold probabilities in [0, 1]")
     weight = _element_weight(weight, input.shape, name, "weight")
-    return BCE.apply(input, target, reduction=reduction, weight=weight)
+    return _weighted_pair_loss(BCE, input, target, reduction, weight=weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE on logits; ``pos_weight`` multiplies the positive term (broadcast, e.g. (C,)),
-    ``weight`` rescales each element as in binary_cross_entropy."""
+    ``weight`` rescales each element as in binary_cross_entropy. All four get gradients
+    (PyTorch refuses a weight or pos_weight that requires grad)."""
     name = "binary_cross_entropy_with_logits"
     reduction = reduction_arg(size_average, reduce, reduction, name)
     target = _pair_target(input, target, name)
     weight = _element_weight(weight, input.shape, name, "weight")
     pos_weight = _element_weight(pos_weight, input.shape, name, "pos_weight")
-    return BCEWithLogits.apply(input, target, reduction=reduction, pos_weight=pos_weight,
-                               weight=weight)
+    return _weighted_pair_loss(BCEWithLogits, input, target, reduction, weight=weight,
+                               pos_weight=pos_weight)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):

@@ -92,7 +92,7 @@ class ReLU(_Activation):
     _plain_relu = True  # Sequential may fuse it with the layer before or swap it with a max pool
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def __init__(self, inplace=False):
         super().__init__()
@@ -109,6 +109,9 @@ class LeakyReLU(_Activation):
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return super().extra_repr() + (", inplace=True" if self.inplace else "")
@@ -152,7 +155,7 @@ class Dropout(Module):
         self.p, self.inplace = float(p), inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -262,19 +262,20 @@ def _checked_array(key, target, value):
     return array
 
 
-def _pair_step(first, second):
+def _pair_step(first, second, on_input=False):
     """How Sequential may run ``first`` then ``second`` as one cheaper step with the very same
     values and gradients, or None. Exact classes only (a subclass may have changed forward):
     - ReLU then MaxPool2d runs as pool then relu: relu commutes with max pooling exactly (same
       values, same argmax, so same gradients, ties and NaN included), and then touches only
-      the pooled output;
+      the pooled output (not where an in-place ReLU must overwrite the caller's tensor,
+      ``on_input``);
     - Linear then ReLU runs as one node applying the relu in place on the fresh product."""
     if (type(second).__dict__.get("_plain_relu", False)
             and type(first).__dict__.get("_forward_relu") is not None):
         return first._forward_relu
     if (type(first).__dict__.get("_plain_relu", False)
             and type(second).__dict__.get("_takes_window_max", False)
-            and not second.return_indices):
+            and not second.return_indices and not (on_input and first.inplace)):
         return lambda x: first(second(x))
     return None
 
@@ -292,10 +293,10 @@ class Sequential(Module):
                 self.add_module(str(index), module)
 
     def forward(self, x):
-        modules = list(self._modules.values())
+        input, modules = x, list(self._modules.values())
         i, count = 0, len(modules)
         while i < count:
-            step = _pair_step(modules[i], modules[i + 1]) if i + 1 < count else None
+            step = _pair_step(modules[i], modules[i + 1], x is input) if i + 1 < count else None
             if step is None:
                 x = modules[i](x)
                 i += 1
