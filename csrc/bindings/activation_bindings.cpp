@@ -24,11 +24,16 @@ Activation checked_op(int op) {
   return static_cast<Activation>(op);
 }
 
-py::object activation_forward(py::handle x_obj, int op_code, float param) {
+// y = op(x), into `out` when given (None: a new array); out may be x itself, as the kernels
+// read each element before writing it.
+py::object activation_forward(py::handle x_obj, int op_code, float param, py::handle out) {
   const Activation op = checked_op(op_code);
-  py::array x;
+  py::array x, y;
   if (!as_contiguous_float32(x_obj, &x)) return not_implemented();
-  py::array y = new_float32_like(x);
+  if (out.is_none())
+    y = new_float32_like(x);
+  else if (!as_output_like(out, x, &y) || partly_overlapping(x, y))
+    return not_implemented();
   const index_t n = element_count(x);
   const int nt = threads_for(n * activation_cost(op), kPointwiseGrain);
   const auto kernel = active_kernels().activation_forward;
@@ -125,7 +130,8 @@ py::object softmax_backward(py::handle grad_obj, py::handle y_obj, py::handle ax
 void bind_activation(py::module_& kernels) {
   // Positional entry points behind the wrappers in hpnn/kernels/activation.py; each returns
   // NotImplemented where the numpy reference must handle the call.
-  kernels.def("_activation_forward", &activation_forward);
+  kernels.def("_activation_forward", &activation_forward, py::arg("x"), py::arg("op"),
+              py::arg("param"), py::arg("out") = py::none());
   kernels.def("_activation_backward", &activation_backward);
   kernels.def("_softmax_forward", &softmax_forward);
   kernels.def("_softmax_backward", &softmax_backward);

@@ -20,6 +20,26 @@ inline bool same_shape(const py::array& a, const py::array& b) {
   return true;
 }
 
+// `obj` in *out when it can take a result shaped like `like` as it is: a writeable C-contiguous
+// float32 ndarray of that shape (for in-place ops it is the input itself); else false.
+inline bool as_output_like(py::handle obj, const py::array& like, py::array* out) {
+  if (!py::isinstance<py::array>(obj)) return false;
+  auto a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<float>()) || !(a.flags() & py::array::c_style) ||
+      !a.writeable() || !same_shape(a, like))
+    return false;
+  *out = a;
+  return true;
+}
+
+// Whether two C-contiguous arrays of the same size share memory without being the same array:
+// an elementwise kernel reading one and writing the other would read what it already wrote.
+inline bool partly_overlapping(const py::array& a, const py::array& b) {
+  const char *a0 = static_cast<const char*>(a.data()), *b0 = static_cast<const char*>(b.data());
+  const py::ssize_t bytes = a.nbytes();
+  return a0 != b0 && a0 < b0 + bytes && b0 < a0 + bytes;
+}
+
 // A new C-contiguous float32 array shaped like `a`.
 inline py::array new_float32_like(const py::array& a) {
   return new_float32_array(a.shape(), static_cast<int>(a.ndim()));

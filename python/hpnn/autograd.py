@@ -71,7 +71,7 @@ class Function:
             _check_rebase(tensor, name)
         fn = cls()
         fn.needs_input_grad = (tensor.requires_grad,)
-        np.copyto(tensor.data, fn.forward(tensor.data, **options))
+        fn.forward_into(tensor.data, **options)
         if tensor._ctx is not None:
             _invalidate_saved(tensor._ctx, tensor.data, name)
         if recording:
@@ -80,6 +80,11 @@ class Function:
             fn.parents = (previous,)
             tensor._ctx = fn
         return tensor
+
+    def forward_into(self, x, **options):
+        """forward(x) written into x's own array (apply_); ops whose kernel can write there
+        directly override this."""
+        np.copyto(x, self.forward(x, **options))
 
     def release(self):
         """Drop saved arrays and parents once backward has run (retain_graph=False)."""

@@ -184,3 +184,33 @@ def test_signatures_match_reference():
         assert inspect.signature(getattr(kernels, name)) == \
             inspect.signature(getattr(reference, name)), name
     assert math.isclose(kernels.leaky_relu_forward(np.float32([-2.0]))[0], -0.02, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("name,options", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2})])
+@pytest.mark.parametrize("n", [1, 17, 70001])
+def test_out_argument_writes_in_place(isa, threads, streamed, rng, name, options, n):
+    """out=x overwrites x with the result (the in-place ops); out= another array fills it; a
+    strided out, or one overlapping x at an offset, still gets the right values."""
+    x = _inputs(rng, n)
+    expected = getattr(reference, f"{name}_forward")(x, **options)  # float32: exact for these
+    forward = getattr(kernels, f"{name}_forward")
+    in_place = x.copy()
+    assert forward(in_place, out=in_place, **options) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+    separate = np.empty_like(x)
+    assert forward(x, out=separate, **options) is separate
+    np.testing.assert_array_equal(separate, expected)
+    strided = np.zeros(2 * n, np.float32)[::2]
+    forward(x, out=strided, **options)
+    np.testing.assert_array_equal(strided, expected)
+    buffer = np.concatenate([x, [0.0]]).astype(np.float32)
+    forward(buffer[:-1], out=buffer[1:], **options)  # out one element past x, same memory
+    np.testing.assert_array_equal(buffer[1:], expected)
+
+
+def test_out_argument_is_checked():
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="'out'"):
+        kernels.relu_forward(x, out=np.empty((3, 2), np.float32))
+    with pytest.raises(TypeError, match="out"):
+        kernels.leaky_relu_forward(x, out=np.empty((2, 3), np.float64))

@@ -27,13 +27,27 @@ class _Activation(Function):
         return kernel(self.backward_kernel)(c32(grad), self.saved, **self.options)
 
 
-def _activation(name, saves_output=False):
+class _InPlaceActivation(_Activation):
+    """An activation whose forward kernel takes ``out=``: apply_ writes straight into x."""
+
+    def forward_into(self, x, **options):
+        self.forward(x, out=x, **options)
+
+    def forward(self, x, out=None, **options):
+        y = kernel(self.forward_kernel)(x, out=out, **options)
+        self.saved, self.options = (y if self.saves_output else x), options
+        return y
+
+
+def _activation(name, saves_output=False, base=_Activation):
     attrs = dict(forward_kernel=f"{name}_forward", backward_kernel=f"{name}_backward",
                  saves_output=saves_output)
-    return type(name.title().replace("_", ""), (_Activation,), attrs)
+    return type(name.title().replace("_", ""), (base,), attrs)
 
 
-ReLU, LeakyReLU, GELU = _activation("relu"), _activation("leaky_relu"), _activation("gelu")
+ReLU = _activation("relu", base=_InPlaceActivation)
+LeakyReLU = _activation("leaky_relu", base=_InPlaceActivation)
+GELU = _activation("gelu")
 Sigmoid, Tanh = _activation("sigmoid", True), _activation("tanh", True)
 Softmax, LogSoftmax = _activation("softmax", True), _activation("log_softmax", True)
 

@@ -2,7 +2,10 @@
 ``hpnn.reference.activation``. Array arguments must be float32 ndarrays (other dtypes raise
 TypeError naming the argument, see _checks.py); 0-d arrays are computed as one element. Calls
 the native path cannot take otherwise (mismatched shapes, a bad axis or ``approximate``) go to
-the reference only for it to raise its error."""
+the reference only for it to raise its error. relu and leaky_relu take ``out=`` (which may be x
+itself: the in-place ops write there directly)."""
+import numpy as np
+
 from .._C import kernels as _native
 from ..reference import activation as _ref
 from ._checks import require_float32, require_real
@@ -28,9 +31,16 @@ def _shaped_like(result, array):
     return result.reshape(()) if array.ndim == 0 else result
 
 
-def _forward(fn, x, op, param=0.0):
+def _forward(fn, x, op, param=0.0, out=None):
     x = require_float32(fn, "x", x)
-    return _shaped_like(_native._activation_forward(_at_least_1d(x), op, param), x)
+    if out is None:
+        return _shaped_like(_native._activation_forward(_at_least_1d(x), op, param), x)
+    out = require_float32(fn, "out", out)
+    if out.shape != x.shape:
+        raise ValueError(f"{fn}: argument 'out' must have x's shape {x.shape}, got {out.shape}")
+    if _native._activation_forward(_at_least_1d(x), op, param, _at_least_1d(out)) is NotImplemented:
+        np.copyto(out, _native._activation_forward(_at_least_1d(x), op, param).reshape(x.shape))
+    return out
 
 
 def _backward(fn, grad_y, saved, saved_name, op, param, reference, *args):
@@ -50,17 +60,17 @@ def _gelu_code(approximate):
     return code
 
 
-def relu_forward(x):
-    return _forward("relu_forward", x, _RELU)
+def relu_forward(x, out=None):
+    return _forward("relu_forward", x, _RELU, out=out)
 
 
 def relu_backward(grad_y, x):
     return _backward("relu_backward", grad_y, x, "x", _RELU, 0.0, _ref.relu_backward)
 
 
-def leaky_relu_forward(x, negative_slope=0.01):
+def leaky_relu_forward(x, negative_slope=0.01, out=None):
     slope = require_real("leaky_relu_forward", "negative_slope", negative_slope)
-    return _forward("leaky_relu_forward", x, _LEAKY_RELU, slope)
+    return _forward("leaky_relu_forward", x, _LEAKY_RELU, slope, out)
 
 
 def leaky_relu_backward(grad_y, x, negative_slope=0.01):

@@ -41,10 +41,20 @@ def _grad_and_saved(grad_y, saved, saved_name):
     return grad_y, saved
 
 
-def relu_forward(x):
-    """max(x, 0) elementwise; NaN propagates."""
+def _into(out, result):
+    """result, or (out given) result written into out, which is returned."""
+    if out is None:
+        return result
+    out = _float_array(out, "out")
+    _check_same_shape(result, out, "x", "out")
+    np.copyto(out, result)
+    return out
+
+
+def relu_forward(x, out=None):
+    """max(x, 0) elementwise; NaN propagates. Written into ``out`` when given (may be x)."""
     x = _float_array(x, "x")
-    return np.maximum(x, x.dtype.type(0))
+    return _into(out, np.maximum(x, x.dtype.type(0)))
 
 
 def relu_backward(grad_y, x):
@@ -53,10 +63,10 @@ def relu_backward(grad_y, x):
     return np.where(x > 0, grad_y, grad_y.dtype.type(0))
 
 
-def leaky_relu_forward(x, negative_slope=0.01):
-    """x where x > 0, else negative_slope * x."""
+def leaky_relu_forward(x, negative_slope=0.01, out=None):
+    """x where x > 0, else negative_slope * x. Written into ``out`` when given (may be x)."""
     x = _float_array(x, "x")
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    return _into(out, np.where(x > 0, x, x * x.dtype.type(negative_slope)))
 
 
 def leaky_relu_backward(grad_y, x, negative_slope=0.01):
