@@ -12,6 +12,7 @@ namespace {
 constexpr double kPoolGrainFloats = 32768;
 
 using IndexArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+using Int32IndexArray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
 // geometry = (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
 PoolArgs pool_args(const index_t* input_shape, py::tuple geometry) {
@@ -45,11 +46,21 @@ void input_shape_of(py::tuple shape, index_t* out, const char* fn) {
   for (int i = 0; i < 4; ++i) out[i] = shape[i].cast<index_t>();
 }
 
-py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry) {
-  FloatArray x = contiguous_input(x_obj, "max_pool2d_forward", "x", 4);
+// Planes up to this many floats can take int32 indices.
+constexpr index_t kInt32PlaneLimit = index_t{1} << 31;
+
+// (y, indices): int64 indices, or int32 ones (int32_indices) where the plane allows them.
+py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry, bool int32_indices) {
+  const char* fn = "max_pool2d_forward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4);
   PoolArgs a = pool_args(x.shape, geometry);
+  if (int32_indices && a.height * a.width >= kInt32PlaneLimit)
+    throw py::value_error(std::string(fn) + ": argument 'index_dtype' int32 cannot index planes "
+                          "of 2**31 elements or more; use int64");
+  a.int32_indices = int32_indices;
   FloatArray y = new_array({x.shape[0], x.shape[1], a.out_height, a.out_width});
-  py::array_t<std::int64_t> indices = new_output_array<std::int64_t>(y.array.shape(), 4);
+  py::array indices = int32_indices ? py::array(new_output_array<std::int32_t>(y.array.shape(), 4))
+                                    : py::array(new_output_array<std::int64_t>(y.array.shape(), 4));
   const KernelTable& kernels = active_kernels();
   {
     py::gil_scoped_release release;
@@ -58,10 +69,18 @@ py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry) {
   return py::make_tuple(y.array, indices);
 }
 
+// The indices as C-contiguous int32 (when they are int32) or int64 (any other integer type).
+py::array index_array(py::handle obj, bool* int32_indices) {
+  *int32_indices = py::isinstance<py::array_t<std::int32_t>>(obj);
+  if (*int32_indices) return Int32IndexArray::ensure(obj);
+  return IndexArray::ensure(obj);
+}
+
 py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py::tuple input_shape) {
   const char* fn = "max_pool2d_backward";
   FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
-  IndexArray indices = IndexArray::ensure(indices_obj);
+  bool int32_indices;
+  py::array indices = index_array(indices_obj, &int32_indices);
   if (!indices || indices.ndim() != 4 ||
       !std::equal(grad_y.shape, grad_y.shape + 4, indices.shape()))
     throw py::value_error(std::string(fn) + ": argument 'indices' must have grad_y's shape " +
@@ -75,6 +94,7 @@ py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py
   a.planes = shape[0] * shape[1], a.height = shape[2], a.width = shape[3];
   a.out_height = grad_y.shape[2], a.out_width = grad_y.shape[3];
   a.num_threads = threads_for(static_cast<double>(a.planes * a.height * a.width), kPoolGrainFloats);
+  a.int32_indices = int32_indices;
   FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
   const KernelTable& kernels = active_kernels();
   bool in_range;
@@ -157,7 +177,8 @@ py::object global_avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_sha
 }  // namespace
 
 void bind_pool(py::module_& kernels) {
-  kernels.def("max_pool2d_forward", &max_pool2d_forward, py::arg("x"), py::arg("geometry"));
+  kernels.def("max_pool2d_forward", &max_pool2d_forward, py::arg("x"), py::arg("geometry"),
+              py::arg("int32_indices") = false);
   kernels.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_y"), py::arg("indices"),
               py::arg("input_shape"));
   kernels.def("avg_pool2d_forward", &avg_pool2d_forward, py::arg("x"), py::arg("geometry"),

@@ -35,6 +35,7 @@ struct PoolArgs {
   bool count_include_pad;    // average pooling: padding counts in the divisor
   index_t divisor_override;  // average pooling: > 0 replaces the divisor
   int num_threads;
+  bool int32_indices = false;  // max pooling: indices are int32 (planes < 2^31), else int64
 };
 
 // Batch norm over a contiguous (N, C, S) array: statistics per channel over N * S values.
@@ -117,9 +118,10 @@ struct KernelTable {
   void (*dropout_forward)(const DropoutArgs&) = nullptr;
   void (*dropout_backward)(const DropoutArgs&) = nullptr;
   // Pooling (csrc/kernels/pool). Outputs are overwritten. max_pool2d_backward returns false
-  // when an index lies outside its plane (gradients are then incomplete).
-  void (*max_pool2d_forward)(const PoolArgs&, const float* x, float* y, index_t* indices) = nullptr;
-  bool (*max_pool2d_backward)(const PoolArgs&, const float* grad_y, const index_t* indices,
+  // when an index lies outside its plane (gradients are then incomplete). Max-pool indices
+  // are int64, or int32 with PoolArgs::int32_indices.
+  void (*max_pool2d_forward)(const PoolArgs&, const float* x, float* y, void* indices) = nullptr;
+  bool (*max_pool2d_backward)(const PoolArgs&, const float* grad_y, const void* indices,
                               float* grad_x) = nullptr;
   void (*avg_pool2d_forward)(const PoolArgs&, const float* x, float* y) = nullptr;
   void (*avg_pool2d_backward)(const PoolArgs&, const float* grad_y, float* grad_x) = nullptr;

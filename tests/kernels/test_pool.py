@@ -1,6 +1,6 @@
 """hpnn.kernels pooling against hpnn.reference.pool on every ISA and at 1 and 2 threads.
 
-Max pooling must match exactly (values and int64 indices, ties and NaNs included); average
+Max pooling must match exactly (values and int64 or int32 indices, ties and NaNs included); average
 pooling and gradients to 1e-5 relative; global average pooling (a long reduction) to 1e-4.
 Every kernel runs with plain and with streaming stores (the path of outputs larger than the
 caches, staged some rows at a time).
@@ -64,15 +64,17 @@ def data(shape, seed=0, ties=False):
     return np.round(x * 2) if ties else x
 
 
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_max_pool_matches_reference(isa, threads, streamed, case):
+def test_max_pool_matches_reference(isa, threads, streamed, case, index_dtype):
     shape, kernel, stride, padding, dilation, ceil_mode = case
     for ties in (False, True):
         x = data(shape, ties=ties)
-        y, indices = kernels.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode)
+        y, indices = kernels.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode,
+                                                index_dtype)
         y_ref, indices_ref = reference.max_pool2d_forward(x, kernel, stride, padding, dilation,
                                                           ceil_mode)
-        assert y.dtype == np.float32 and indices.dtype == np.int64
+        assert y.dtype == np.float32 and indices.dtype == index_dtype
         np.testing.assert_array_equal(y, y_ref)
         np.testing.assert_array_equal(indices, indices_ref)
     grad_y = data(y.shape, seed=1)
@@ -121,7 +123,9 @@ def test_max_pool_nan_rule_matches_reference(isa):
         np.testing.assert_array_equal(indices, indices_ref)
 
 
-def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, streamed):
+@pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, streamed,
+                                                                index_dtype):
     # grad_y shaped like a 2x2 stride-2 pool's output takes the one-pass path only while every
     # index lies in its own 2x2 window; anything else (here a 3x3 pool's, or a few indices moved
     # to another window) must still scatter-add exactly as the reference does.
@@ -135,12 +139,15 @@ def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, st
     moved = own.copy()
     moved[1, 2, 3, 5] = moved[1, 2, 0, 0]  # two gradients into one cell, another window's
     for indices in (own, pooled_3x3, moved):
+        indices = indices.astype(index_dtype)
         np.testing.assert_allclose(kernels.max_pool2d_backward(grad_y, indices, shape),
                                    reference.max_pool2d_backward(grad_y, indices, shape),
                                    rtol=1e-6)
-    own[0, 1, 2, 3] = shape[2] * shape[3]
-    with pytest.raises(ValueError, match="'indices' must lie in"):
-        kernels.max_pool2d_backward(grad_y, own, shape)
+    for stray in (shape[2] * shape[3], -1):
+        bad = own.astype(index_dtype)
+        bad[0, 1, 2, 3] = stray
+        with pytest.raises(ValueError, match="'indices' must lie in"):
+            kernels.max_pool2d_backward(grad_y, bad, shape)
 
 
 def test_strided_and_keyword_inputs():
@@ -174,6 +181,9 @@ def test_rejects_bad_arguments():
         kernels.max_pool2d_forward(x, 2, padding=2)
     with pytest.raises(ValueError, match="divisor_override"):
         kernels.avg_pool2d_forward(x, 2, divisor_override=0)
+    for lib in (kernels, reference):
+        with pytest.raises(ValueError, match="index_dtype"):
+            lib.max_pool2d_forward(x, 2, index_dtype=np.int16)
     y, indices = kernels.max_pool2d_forward(x, 2)
     with pytest.raises(TypeError, match="indices"):
         kernels.max_pool2d_backward(y, indices.astype(np.float32), x.shape)

@@ -1,6 +1,8 @@
 // Lane shuffles, index vectors and simple streaming loops shared by the pooling and
 // normalisation kernels. Include only from per-ISA sources (see core/isa.h).
 #pragma once
+#include <cstdint>
+
 #include "core/simd.h"
 
 namespace hpnn {
@@ -56,6 +58,10 @@ static inline void take_if_better(vfloat& best, vint& best_offset, vfloat candid
 
 static inline void store_index(index_t* out, vint positions) {
   *reinterpret_cast<vint64*>(out) = __builtin_convertvector(positions, vint64);
+}
+
+static inline void store_index(std::int32_t* out, vint positions) {
+  *reinterpret_cast<vint*>(out) = positions;
 }
 
 static inline void fill(float* out, index_t n, float value) {

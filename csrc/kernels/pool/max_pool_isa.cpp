@@ -26,8 +26,9 @@ void select_if_better(float& best, index_t& best_at, float v, index_t at) {
   __builtin_memcpy(&best, &best_bits, 4);
 }
 
+template <class IndexT>
 void max_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t ow0, float* y,
-                          index_t* indices) {
+                          IndexT* indices) {
   for_each_window(a, oh, ow0, [&](index_t ow, const Taps& rows, const Taps& cols) {
     if (rows.begin == rows.end || cols.begin == cols.end) {  // only padding (dilated windows)
       y[ow] = kNegInf, indices[ow] = -1;
@@ -46,12 +47,13 @@ void max_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t
         select_if_better(best, best_at, v, at);
       }
     }
-    y[ow] = best, indices[ow] = best_at;
+    y[ow] = best, indices[ow] = static_cast<IndexT>(best_at);
   });
 }
 
+template <class IndexT>
 void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t columns, float* y,
-                      index_t* indices) {
+                      IndexT* indices) {
   const float* top = x + 2 * oh * a.width;
   const float* bottom = top + a.width;
   const vint lane2 = lane_iota() * 2;
@@ -72,8 +74,9 @@ void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t col
 }
 
 // Whole 2x2 windows of a row narrower than a vector (see narrow_rows).
+template <class IndexT>
 void max_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* readable_end,
-                             index_t oh, index_t columns, float* y, index_t* indices) {
+                             index_t oh, index_t columns, float* y, IndexT* indices) {
   float padded[2 * kNarrowWidth], row_y[kLanes];
   index_t row_at[kLanes];
   const NarrowRows rows = narrow_rows(a, x, readable_end, oh, columns, padded);
@@ -81,14 +84,14 @@ void max_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* rea
   if (rows.copied)
     for (index_t ow = 0; ow < columns; ++ow)  // back to positions in the real plane
       row_at[ow] += 2 * oh * a.width + (row_at[ow] >= kNarrowWidth ? a.width - kNarrowWidth : 0);
-  for (index_t ow = 0; ow < columns; ++ow) y[ow] = row_y[ow], indices[ow] = row_at[ow];
+  for (index_t ow = 0; ow < columns; ++ow)
+    y[ow] = row_y[ow], indices[ow] = static_cast<IndexT>(row_at[ow]);
 }
-
-}  // namespace
 
 // Plain stores, even for large outputs: staging and streaming y and the indices measured slower
 // (3.3 against 3.05 ms for a (64, 64, 56, 56) batch, 1 thread), unlike the backward's grad_x.
-void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* indices) {
+template <class IndexT>
+void max_pool_planes(const PoolArgs& a, const float* x, float* y, IndexT* indices) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
   const bool int32_positions = in_plane < (index_t{1} << 31);
   const float* x_end = x + a.planes * in_plane;
@@ -96,7 +99,7 @@ void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* in
     const float* xp = x + p * in_plane;
     for (index_t oh = 0; oh < a.out_height; ++oh) {
       float* yr = y + p * out_plane + oh * a.out_width;
-      index_t* ir = indices + p * out_plane + oh * a.out_width;
+      IndexT* ir = indices + p * out_plane + oh * a.out_width;
       const index_t whole = int32_positions ? whole_2x2_columns(a, oh) : 0;
       // A narrow row's vector step may also write straight into the plane when its extra lanes
       // land in the rows below, which are written after it, and its reads stay in the array.
@@ -111,6 +114,15 @@ void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* in
       max_pool_row_general(a, xp, oh, whole, yr, ir);
     }
   });
+}
+
+}  // namespace
+
+void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, void* indices) {
+  if (a.int32_indices)
+    max_pool_planes(a, x, y, static_cast<std::int32_t*>(indices));
+  else
+    max_pool_planes(a, x, y, static_cast<index_t*>(indices));
 }
 
 namespace {
@@ -131,12 +143,22 @@ struct StrayIndices {
 // each gradient goes to the cell its index names and zeros to the other three, so grad_x is
 // written in one pass (no zero fill, no scatter). Compares run on 32-bit lanes: 64-bit vector
 // compares are split into scalar code.
-void max_unpool_vector_2x2(const float* gy, const index_t* idx, index_t corner, index_t width,
-                           float* top, StrayIndices& stray) {
+// Each lane's index less its window's top-left position (`corner` for lane 0).
+vint window_offsets(const index_t* idx, index_t corner, StrayIndices& stray) {
   const vint64 offset64 = *reinterpret_cast<const vint64*>(idx) -
                           (__builtin_convertvector(lane_iota(), vint64) * 2 + corner);
   stray.wide |= offset64;
-  const vint offset = __builtin_convertvector(offset64, vint), w = vint{} + static_cast<int>(width);
+  return __builtin_convertvector(offset64, vint);
+}
+
+vint window_offsets(const std::int32_t* idx, index_t corner, StrayIndices&) {
+  return *reinterpret_cast<const vint*>(idx) - (lane_iota() * 2 + static_cast<int>(corner));
+}
+
+template <class IndexT>
+void max_unpool_vector_2x2(const float* gy, const IndexT* idx, index_t corner, index_t width,
+                           float* top, StrayIndices& stray) {
+  const vint offset = window_offsets(idx, corner, stray), w = vint{} + static_cast<int>(width);
   const vint tl = offset == 0, tr = offset == 1, bl = offset == w, br = offset == w + 1;
   stray.outside |= ~(tl | tr | bl | br);
   const vfloat g = vload(gy), zero = vfloat{};
@@ -155,7 +177,8 @@ bool disjoint_2x2_windows(const PoolArgs& a) {
 }
 
 // Input rows [2 * oh0, 2 * oh1) of a plane's grad_x, in one pass, into rows (row 2 * oh0 first).
-void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const index_t* ip, index_t oh0,
+template <class IndexT>
+void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const IndexT* ip, index_t oh0,
                          index_t oh1, float* rows, StrayIndices& stray) {
   const index_t covered = 2 * a.out_width, rest = a.width - covered;
   for (index_t oh = oh0; oh < oh1; ++oh) {
@@ -171,7 +194,8 @@ void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const index_t* ip, 
 
 // The plane's grad_x in one pass (staged in chunks of `chunk` output rows, see pool_common.h),
 // or false (a partly written plane) when some index lies outside its own window.
-bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const index_t* ip,
+template <class IndexT>
+bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const IndexT* ip,
                                  float* gx, index_t chunk) {
   StrayIndices stray;
   float stage[kStageFloats];
@@ -186,8 +210,9 @@ bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const index
 
 // Any layout of indices: zero fill, then add each gradient at its index. False when an index
 // lies outside the plane.
+template <class IndexT>
 bool max_pool_backward_plane_scatter(index_t in_plane, index_t out_plane, const float* gy,
-                                     const index_t* ip, float* gx) {
+                                     const IndexT* ip, float* gx) {
   fill(gx, in_plane, 0.0f);
   bool in_range = true;
   for (index_t o = 0; o < out_plane; ++o) {
@@ -198,10 +223,9 @@ bool max_pool_backward_plane_scatter(index_t in_plane, index_t out_plane, const 
   return in_range;
 }
 
-}  // namespace
-
-bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const index_t* indices,
-                         float* grad_x) {
+template <class IndexT>
+bool max_unpool_planes(const PoolArgs& a, const float* grad_y, const IndexT* indices,
+                       float* grad_x) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
   const bool disjoint = disjoint_2x2_windows(a);
   const bool stream = worth_streaming(a.planes * in_plane * index_t{sizeof(float)});
@@ -210,13 +234,22 @@ bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const index_t* 
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
     float* gx = grad_x + p * in_plane;
     const float* gy = grad_y + p * out_plane;
-    const index_t* ip = indices + p * out_plane;
+    const IndexT* ip = indices + p * out_plane;
     if (disjoint && max_pool_backward_plane_2x2(a, gy, ip, gx, chunk)) return;
     stream_fence();  // the streamed part of the plane lands before it is overwritten
     if (!max_pool_backward_plane_scatter(in_plane, out_plane, gy, ip, gx))
       __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
   });
   return !bad;
+}
+
+}  // namespace
+
+bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const void* indices,
+                         float* grad_x) {
+  if (a.int32_indices)
+    return max_unpool_planes(a, grad_y, static_cast<const std::int32_t*>(indices), grad_x);
+  return max_unpool_planes(a, grad_y, static_cast<const index_t*>(indices), grad_x);
 }
 
 }  // namespace HPNN_ISA_NS

@@ -10,8 +10,8 @@ namespace hpnn {
 namespace HPNN_ISA_NS {
 
 // Max pooling (max_pool_isa.cpp); avg_pool_isa.cpp registers them with the rest.
-void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, index_t* indices);
-bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const index_t* indices,
+void max_pool2d_forward(const PoolArgs& a, const float* x, float* y, void* indices);
+bool max_pool2d_backward(const PoolArgs& a, const float* grad_y, const void* indices,
                          float* grad_x);
 
 namespace {

@@ -36,7 +36,11 @@ class PickedMax(Function):
 
 
 def _max_pool2d(input, geometry, return_indices):
-    values, indices = kernel("max_pool2d_forward")(c32(input.data), **geometry)
+    # Indices the caller never sees are int32 where planes allow: half the bytes to write and
+    # to read back in backward (memory-bound both ways).
+    narrow = not return_indices and input.shape[-2] * input.shape[-1] < 2**31
+    values, indices = kernel("max_pool2d_forward")(
+        c32(input.data), **geometry, index_dtype=np.int32 if narrow else np.int64)
     out = PickedMax.apply(input, values=values, indices=indices)
     return (out, Tensor._wrap(indices)) if return_indices else out
 

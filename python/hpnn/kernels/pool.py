@@ -6,7 +6,7 @@ Inputs must be float32 (other dtypes raise TypeError naming the argument); any s
 import numpy as np
 
 from .._C import kernels as _native
-from ..reference.pool import _pool_geometry
+from ..reference.pool import _index_dtype, _pool_geometry
 from ._memo import memoized
 
 __all__ = ["max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
@@ -38,20 +38,25 @@ def _divisor(divisor_override):
     return int(divisor_override)
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Max pooling of x (N, C, H, W) -> (y float32, indices int64), both (N, C, OH, OW);
-    indices are flat positions h * W + w within each plane (PyTorch's convention). Ties pick
-    the first maximum in window order, a window with NaN its last NaN."""
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                       index_dtype=np.int64):
+    """Max pooling of x (N, C, H, W) -> (y float32, indices), both (N, C, OH, OW); indices are
+    flat positions h * W + w within each plane (PyTorch's convention), int64 or (index_dtype)
+    int32, which halves their memory traffic. Ties pick the first maximum in window order, a
+    window with NaN its last NaN."""
+    int32_indices = _index_dtype(index_dtype) == np.int32
     geometry = _geometry(_shape_of(x, "x"), kernel_size, stride, padding, dilation, ceil_mode)
-    return _native.max_pool2d_forward(x, geometry)
+    return _native.max_pool2d_forward(x, geometry, int32_indices)
 
 
 def max_pool2d_backward(grad_y, indices, input_shape):
-    """grad_y (N, C, OH, OW) accumulated into a new grad_x of ``input_shape`` at ``indices``."""
+    """grad_y (N, C, OH, OW) accumulated into a new grad_x of ``input_shape`` at ``indices``
+    (int32 or int64; other integer types are converted)."""
     indices = np.asarray(indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"indices must be an integer array, got {indices.dtype}")
-    indices = np.ascontiguousarray(indices, dtype=np.int64)
+    if indices.dtype != np.int32:
+        indices = np.ascontiguousarray(indices, dtype=np.int64)
     return _native.max_pool2d_backward(grad_y, indices, tuple(int(s) for s in input_shape))
 
 

@@ -43,14 +43,27 @@ def _flat_windows(x_padded, geometry):
     return windows.reshape(windows.shape[:-2] + (-1,))
 
 
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+def _index_dtype(index_dtype):
+    """np.int64 or np.int32, the dtypes max-pool indices come in; ValueError otherwise."""
+    try:
+        dtype = np.dtype(index_dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.dtype(np.int64), np.dtype(np.int32)):
+        raise ValueError(f"argument 'index_dtype' must be int64 or int32, got {index_dtype!r}")
+    return dtype.type
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                       index_dtype=np.int64):
     """Max pooling of x (N, C, H, W) -> (y, indices), both (N, C, OH, OW).
 
-    stride defaults to kernel_size; padding is implicit -inf. indices (int64) hold the flat
-    position h * W + w of the chosen element within its (n, c) plane, as PyTorch returns them.
-    Ties pick the first maximum in window order (row-major over the kernel); a window
-    containing NaN picks its last NaN (PyTorch's CPU rule).
+    stride defaults to kernel_size; padding is implicit -inf. indices (int64, or int32 with
+    ``index_dtype``) hold the flat position h * W + w of the chosen element within its (n, c)
+    plane, as PyTorch returns them. Ties pick the first maximum in window order (row-major over
+    the kernel); a window containing NaN picks its last NaN (PyTorch's CPU rule).
     """
+    index_type = _index_dtype(index_dtype)
     x = _float_array(x, "x")
     geometry = _pool_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     height, width = x.shape[2:]
@@ -58,7 +71,11 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     plane_index = np.arange(height * width, dtype=np.int64).reshape(height, width)
     index_windows = _flat_windows(
         _pad_spatial(plane_index, geometry.padding, -1, geometry.extra), geometry)
-    return _window_max(values, index_windows, index_windows >= 0)
+    if index_type == np.int32 and height * width >= 2**31:
+        raise ValueError("max_pool2d_forward: argument 'index_dtype' int32 cannot index planes "
+                         "of 2**31 elements or more; use int64")
+    y, indices = _window_max(values, index_windows, index_windows >= 0)
+    return y, indices.astype(index_type)
 
 
 def _window_max(values, index_windows, valid):
