@@ -26,12 +26,13 @@ def arrays():
                 running_mean=np.zeros(channels, np.float32), running_var=np.ones(channels, np.float32))
 
 
-def hpnn_case(case, a):
+def hpnn_case(case, a, index_dtype=np.int32):
+    """hpnn's kernels as nn.MaxPool2d runs them (int32 indices: the caller never sees them)."""
     if case == "maxpool_fwd":
-        return lambda: kernels.max_pool2d_forward(a["x"], **POOL)
+        return lambda: kernels.max_pool2d_forward(a["x"], **POOL, index_dtype=index_dtype)
     if case == "maxpool_fwd_bwd":
         def run():
-            _, indices = kernels.max_pool2d_forward(a["x"], **POOL)
+            _, indices = kernels.max_pool2d_forward(a["x"], **POOL, index_dtype=index_dtype)
             kernels.max_pool2d_backward(a["grad_pool"], indices, SHAPE)
         return run
     if case == "avgpool_fwd":
@@ -84,7 +85,15 @@ def copy_case(case, a):
     return lambda: np.copyto(a["copy"], a["x"])
 
 
-RUNNERS = {"hpnn": hpnn_case, "copy": copy_case, "torch": torch_case}
+def hpnn_int64_case(case, a):
+    """Max pooling with the int64 indices torch returns (return_indices=True)."""
+    if not case.startswith("maxpool"):
+        pytest.skip("int64 indices are a max-pooling variant")
+    return hpnn_case(case, a, np.int64)
+
+
+RUNNERS = {"hpnn": hpnn_case, "hpnn_int64": hpnn_int64_case, "copy": copy_case,
+           "torch": torch_case}
 CASES = ["maxpool_fwd", "maxpool_fwd_bwd", "avgpool_fwd", "avgpool_fwd_bwd",
          "batchnorm_train_fwd_bwd"]
 
