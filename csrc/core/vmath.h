@@ -232,6 +232,17 @@ static inline vfloat vwidened(vfloat a, vfloat b, const F& f) {
   return vnarrow(f(vwiden_half(a, 0), vwiden_half(b, 0)), f(vwiden_half(a, 1), vwiden_half(b, 1)));
 }
 
+// x f rounded once (to within 2^-48 relative of it), f = f_hi + f_lo split into floats: one FMA
+// x f_hi + (x f_lo) where the ISA has it, else in float64.
+static inline vfloat vscale_rounded_once(vfloat x, double f) {
+#if defined(__FMA__)
+  const float f_hi = static_cast<float>(f), f_lo = static_cast<float>(f - f_hi);
+  return x * f_hi + vrounded(x * f_lo);  // -ffp-contract=fast: the first product fuses, exact
+#else
+  return vwidened(x, x, [f](vdouble x, vdouble) { return x * f; });
+#endif
+}
+
 static inline vdouble vabs(vdouble x) {
   const vlong bits = reinterpret_cast<vlong&>(x) & 0x7fffffffffffffff;
   return reinterpret_cast<const vdouble&>(bits);

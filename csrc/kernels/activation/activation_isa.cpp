@@ -130,8 +130,7 @@ struct ShiftedExp {
 struct ScaleBy {  // e * factor, rounded once
   double factor;
   vfloat operator()(vfloat e, vfloat, vfloat, vfloat) const {
-    const double f = factor;
-    return vwidened(e, e, [f](vdouble e, vdouble) { return e * f; });
+    return vscale_rounded_once(e, factor);
   }
 };
 // (x - shift) - lse with both differences carried in two parts: x - shift <= 0 <= lse, so the
