@@ -18,6 +18,11 @@ ROWS_SHAPE = (4096, 1000)      # logits of a 1000-class head
 PARAMS = 10_000_000
 
 
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 @pytest.fixture(scope="module")
 def arrays():
     rng = np.random.default_rng(0)
@@ -27,6 +32,7 @@ def arrays():
     return dict(
         x=x, y=y, grad=rng.standard_normal(ACT_SHAPE, dtype=np.float32), copy_x=np.empty_like(x),
         logits=logits, copy_logits=np.empty_like(logits),
+        logits_grad=rng.standard_normal(ROWS_SHAPE, dtype=np.float32), probs=_softmax(logits),
         target=rng.integers(0, ROWS_SHAPE[1], ROWS_SHAPE[0]),
         param=rng.standard_normal(PARAMS, dtype=np.float32),
         param_grad=rng.standard_normal(PARAMS, dtype=np.float32),
@@ -55,6 +61,8 @@ def hpnn_case(case, a):
         return lambda: kernels.dropout_forward(x, 0.5, 1234)
     if case == "softmax_fwd":
         return lambda: kernels.softmax_forward(a["logits"])
+    if case == "softmax_bwd":
+        return lambda: kernels.softmax_backward(a["logits_grad"], a["probs"])
     if case == "cross_entropy_fwd_bwd":
         def run():
             kernels.cross_entropy_forward(a["logits"], a["target"])
@@ -91,6 +99,9 @@ def torch_case(case, a):
         return lambda: aten.native_dropout(x, 0.5, True)
     if case == "softmax_fwd":
         return lambda: aten._softmax(logits, -1, False)
+    if case == "softmax_bwd":
+        grad, probs = torch.from_numpy(a["logits_grad"]), torch.from_numpy(a["probs"])
+        return lambda: aten._softmax_backward_data(grad, probs, -1, torch.float32)
     if case == "cross_entropy_fwd_bwd":
         def run():
             log_probs = aten._log_softmax(logits, 1, False)
@@ -110,15 +121,15 @@ def torch_case(case, a):
 def copy_case(case, a):
     if case == "adam_step":
         return lambda: np.copyto(a["copy_dst"], a["copy_src"])
-    if case in ("softmax_fwd", "log_softmax_fwd", "cross_entropy_fwd_bwd"):
+    if case in ("softmax_fwd", "softmax_bwd", "log_softmax_fwd", "cross_entropy_fwd_bwd"):
         return lambda: np.copyto(a["copy_logits"], a["logits"])
     return lambda: np.copyto(a["copy_x"], a["x"])
 
 
 RUNNERS = {"hpnn": hpnn_case, "copy": copy_case, "torch": torch_case}
 CASES = ["relu_fwd", "relu_bwd", "sigmoid_fwd", "tanh_fwd", "tanh_bwd", "gelu_fwd", "gelu_bwd",
-         "gelu_tanh_fwd", "gelu_tanh_bwd", "dropout_fwd", "softmax_fwd", "log_softmax_fwd",
-         "cross_entropy_fwd_bwd", "adam_step"]
+         "gelu_tanh_fwd", "gelu_tanh_bwd", "dropout_fwd", "softmax_fwd", "softmax_bwd",
+         "log_softmax_fwd", "cross_entropy_fwd_bwd", "adam_step"]
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -1,16 +1,18 @@
-// Vectorised float32 exp/log/tanh/sigmoid/Phi on vfloat (see simd.h), for per-ISA sources only,
-// and the error-free products and sums that let a kernel carry an argument in two parts.
+// Vectorised float32 exp/log/tanh/sigmoid on vfloat (see simd.h), for per-ISA sources only; the
+// error-free products and sums that let a kernel carry an argument in two parts; and float64
+// evaluation of float32 lanes (widen, exp, narrow) for formulas whose float32 roundings would add
+// up past ~1 ulp (GELU).
 // Accuracy against float64 at the float32 input, measured over a dense sweep of all float32
 // magnitudes by tests/kernels/test_activation_accuracy.py (relative; absolute in units of
-// FLT_MIN where the result is subnormal): exp <= 1.2e-7, tanh 1.4e-7, sigmoid 1.8e-7, log ~1 ulp;
-// Phi (normal CDF) ~2 ulp including its tail (measured through GELU).
+// subnormal ulps, 2^-149, where the result is subnormal): exp <= 8.5e-8, tanh 1.4e-7, sigmoid
+// 1.8e-7, log ~1 ulp; vexp_nonpositive (float64) ~4e-11.
 // Special values follow libm: exp overflows to inf and underflows gradually to 0, log(0) = -inf,
 // log(x < 0) = NaN, NaN propagates everywhere.
 #pragma once
 #include <cstdint>
 
 #include "core/simd.h"
-#if defined(__FMA__)
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
@@ -72,10 +74,11 @@ static inline vfloat vtwo_prod(vfloat a, vfloat b, vfloat* err) {
   return product;
 }
 
-// c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (one multiply-add per coefficient).
-template <int N>
-static inline vfloat vpoly(vfloat x, const float (&c)[N]) {
-  vfloat p = vbroadcast(c[0]);
+// c[0] x^(N-1) + c[1] x^(N-2) + ... + c[N-1] by Horner's rule (one multiply-add per coefficient),
+// on vfloat with float coefficients or vdouble with double ones.
+template <class V, class T, int N>
+static inline V vpoly(V x, const T (&c)[N]) {
+  V p = V{} + c[0];
   for (int i = 1; i < N; ++i) p = p * x + c[i];
   return p;
 }
@@ -159,42 +162,117 @@ static inline vfloat vtanh(vfloat x) {
   return a < 0.625f ? small : large;
 }
 
-// exp(-x^2 / 2) with x^2 split exactly: x = xh + xl with xh holding the top 12 significand
-// bits, so xh^2 is exact and x^2 - xh^2 = (x - xh)(x + xh) carries the rest.
-static inline vfloat vgauss(vfloat x, int scale_log2 = 0) {
-  const vfloat xh = vfrom_bits(vbits(x) & (int)0xfffff000);
-  const vfloat g = vexp2part(-0.5f * xh * xh, -0.5f * ((x - xh) * (x + xh)), scale_log2);
-  return x * x > 300.0f ? vfloat{} : g;  // exp(-150) is 0 in float32; also keeps inf - inf out
+// ---- float64 evaluation of float32 lanes ------------------------------------------------------
+// A formula whose float32 roundings add up past ~1 ulp is evaluated in float64 on the two halves
+// of a vfloat and rounded once at the end (vwidened): float64 has the range and precision to
+// carry it without the error-free transforms above, at about the same cost.
+
+typedef double vdouble __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
+typedef std::int64_t vlong __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
+typedef float vfloat_half __attribute__((vector_size(kVecBytes / 2), aligned(4), may_alias));
+
+// Lanes [half * kLanes / 2, (half + 1) * kLanes / 2) of x in float64, and the inverse. (The
+// intrinsics: GCC 12 splits a vector conversion into smaller ones.)
+static inline vdouble vwiden_half(vfloat x, int half) {
+#if defined(__AVX512F__)
+  const __m512 whole = (__m512)x;
+  const __m256 part = half ? _mm512_extractf32x8_ps(whole, 1) : _mm512_castps512_ps256(whole);
+  return (vdouble)_mm512_cvtps_pd(part);
+#elif defined(__AVX2__)
+  const __m256 whole = (__m256)x;
+  const __m128 part = half ? _mm256_extractf128_ps(whole, 1) : _mm256_castps256_ps128(whole);
+  return (vdouble)_mm256_cvtps_pd(part);
+#elif defined(__SSE2__)
+  return (vdouble)_mm_cvtps_pd(half ? _mm_movehl_ps((__m128)x, (__m128)x) : (__m128)x);
+#else
+  vfloat_half part;
+  __builtin_memcpy(&part, reinterpret_cast<const char*>(&x) + half * sizeof(part), sizeof(part));
+  return __builtin_convertvector(part, vdouble);
+#endif
 }
 
-// The standard normal CDF in pieces: Phi(x) = central for |x| < 1, else Phi(-|x|) = gauss *
-// ratio with gauss = exp(-x^2/2); both least-squares fits for relative error (< 3e-8 in float32
-// coefficients): central = 0.5 + x P(x^2), ratio = t Q(t) with t = 1 / (1 + 0.3 |x|); gauss
-// is scaled by 2^gauss_scale_log2 (see vexp2part).
-struct NormalCdfParts {
-  vfloat central, gauss, ratio;
-};
-
-static inline NormalCdfParts vnormal_cdf_parts(vfloat x, int gauss_scale_log2 = 0) {
-  const vfloat s = x * x;
-  const vfloat p = vpoly(s, {5.41005704235431e-07f, -9.28487042983761e-06f, 1.15331655251794e-04f,
-                             -1.18729390669614e-03f, 9.97355114668608e-03f, -6.64903819561004e-02f,
-                             3.98942291736603e-01f});
-  const vfloat t = 1.0f / (1.0f + 0.3f * vabs(x));
-  const vfloat q = vpoly(t, {-0.01403995230793953f, 0.08535538613796234f, -0.18016201257705688f,
-                             0.14363522827625275f, -0.04947827383875847f, 0.08420193195343018f,
-                             0.08144548535346985f, 0.10975427180528641f, 0.11961407959461212f,
-                             0.1196851134300232f});
-  return {0.5f + x * p, vgauss(x, gauss_scale_log2), t * q};
+// The kLanes / 2 floats at p in float64.
+static inline vdouble vload_widened(const float* p) {
+#if defined(__AVX512F__)
+  return (vdouble)_mm512_cvtps_pd(_mm256_loadu_ps(p));
+#elif defined(__AVX2__)
+  return (vdouble)_mm256_cvtps_pd(_mm_loadu_ps(p));
+#elif defined(__SSE2__)
+  double pair;
+  __builtin_memcpy(&pair, p, sizeof(pair));
+  return (vdouble)_mm_cvtps_pd(_mm_castpd_ps(_mm_set_sd(pair)));
+#else
+  vfloat_half part;
+  __builtin_memcpy(&part, p, sizeof(part));
+  return __builtin_convertvector(part, vdouble);
+#endif
 }
 
-// Phi(x) with small relative error on both tails; *pdf = exp(-x^2/2)/sqrt(2pi).
-static inline vfloat vnormal_cdf(vfloat x, vfloat* pdf) {
-  const NormalCdfParts parts = vnormal_cdf_parts(x);
-  *pdf = parts.gauss * 0.398942280401432678f;
-  const vfloat lower = parts.gauss * parts.ratio;  // Phi(-|x|)
-  const vfloat tail = x < 0.0f ? lower : 1.0f - lower;
-  return vabs(x) < 1.0f ? parts.central : tail;
+static inline vfloat vnarrow(vdouble low, vdouble high) {
+#if defined(__AVX512F__)
+  return (vfloat)_mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps((__m512d)low)),
+                                    _mm512_cvtpd_ps((__m512d)high), 1);
+#elif defined(__AVX2__)
+  return (vfloat)_mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps((__m256d)low)),
+                                      _mm256_cvtpd_ps((__m256d)high), 1);
+#elif defined(__SSE2__)
+  return (vfloat)_mm_movelh_ps(_mm_cvtpd_ps((__m128d)low), _mm_cvtpd_ps((__m128d)high));
+#else
+  const vfloat_half parts[2] = {__builtin_convertvector(low, vfloat_half),
+                                __builtin_convertvector(high, vfloat_half)};
+  vfloat x;
+  __builtin_memcpy(&x, parts, sizeof(x));
+  return x;
+#endif
+}
+
+// f(a, b) lane by lane in float64, rounded once to float32 (f takes and returns vdouble).
+template <class F>
+static inline vfloat vwidened(vfloat a, vfloat b, const F& f) {
+  return vnarrow(f(vwiden_half(a, 0), vwiden_half(b, 0)), f(vwiden_half(a, 1), vwiden_half(b, 1)));
+}
+
+// x f rounded once (to within 2^-48 relative of it), f = f_hi + f_lo split into floats: one FMA
+// x f_hi + (x f_lo) where the ISA has it, else in float64.
+static inline vfloat vscale_rounded_once(vfloat x, double f) {
+#if defined(__FMA__)
+  const float f_hi = static_cast<float>(f), f_lo = static_cast<float>(f - f_hi);
+  return x * f_hi + vrounded(x * f_lo);  // -ffp-contract=fast: the first product fuses, exact
+#else
+  return vwidened(x, x, [f](vdouble x, vdouble) { return x * f; });
+#endif
+}
+
+static inline vdouble vabs(vdouble x) {
+  const vlong bits = reinterpret_cast<vlong&>(x) & 0x7fffffffffffffff;
+  return reinterpret_cast<const vdouble&>(bits);
+}
+static inline double hsum(vdouble v) {
+  double s = 0.0;
+  for (int i = 0; i < kLanes / 2; ++i) s += v[i];
+  return s;
+}
+static inline vdouble vclamp(vdouble x, double lo, double hi) {  // keeps a NaN x
+  x = x < lo ? vdouble{} + lo : x;
+  return x > hi ? vdouble{} + hi : x;
+}
+
+// exp(x) for x <= 0 in float64 to ~1e-10 relative (enough for float32 results): x = n ln2 + r,
+// |r| <= ln2 / 2, a degree-7 fit for relative error (4e-11) on r, 2^n from its bits. 0 below
+// -700 (where every float32 product of it is 0, or NaN with an infinite factor: the steps
+// before are moot there); NaN propagates.
+static inline vdouble vexp_nonpositive(vdouble x) {
+  const vdouble magic = vdouble{} + 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to integer
+  const vdouble t = x * 1.4426950408889634 + magic;
+  const vlong n = reinterpret_cast<const vlong&>(t) - reinterpret_cast<const vlong&>(magic);
+  const vdouble nf = t - magic;
+  const vdouble r = (x - nf * 6.93147180369123816490e-01) - nf * 1.90821492927058770002e-10;
+  const vdouble p = vpoly(r, {0.00019775143093838746, 0.0013948192224182874, 0.008333561198562689,
+                              0.04166622529379323, 0.16666665125199331, 0.5000000104582654,
+                              1.0000000002432807, 0.9999999999616594});
+  const vlong scale_bits = (n + 1023) << 52;
+  const vdouble result = p * reinterpret_cast<const vdouble&>(scale_bits);
+  return x < -700.0 ? vdouble{} : result;
 }
 
 }  // namespace HPNN_ISA_NS
