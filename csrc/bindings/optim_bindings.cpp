@@ -94,7 +94,7 @@ py::object adam_step(py::handle param, py::handle grad, py::handle exp_avg,
   if (!as_int(step, &step_count) || step_count < 1 || !real(lr, &a.lr) ||
       !real(beta1, &a.beta1) || !real(beta2, &a.beta2) || !real(eps, &a.eps) ||
       !real(weight_decay, &a.weight_decay) || !(a.lr >= 0) || !(a.beta1 >= 0 && a.beta1 < 1) ||
-      !(a.beta2 >= 0 && a.beta2 < 1) || !(a.eps > 0) || !(a.weight_decay >= 0) ||
+      !(a.beta2 >= 0 && a.beta2 < 1) || !(a.eps >= 0) || !(a.weight_decay >= 0) ||
       !param_and_grad(param, grad, &b) || !state(exp_avg, true, "exp_avg", &b, &a.exp_avg) ||
       !state(exp_avg_sq, true, "exp_avg_sq", &b, &a.exp_avg_sq) ||
       !state(max_exp_avg_sq, amsgrad, "max_exp_avg_sq", &b, &a.max_exp_avg_sq))
@@ -113,7 +113,7 @@ py::object rmsprop_step(py::handle param, py::handle grad, py::handle square_avg
   Buffers b{"rmsprop_step"};
   if (!real(lr, &a.lr) || !real(alpha, &a.alpha) || !real(eps, &a.eps) ||
       !real(weight_decay, &a.weight_decay) || !real(momentum, &a.momentum) || !(a.lr >= 0) ||
-      !(a.alpha >= 0 && a.alpha <= 1) || !(a.eps > 0) || !(a.weight_decay >= 0) ||
+      !(a.alpha >= 0) || !(a.eps >= 0) || !(a.weight_decay >= 0) ||
       !(a.momentum >= 0) || !param_and_grad(param, grad, &b) ||
       !state(square_avg, true, "square_avg", &b, &a.square_avg) ||
       !state(grad_avg, centered, "grad_avg", &b, &a.grad_avg) ||
@@ -134,7 +134,7 @@ py::object adagrad_step(py::handle param, py::handle grad, py::handle state_sum,
       !real(lr_decay, &a.lr_decay) || !real(weight_decay, &a.weight_decay) ||
       !real(initial_accumulator_value, &a.initial_accumulator_value) || !real(eps, &a.eps) ||
       !(a.lr >= 0) || !(a.lr_decay >= 0) || !(a.weight_decay >= 0) ||
-      !(a.initial_accumulator_value >= 0) || !(a.eps > 0) || !param_and_grad(param, grad, &b) ||
+      !(a.initial_accumulator_value >= 0) || !(a.eps >= 0) || !param_and_grad(param, grad, &b) ||
       !state(state_sum, true, "state_sum", &b, &a.state_sum))
     return not_implemented();
   a.step = step_count, a.maximize = maximize;

@@ -54,8 +54,9 @@ def test_invalid_hyper_parameters_are_rejected():
         optim.SGD([w], lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match="empty"):
         optim.Adam([])
-    with pytest.raises(ValueError, match="unknown option"):
-        optim.SGD([{"params": [w], "lr": 0.1, "betas": 1}])
+    # extra group entries are kept as they are, as in PyTorch (e.g. a group's name)
+    assert optim.SGD([{"params": [w], "lr": 0.1, "name": "head"}]).param_groups[0]["name"] == \
+        "head"
     with pytest.raises(TypeError, match="float32"):
         optim.SGD([hpnn.tensor([1, 2])], lr=0.1)
 

@@ -97,7 +97,7 @@ def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="beta2"):
         ref.adam_step(param, grad, *buffers, None, step=1, lr=0.1, beta2=-0.1)
     with pytest.raises(ValueError, match="eps"):
-        ref.adam_step(param, grad, *buffers, None, step=1, lr=0.1, eps=0.0)
+        ref.adam_step(param, grad, *buffers, None, step=1, lr=0.1, eps=-1e-8)
     with pytest.raises(ValueError, match="step"):
         ref.adam_step(param, grad, *buffers, None, step=0, lr=0.1)
     with pytest.raises(ValueError, match="max_exp_avg_sq"):

@@ -1,31 +1,40 @@
-"""SGD, Adam, AdamW, RMSprop and Adagrad: hyper-parameters, checks, and the step kernel call."""
+"""SGD, Adam, AdamW, RMSprop and Adagrad: hyper-parameters, checks, and the step kernel call.
+Signatures, defaults, group options and checks as torch.optim; ``foreach``, ``fused`` and
+``capturable`` are accepted and recorded in the groups as PyTorch does, but change nothing (the
+steps are always one fused kernel over the group)."""
 from __future__ import annotations
 
 from ..backend import kernel
-from .optimizer import Optimizer, _check_range
+from .optimizer import Optimizer, check_range
 
 
 class SGD(Optimizer):
     state_names = ("momentum_buffer",)
+    counts_steps = False  # torch's SGD state is only the momentum buffer
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _validate(self, group):
         super()._validate(group)
-        _check_range("momentum", group["momentum"], 0.0)
+        check_range("momentum", "Invalid momentum value", group["momentum"], 0.0)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("SGD: nesterov momentum requires momentum > 0 and dampening = 0")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening "
+                             "(nesterov=True needs momentum > 0 and dampening = 0)")
 
-    def _update(self, group, param, grad, state, step):
-        buffer = state("momentum_buffer") if group["momentum"] else None
-        kernel("sgd_step")(param, grad, buffer, lr=group["lr"], momentum=group["momentum"],
+    def _update(self, group, param, grad, state, step, fresh):
+        momentum = group["momentum"]
+        first_step = fresh("momentum_buffer")  # as torch: no buffer yet -> buf = grad
+        buffer = state("momentum_buffer") if momentum != 0 else None
+        kernel("sgd_step")(param, grad, buffer, lr=group["lr"], momentum=momentum,
                            dampening=group["dampening"], nesterov=group["nesterov"],
                            weight_decay=group["weight_decay"], maximize=group["maximize"],
-                           first_step=step == 1)
+                           first_step=first_step)
 
 
 class Adam(Optimizer):
@@ -34,19 +43,22 @@ class Adam(Optimizer):
     state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _validate(self, group):
         super()._validate(group)
-        _check_range("eps", group["eps"], 0.0)
+        check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
         for i, beta in enumerate(group["betas"]):
-            _check_range(f"betas[{i}]", beta, 0.0, 1.0, high_open=True)
+            check_range(f"betas[{i}]", f"Invalid beta parameter at index {i}", beta, 0.0, 1.0,
+                        high_open=True)
 
-    def _update(self, group, param, grad, state, step):
+    def _update(self, group, param, grad, state, step, fresh):
         beta1, beta2 = group["betas"]
         kernel("adam_step")(
             param, grad, state("exp_avg"), state("exp_avg_sq"),
@@ -60,26 +72,31 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (param *= 1 - lr * weight_decay)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
-    state_names = ("square_avg", "grad_avg", "momentum_buffer")
+    state_names = ("square_avg", "momentum_buffer", "grad_avg")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
+                                      centered=centered, weight_decay=weight_decay,
+                                      capturable=capturable, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def _validate(self, group):
         super()._validate(group)
-        _check_range("alpha", group["alpha"], 0.0, 1.0)
-        _check_range("eps", group["eps"], 0.0)
-        _check_range("momentum", group["momentum"], 0.0)
+        check_range("alpha", "Invalid alpha value", group["alpha"], 0.0)
+        check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
+        check_range("momentum", "Invalid momentum value", group["momentum"], 0.0)
 
-    def _update(self, group, param, grad, state, step):
+    def _update(self, group, param, grad, state, step, fresh):
         kernel("rmsprop_step")(
             param, grad, state("square_avg"), state("grad_avg") if group["centered"] else None,
             state("momentum_buffer") if group["momentum"] > 0 else None, lr=group["lr"],
@@ -88,26 +105,38 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """As torch.optim.Adagrad, the accumulators of the parameters given at construction exist
+    from the start (step 0), and every accumulator starts at the constructor's
+    ``initial_accumulator_value`` (a group's own value is not used, as in PyTorch)."""
+
     state_names = ("sum",)
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
+                                      weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize))
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused))
+        for flat in self._flat:
+            flat.buffer("sum")[...] = initial_accumulator_value
+            flat.names = [{"sum"} for _ in flat.names]
+            flat.has_state = [True] * len(flat.has_state)
 
     def _validate(self, group):
         super()._validate(group)
-        _check_range("lr_decay", group["lr_decay"], 0.0)
-        _check_range("initial_accumulator_value", group["initial_accumulator_value"], 0.0)
-        _check_range("eps", group["eps"], 0.0)
+        check_range("lr_decay", "Invalid lr_decay value", group["lr_decay"], 0.0)
+        check_range("initial_accumulator_value", "Invalid initial_accumulator_value value",
+                    group["initial_accumulator_value"], 0.0)
+        check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
 
-    def _update(self, group, param, grad, state, step):
+    def _update(self, group, param, grad, state, step, fresh):
         kernel("adagrad_step")(
             param, grad, state("sum"), step=step, lr=group["lr"],
             lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-            initial_accumulator_value=group["initial_accumulator_value"], eps=group["eps"],
-            maximize=group["maximize"])
+            initial_accumulator_value=self.defaults["initial_accumulator_value"],
+            eps=group["eps"], maximize=group["maximize"])
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}

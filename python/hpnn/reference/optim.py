@@ -121,7 +121,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, bet
     _check_range(lr, "lr", 0.0)
     _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
     _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
-    _check_range(eps, "eps", 0.0, low_open=True)
+    _check_range(eps, "eps", 0.0)
     _check_range(weight_decay, "weight_decay", 0.0)
     exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
     exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
@@ -158,8 +158,8 @@ def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alph
     """
     _writable(param, "param")
     _check_range(lr, "lr", 0.0)
-    _check_range(alpha, "alpha", 0.0, 1.0)
-    _check_range(eps, "eps", 0.0, low_open=True)
+    _check_range(alpha, "alpha", 0.0)
+    _check_range(eps, "eps", 0.0)
     _check_range(weight_decay, "weight_decay", 0.0)
     _check_range(momentum, "momentum", 0.0)
     square_avg = _buffer(square_avg, "square_avg", param, True, "by this optimizer")
@@ -199,7 +199,7 @@ def adagrad_step(param, grad, state_sum, *, step, lr, lr_decay=0.0, weight_decay
     _check_range(lr_decay, "lr_decay", 0.0)
     _check_range(weight_decay, "weight_decay", 0.0)
     _check_range(initial_accumulator_value, "initial_accumulator_value", 0.0)
-    _check_range(eps, "eps", 0.0, low_open=True)
+    _check_range(eps, "eps", 0.0)
     state_sum = _buffer(state_sum, "state_sum", param, True, "by this optimizer")
     if step == 1:
         state_sum[...] = initial_accumulator_value

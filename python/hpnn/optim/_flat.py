@@ -1,0 +1,77 @@
+"""One parameter group's parameters, gradients and optimizer state in flat float32 buffers."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class FlatGroup:
+    """Each parameter's ``.data`` becomes a view into ``param_buffer``, its gradient a view into
+    ``grad_buffer``; state buffers (``buffer(name)``) are laid out the same way. Per parameter
+    it keeps what PyTorch keeps per parameter: a step count and which state entries exist."""
+
+    def __init__(self, params):
+        self.shapes = [p.data.shape for p in params]
+        self.bounds = np.cumsum([0] + [p.data.size for p in params]).tolist()
+        self.param_buffer = np.empty(self.bounds[-1], np.float32)
+        self.grad_buffer = np.zeros(self.bounds[-1], np.float32)
+        self.param_views = [self.view(self.param_buffer, i) for i in range(len(params))]
+        self.grad_views = [self.view(self.grad_buffer, i) for i in range(len(params))]
+        for param, view, grad_view in zip(params, self.param_views, self.grad_views):
+            view[...] = param.data
+            param.data = view
+            param._grad_buffer = grad_view  # backward writes new gradients in place
+        self.state = {}
+        self.steps = [0] * len(params)  # per-parameter step count
+        self.names = [set() for _ in params]  # the state entries each parameter has
+        self.has_state = [False] * len(params)  # whether it appears in state_dict()['state']
+        self._uniform = True  # known to be uniform() (False: to be checked)
+
+    def view(self, buffer, index):
+        return buffer[self.bounds[index]:self.bounds[index + 1]].reshape(self.shapes[index])
+
+    def buffer(self, name):
+        """The flat state buffer ``name`` (zeros when first asked for)."""
+        if name not in self.state:
+            self.state[name] = np.zeros(self.bounds[-1], np.float32)
+        return self.state[name]
+
+    def reset(self, index):
+        """Forget parameter ``index``'s state (zeros in every buffer), as a fresh optimizer."""
+        for buffer in self.state.values():
+            self.view(buffer, index)[...] = 0
+        self.steps[index], self.names[index], self.has_state[index] = 0, set(), False
+        self._uniform = False
+
+    def uniform(self):
+        """Whether every parameter is at the same step with the same state entries, so one
+        kernel call over the whole group does what one call per parameter would."""
+        if not self._uniform:
+            self._uniform = all(s == self.steps[0] for s in self.steps) and \
+                all(n == self.names[0] for n in self.names)
+        return self._uniform
+
+    def stepped_all(self, step, used_names):
+        """Note a step of the whole group that used the state entries ``used_names``."""
+        self.steps = [step] * len(self.steps)
+        if not used_names <= self.names[0]:
+            for names in self.names:
+                names |= used_names
+        if not all(self.has_state):
+            self.has_state = [True] * len(self.has_state)
+
+    def stepped_one(self, index, used_names):
+        self.steps[index] += 1
+        self.names[index] |= used_names
+        self.has_state[index] = True
+        self._uniform = False
+
+    def rebind(self, params):
+        """Bring back parameters whose ``.data`` was replaced, and gather gradients that
+        backward did not write in place (set by hand, or shaped differently)."""
+        for param, param_view, grad_view in zip(params, self.param_views, self.grad_views):
+            if param.data is not param_view:
+                param_view[...] = param.data
+                param.data = param_view
+            if param.grad is not None and param.grad.data is not grad_view:
+                grad_view[...] = param.grad.data
+                param.grad.data = grad_view
