@@ -29,12 +29,6 @@ int grad_blocks(int gates, index_t H, GradBlock* blocks) {
   return 3;
 }
 
-void copy_floats(float* dst, const float* src, index_t count) {
-  index_t i = 0;
-  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, vload(src + i));
-  for (; i < count; ++i) dst[i] = src[i];
-}
-
 // op(B) of a weight-gradient GEMM over the T * N sequence rows (time-major): row t * N + n is
 // [x_t | h_prev], x's x_cols (F or 0) columns and then h_cols (H or 0) of the state step t
 // started from (h0 at the first processed step).
@@ -128,42 +122,47 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   const index_t T = a.steps, N = a.batch, H = a.hidden, GH = Cell::kGates * H;
   const index_t ds = Cell::kGradWidth * H;
   float* d = thread_scratch(kScratchRnnGrads, static_cast<std::size_t>(T * N * ds));
-  const Sweep s = make_sweep(a);
+  const Sweep s = make_sweep(a, H);
   const index_t packed = s.panels * NR * GH;
-  float* work = thread_scratch(kScratchRnnWeights, static_cast<std::size_t>(packed + N * H + ds));
-  const PackedB b{work, GH, H, s.panels, 1, a.w_hh, H, 1};  // op(B) = w_hh
+  float* work = thread_scratch(kScratchRnnWeights,
+                               static_cast<std::size_t>(packed + N * H + s.threads * ds));
+  const PackedB b{work, GH, H, s.panels, {{a.w_hh, H, 1}, {}}, GH, {{0, 0, GH}}, 1};  // w_hh
   float* carry_h = work + packed;
-  float* sums = carry_h + N * H;
-  fill(carry_h, N * H, 0.0f), fill(sums, ds, 0.0f);
+  float* sums = carry_h + N * H;  // each thread's column sums of D
+  fill(carry_h, N * H, 0.0f), fill(sums, s.threads * ds, 0.0f);
   copy_or_zero(g.grad_h0, g.grad_h_n, N * H);  // grad_h0 holds the recurrent gradient
   if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
-  for_each_thread(s, [&](index_t q0, index_t q1, index_t j0, index_t j1) {
-    b.pack(q0, q1);
+  for_each_thread(s, [&](const Share& sh) {
+    pack_weights(s, sh, b);
     float* packed_a = packed_a_scratch(GH);
+    float* own_sums = sums + sh.id * ds;
     for (index_t pos = T - 1; pos >= 0; --pos) {
       const index_t t = s.time(pos);
       const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
       const float* c_prev = saved.cell ? s.previous<const float>(saved.cell, a.c0, pos) : nullptr;
-      for (index_t n = 0; n < N; ++n) {
+      for (index_t n = sh.n0; n < sh.n1; ++n) {
         const index_t row = t * N + n;
         const BackwardRow r{g.grad_output + row * H, g.grad_h0 + n * H, carry_h + n * H,
                             g.grad_c0 ? g.grad_c0 + n * H : nullptr,
                             saved.gates ? saved.gates + row * Cell::kSavedGates * H : nullptr,
                             saved.hidden + row * H, saved.cell ? saved.cell + row * H : nullptr,
                             h_prev + n * H, c_prev ? c_prev + n * H : nullptr, d + row * ds, H};
-        for_each_vector(j0, j1, [&](index_t j, int count) {
+        for_each_vector(sh.j0, sh.j1, [&](index_t j, int count) {
           Cell::backward(r, j, count);
           for (int k = 0; k < Cell::kGradWidth; ++k) {
-            float* sum = sums + k * H + j;
+            float* sum = own_sums + k * H + j;
             store_n(sum, load_n(sum, count) + load_n(r.d + k * H + j, count), count);
           }
         });
       }
       step_barrier(s);
-      const StepTarget target{g.grad_h0, H, false};
-      step_product(b, d + t * N * ds, ds, N, &target, q0, q1, packed_a);
+      const StepTarget target{g.grad_h0 + sh.n0 * H, H};
+      step_product(b, d + (t * N + sh.n0) * ds, ds, sh.n1 - sh.n0, &target, sh.q0, sh.q1,
+                   packed_a);
     }
   });
+  for (int i = 1; i < s.threads; ++i)
+    for (index_t k = 0; k < ds; ++k) sums[k] += sums[i * ds + k];
   if (Cell::kGates == 3)
     for (index_t i = 0; i < N * H; ++i) g.grad_h0[i] += carry_h[i];
   bias_gradients(a, g, sums);  // before the weight gradients reuse the scratch
