@@ -42,6 +42,10 @@ CASES = [
     # 2 threads splitting an odd batch (13 + 12 rows), F + H past no SIMD width
     ("lstm", 2, 25, 3, 40, True, True, "tanh"),
     ("gru", 3, 25, 5, 70, True, False, "tanh"),
+    # T * N past the GEMM depth block: the weight gradients' h0 rows straddle two blocks; a
+    # panel of [x | h_prev] straddles x and h
+    ("lstm", 9, 60, 40, 36, True, True, "tanh"),
+    ("gru", 9, 60, 40, 36, True, False, "tanh"),
 ]
 
 

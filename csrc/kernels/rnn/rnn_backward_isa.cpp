@@ -41,14 +41,31 @@ struct InputsAndStates {
     if (t == (a->reverse ? T - 1 : 0)) return a->h0 + n * H;
     return hidden + ((a->reverse ? t + 1 : t - 1) * N + n) * H;
   }
+  // A panel within x's columns or within the states' is a strided matrix but for the rows of
+  // the first processed step (h0), so those pack as plain copies; one across both goes by rows.
   void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
-    const index_t N = a->batch;
-    const index_t from_x = imax(0, imin(cols, x_cols - j0));  // leading columns taken from x
+    const index_t N = a->batch, T = a->steps, H = a->hidden;
+    if (j0 + cols <= x_cols)
+      return pack_panel<NR>(kc, cols, a->x + pc * a->input + j0, 1, a->input, out);
+    if (j0 >= x_cols) {
+      const index_t col = j0 - x_cols;
+      // the first processed step's rows [first, first + N); row p otherwise holds state p -/+ N
+      const index_t first = a->reverse ? (T - 1) * N : 0, shift = a->reverse ? N : -N;
+      const index_t lo = imax(pc, first), hi = imin(pc + kc, first + N);
+      const index_t before = imin(kc, imax(0, lo - pc));  // rows ahead of the h0 rows
+      if (lo >= hi) return pack_panel<NR>(kc, cols, hidden + (pc + shift) * H + col, 1, H, out);
+      if (before > 0) pack_panel<NR>(before, cols, hidden + (pc + shift) * H + col, 1, H, out);
+      pack_panel<NR>(hi - lo, cols, a->h0 + (lo - first) * H + col, 1, H, out + (lo - pc) * NR);
+      if (hi < pc + kc)
+        pack_panel<NR>(pc + kc - hi, cols, hidden + (hi + shift) * H + col, 1, H,
+                       out + (hi - pc) * NR);
+      return;
+    }
     index_t t = pc / N, n = pc % N;
+    const index_t from_x = x_cols - j0;  // leading columns taken from x
     for (index_t p = 0; p < kc; ++p, out += NR) {
-      if (from_x > 0) copy_floats(out, a->x + (t * N + n) * a->input + j0, from_x);
-      if (from_x < cols)
-        copy_floats(out + from_x, state_row(t, n) + (j0 + from_x - x_cols), cols - from_x);
+      copy_floats(out, a->x + (t * N + n) * a->input + j0, from_x);
+      copy_floats(out + from_x, state_row(t, n), cols - from_x);
       for (int l = cols; l < NR; ++l) out[l] = 0.0f;
       if (++n == N) n = 0, ++t;
     }
