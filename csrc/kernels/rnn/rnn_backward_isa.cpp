@@ -107,8 +107,9 @@ void block_weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGr
   }
 }
 
+// with_grad_x: grad_x too (unless the sweep computed it).
 void weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g, const float* d,
-                      index_t ds) {
+                      index_t ds, bool with_grad_x) {
   const index_t F = a.input;
   GradBlock blocks[3];
   const int n_blocks = grad_blocks(gates_of(a.cell), a.hidden, blocks);
@@ -116,7 +117,7 @@ void weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g
   for (int i = 0; i < n_blocks; ++i) {
     const GradBlock& blk = blocks[i];
     block_weight_gradients(a, saved, g, d, ds, blk);
-    if (blk.ih_row < 0) continue;
+    if (blk.ih_row < 0 || !with_grad_x) continue;
     product(a.steps * a.batch, F, blk.rows, d + blk.col, ds, 1, a.w_ih + blk.ih_row * F, F, 1,
             g.grad_x, F, first_input ? 0.0f : 1.0f, a.num_threads);
     first_input = false;
@@ -139,11 +140,18 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   const index_t T = a.steps, N = a.batch, H = a.hidden, GH = Cell::kGates * H;
   const index_t ds = Cell::kGradWidth * H;
   float* d = thread_scratch(kScratchRnnGrads, static_cast<std::size_t>(T * N * ds));
-  const Sweep s = make_sweep(a, H);
-  const index_t packed = s.panels * NR * GH;
+  // The step's product: grad h_{t-1} = D_h[t] @ w_hh and, but for the GRU (whose D_i is not
+  // D_h), grad_x[t] = D[t] @ w_ih.
+  constexpr bool step_grad_x = Cell::kGates != 3;
+  const Sweep s = make_sweep(a, step_grad_x ? H + a.input : H);
+  PackedB b{nullptr, GH, GH, step_grad_x ? 2 : 1, {}};
+  b.group[0] = {{{a.w_hh, H, 1}, {}}, H, 0, GH, true, 0};
+  b.group[1] = {{{a.w_ih, a.input, 1}, {}}, a.input, 0, GH, false, 0};
+  b.layout();
+  const index_t packed = b.size();
   float* work = thread_scratch(kScratchRnnWeights,
                                static_cast<std::size_t>(packed + N * H + s.threads * ds));
-  const PackedB b{work, GH, H, s.panels, {{a.w_hh, H, 1}, {}}, GH, {{0, 0, GH}}, 1};  // w_hh
+  b.data = work;
   float* carry_h = work + packed;
   float* sums = carry_h + N * H;  // each thread's column sums of D
   fill(carry_h, N * H, 0.0f), fill(sums, s.threads * ds, 0.0f);
@@ -173,9 +181,9 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
         });
       }
       step_barrier(s);
-      const StepTarget target{g.grad_h0 + sh.n0 * H, H};
-      step_product(b, d + (t * N + sh.n0) * ds, ds, sh.n1 - sh.n0, &target, sh.q0, sh.q1,
-                   packed_a);
+      const StepTarget targets[2] = {step_target(s, sh, b, 0, g.grad_h0, H),
+                                     step_target(s, sh, b, 1, g.grad_x + t * N * a.input, a.input)};
+      step_product(b, d + (t * N + sh.n0) * ds, ds, sh.n1 - sh.n0, targets, packed_a);
     }
   });
   for (int i = 1; i < s.threads; ++i)
@@ -183,7 +191,7 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   if (Cell::kGates == 3)
     for (index_t i = 0; i < N * H; ++i) g.grad_h0[i] += carry_h[i];
   bias_gradients(a, g, sums);  // before the weight gradients reuse the scratch
-  weight_gradients(a, saved, g, d, ds);
+  weight_gradients(a, saved, g, d, ds, !step_grad_x);
 }
 
 }  // namespace

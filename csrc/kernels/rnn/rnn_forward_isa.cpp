@@ -27,11 +27,13 @@ void sum_biases(const RnnArgs& a, index_t gh, bool gru, float* bias, float* b_hn
 
 // The per-step product's weights: [w_ih | w_hh]^T, one group per gate; the GRU's n gate is two
 // groups, x w_in^T (into the saved gates) and h w_hn^T (into rec_n, as r multiplies it).
-PackedB packed_weights(const RnnArgs& a, int gates, const Sweep& s, float* data) {
+PackedB packed_weights(const RnnArgs& a, int gates, float* data) {
   const index_t F = a.input, H = a.hidden, depth = F + H;
-  PackedB b{data, depth, H, s.panels, {{a.w_ih, 1, F}, {a.w_hh, 1, H}}, F, {}, gates};
-  for (int g = 0; g < gates; ++g) b.group[g] = {g * H, 0, depth};
-  if (gates == 3) b.group[2] = {2 * H, 0, F}, b.group[3] = {2 * H, F, depth}, b.groups = 4;
+  PackedB b{data, depth, F, gates == 3 ? 4 : gates, {}};
+  for (int g = 0; g < gates; ++g)
+    b.group[g] = {{{a.w_ih + g * H * F, 1, F}, {a.w_hh + g * H * H, 1, H}}, H, 0, depth, true, 0};
+  if (gates == 3) b.group[3] = b.group[2], b.group[3].lo = F, b.group[2].hi = F;
+  b.layout();
   return b;
 }
 
@@ -49,10 +51,11 @@ void forward(const RnnArgs& a, const RnnSaved& saved) {
   const bool gru = Cell::kGates == 3;
   float* pre = Cell::kSavedGates ? saved.gates : saved.hidden;
   const Sweep s = make_sweep(a, FH);
-  const index_t packed = (gru ? 4 : Cell::kGates) * s.panels * NR * FH;
+  PackedB b = packed_weights(a, Cell::kGates, nullptr);
+  const index_t packed = b.size();
   float* work = thread_scratch(
       kScratchRnnWeights, static_cast<std::size_t>(packed + 2 * N * FH + (gru ? N * H : 0) + GH + H));
-  const PackedB b = packed_weights(a, Cell::kGates, s, work);
+  b.data = work;
   float* staged = work + packed;  // two (N, F + H) buffers, [x_t | h_{t-1}] of alternate steps
   float* rec_n = staged + 2 * N * FH;  // GRU: (N, H)
   float* bias = rec_n + (gru ? N * H : 0);
@@ -72,9 +75,9 @@ void forward(const RnnArgs& a, const RnnSaved& saved) {
       if (next) stage_inputs(a, s.time(pos + 1), x0, x1, next);
       float* pre_t = pre + t * N * stride;
       StepTarget targets[4];
-      for (int g = 0; g < Cell::kGates; ++g) targets[g] = {pre_t + sh.n0 * stride + g * H, stride};
-      if (gru) targets[3] = {rec_n + sh.n0 * H, H};
-      step_product(b, in + sh.n0 * FH, FH, sh.n1 - sh.n0, targets, sh.q0, sh.q1, packed_a);
+      for (int g = 0; g < Cell::kGates; ++g) targets[g] = step_target(s, sh, b, g, pre_t + g * H, stride);
+      if (gru) targets[3] = step_target(s, sh, b, 3, rec_n, H);
+      step_product(b, in + sh.n0 * FH, FH, sh.n1 - sh.n0, targets, packed_a);
       const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
       const float* c_prev = saved.cell ? s.previous<const float>(saved.cell, a.c0, pos) : nullptr;
       for (index_t n = sh.n0; n < sh.n1; ++n) {

@@ -24,52 +24,57 @@ inline int gates_of(RnnCell cell) {
 // ---------------------------------------------------------------------------- step product
 
 // op(B) of a per-step product, packed once per sequence into NR-column panels: `groups` blocks
-// of `width` columns, each holding rows [lo, hi) of the product's `depth` (panel q of group g
-// at panel(g, q), row p at + p * NR; rows outside [lo, hi) unused). Rows [0, split) come from
-// sources[0], the rest from sources[1]: the forward's [x_t | h_{t-1}] @ [w_ih | w_hh]^T.
+// of columns, group g `width` wide and holding rows [lo, hi) of the product's `depth` (its
+// panel q at panel(g, q), row p at + p * NR; rows outside [lo, hi) unused). A group's rows
+// [0, split) come from sources[0], the rest from sources[1]: the forward's
+// [x_t | h_{t-1}] @ [w_ih | w_hh]^T. Call layout() once the groups are set.
 struct PackedB {
   struct Source {  // element (p, col) at src[p * rs + col * cs]
     const float* src;
     index_t rs, cs;
   };
-  struct Group {  // source columns [col, col + width), product rows [lo, hi)
-    index_t col, lo, hi;
+  struct Group {
+    Source sources[2];
+    index_t width, lo, hi;
+    bool by_units;  // its columns are the hidden units (a gate), split between threads as those
+    index_t first;  // panels of the groups before it
   };
   float* data;
-  index_t depth, width, panels;
-  Source sources[2];
-  index_t split;
-  Group group[4];
+  index_t depth, split;
   int groups;
-  float* panel(int g, index_t q) const { return data + (g * panels + q) * depth * NR; }
+  Group group[4];
+  index_t panels(int g) const { return ceil_div(group[g].width, NR); }
+  index_t size() const { return (group[groups - 1].first + panels(groups - 1)) * depth * NR; }
+  void layout() {
+    for (int g = 1; g < groups; ++g) group[g].first = group[g - 1].first + panels(g - 1);
+  }
+  float* panel(int g, index_t q) const { return data + (group[g].first + q) * depth * NR; }
   void pack_rows(int g, index_t q, index_t p0, index_t p1, const Source& from, index_t from_row) const {
     if (p0 >= p1) return;
-    const index_t col = group[g].col + q * NR;
-    pack_panel<NR>(p1 - p0, static_cast<int>(imin(NR, width - q * NR)),
-                   from.src + (p0 - from_row) * from.rs + col * from.cs, from.cs, from.rs,
+    pack_panel<NR>(p1 - p0, static_cast<int>(imin(NR, group[g].width - q * NR)),
+                   from.src + (p0 - from_row) * from.rs + q * NR * from.cs, from.cs, from.rs,
                    panel(g, q) + p0 * NR);
   }
-  void pack(index_t q0, index_t q1) const {  // panels [q0, q1) of every group
-    for (int g = 0; g < groups; ++g)
-      for (index_t q = q0; q < q1; ++q) {
-        const Group& gr = group[g];
-        pack_rows(g, q, gr.lo, imin(gr.hi, split), sources[0], 0);
-        pack_rows(g, q, imax(gr.lo, split), gr.hi, sources[1], split);
-      }
+  void pack(int g, index_t q0, index_t q1) const {  // panels [q0, q1) of group g
+    const Group& gr = group[g];
+    for (index_t q = q0; q < q1; ++q) {
+      pack_rows(g, q, gr.lo, imin(gr.hi, split), gr.sources[0], 0);
+      pack_rows(g, q, imax(gr.lo, split), gr.hi, gr.sources[1], split);
+    }
   }
 };
 
-// Where group g of a step's product goes: c, row stride rs (overwritten).
+// Where group g of a step's product goes: c (row stride rs, overwritten), panels [q0, q1).
 struct StepTarget {
   float* c;
-  index_t rs;
+  index_t rs, q0, q1;
 };
 
-// targets[g][:, panels q0..q1) = A (m x depth, row stride rs_a) @ op(B) group g. Full MR-row
-// tiles of A (the staged inputs and state, or the gate gradients) are read in place, so a step
-// packs nothing but a trailing partial tile, which the kernel must not read past.
+// targets[g] = A (m x depth, row stride rs_a) @ op(B) group g. Full MR-row tiles of A (the
+// staged inputs and state, or the gate gradients) are read in place, so a step packs nothing
+// but a trailing partial tile, which the kernel must not read past.
 void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
-                  const StepTarget* targets, index_t q0, index_t q1, float* packed_a) {
+                  const StepTarget* targets, float* packed_a) {
   const index_t full = m - m % MR;
   for (index_t pc = 0; pc < b.depth; pc += kBlocking.kc) {
     const index_t kc = imin(kBlocking.kc, b.depth - pc);
@@ -79,8 +84,8 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
       if (lo >= hi) continue;
       const StepTarget& out = targets[g];
       const float beta = lo == b.group[g].lo ? 0.0f : 1.0f;
-      for (index_t q = q0; q < q1; ++q) {
-        const int cols = static_cast<int>(imin(NR, b.width - q * NR));
+      for (index_t q = out.q0; q < out.q1; ++q) {
+        const int cols = static_cast<int>(imin(NR, b.group[g].width - q * NR));
         const BPanel panel{b.panel(g, q) + lo * NR, false};
         float* c_panel = out.c + q * NR;
         for (index_t ir = 0; ir < m; ir += MR) {
@@ -167,14 +172,38 @@ inline void step_barrier(const Sweep& s) {
   }
 }
 
+// The panels of group g this thread multiplies by: all of them (rows split); else, for a
+// gate, its hidden units' panels, for another group a share of its panels.
+void product_panels(const Sweep& s, const Share& sh, const PackedB& b, int g, index_t* q0,
+                    index_t* q1) {
+  if (s.split_rows)
+    *q0 = 0, *q1 = b.panels(g);
+  else if (b.group[g].by_units)
+    *q0 = sh.q0, *q1 = sh.q1;
+  else
+    split_range(b.panels(g), sh.count, sh.id, q0, q1);
+}
+
+// Where group g of this thread's step goes: c (row stride rs) from the thread's first row.
+StepTarget step_target(const Sweep& s, const Share& sh, const PackedB& b, int g, float* c,
+                       index_t rs) {
+  StepTarget target{c + sh.n0 * rs, rs, 0, 0};
+  product_panels(s, sh, b, g, &target.q0, &target.q1);
+  return target;
+}
+
 // Packs the panels of b this thread's steps read: its own, or (rows split) a share of them
 // all, which every thread reads, hence the barrier.
 void pack_weights(const Sweep& s, const Share& sh, const PackedB& b) {
-  if (!s.split_rows) return b.pack(sh.q0, sh.q1);
-  index_t q0, q1;
-  split_range(b.panels, sh.count, sh.id, &q0, &q1);
-  b.pack(q0, q1);
-  if (sh.count > 1) {
+  for (int g = 0; g < b.groups; ++g) {
+    index_t q0, q1;
+    if (s.split_rows)
+      split_range(b.panels(g), sh.count, sh.id, &q0, &q1);
+    else
+      product_panels(s, sh, b, g, &q0, &q1);
+    b.pack(g, q0, q1);
+  }
+  if (s.split_rows && sh.count > 1) {
 #pragma omp barrier
   }
 }
