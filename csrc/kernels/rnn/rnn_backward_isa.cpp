@@ -2,10 +2,11 @@
 // every cell type (rnn_cells.h), like the forward (rnn_forward_isa.cpp):
 //
 //   per step, in reverse processing order, one fused pass writes the gate gradients D[t] (kept
-//   for all steps), their column sums (the bias gradients) and the carries; then
-//   grad h_{t-1} = D_h[t] @ w_hh against w_hh packed once. After the sweep the weight
-//   gradients are one GEMM per block of D: D^T [x | h_prev] gives grad_w_ih and grad_w_hh
-//   together (one packing of D), then grad_x = D_i @ w_ih.
+//   for all steps), their column sums (the bias gradients) and the carries; then one product
+//   against weights packed once gives grad h_{t-1} = D_h[t] @ w_hh and (but for the GRU)
+//   grad_x[t] = D[t] @ w_ih. After the sweep the weight gradients are one GEMM per block of D:
+//   D^T [x | h_prev] gives grad_w_ih and grad_w_hh together (one packing of D), then the GRU's
+//   grad_x = D_i @ w_ih.
 #include "kernels/rnn/rnn_cells.h"
 #include "kernels/rnn/rnn_sweep.h"
 
