@@ -34,8 +34,18 @@ CASES = [
     ("lstm", 4, 40, 16, 96, True, False, "tanh"),
     ("gru", 4, 40, 16, 96, True, True, "tanh"),
     ("rnn", 8, 64, 16, 96, True, False, "relu"),
-    # 4H past the GEMM depth block (several passes of the backward's step product)
+    # 4H past the GEMM depth block (several passes of the backward's step product); at 2
+    # threads the time loop splits the hidden units (too few rows to split the batch)
     ("lstm", 3, 5, 40, 136, True, True, "tanh"),
+    ("gru", 3, 6, 20, 130, True, False, "tanh"),
+    ("rnn", 4, 7, 9, 260, True, True, "tanh"),
+    # 2 threads splitting an odd batch (13 + 12 rows), F + H past no SIMD width
+    ("lstm", 2, 25, 3, 40, True, True, "tanh"),
+    ("gru", 3, 25, 5, 70, True, False, "tanh"),
+    # T * N past the GEMM depth block: the weight gradients' h0 rows straddle two blocks; a
+    # panel of [x | h_prev] straddles x and h
+    ("lstm", 9, 60, 40, 36, True, True, "tanh"),
+    ("gru", 9, 60, 40, 36, True, False, "tanh"),
 ]
 
 

@@ -2,10 +2,11 @@
 // every cell type (rnn_cells.h), like the forward (rnn_forward_isa.cpp):
 //
 //   per step, in reverse processing order, one fused pass writes the gate gradients D[t] (kept
-//   for all steps), their column sums (the bias gradients) and the carries; then
-//   grad h_{t-1} = D_h[t] @ w_hh against w_hh packed once. After the sweep the weight
-//   gradients are one GEMM per block of D: D^T [x | h_prev] gives grad_w_ih and grad_w_hh
-//   together (one packing of D), then grad_x = D_i @ w_ih.
+//   for all steps), their column sums (the bias gradients) and the carries; then one product
+//   against weights packed once gives grad h_{t-1} = D_h[t] @ w_hh and (but for the GRU)
+//   grad_x[t] = D[t] @ w_ih. After the sweep the weight gradients are one GEMM per block of D:
+//   D^T [x | h_prev] gives grad_w_ih and grad_w_hh together (one packing of D), then the GRU's
+//   grad_x = D_i @ w_ih.
 #include "kernels/rnn/rnn_cells.h"
 #include "kernels/rnn/rnn_sweep.h"
 
@@ -29,12 +30,6 @@ int grad_blocks(int gates, index_t H, GradBlock* blocks) {
   return 3;
 }
 
-void copy_floats(float* dst, const float* src, index_t count) {
-  index_t i = 0;
-  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, vload(src + i));
-  for (; i < count; ++i) dst[i] = src[i];
-}
-
 // op(B) of a weight-gradient GEMM over the T * N sequence rows (time-major): row t * N + n is
 // [x_t | h_prev], x's x_cols (F or 0) columns and then h_cols (H or 0) of the state step t
 // started from (h0 at the first processed step).
@@ -47,14 +42,31 @@ struct InputsAndStates {
     if (t == (a->reverse ? T - 1 : 0)) return a->h0 + n * H;
     return hidden + ((a->reverse ? t + 1 : t - 1) * N + n) * H;
   }
+  // A panel within x's columns or within the states' is a strided matrix but for the rows of
+  // the first processed step (h0), so those pack as plain copies; one across both goes by rows.
   void operator()(index_t pc, index_t kc, index_t j0, int cols, float* out) const {
-    const index_t N = a->batch;
-    const index_t from_x = imax(0, imin(cols, x_cols - j0));  // leading columns taken from x
+    const index_t N = a->batch, T = a->steps, H = a->hidden;
+    if (j0 + cols <= x_cols)
+      return pack_panel<NR>(kc, cols, a->x + pc * a->input + j0, 1, a->input, out);
+    if (j0 >= x_cols) {
+      const index_t col = j0 - x_cols;
+      // the first processed step's rows [first, first + N); row p otherwise holds state p -/+ N
+      const index_t first = a->reverse ? (T - 1) * N : 0, shift = a->reverse ? N : -N;
+      const index_t lo = imax(pc, first), hi = imin(pc + kc, first + N);
+      const index_t before = imin(kc, imax(0, lo - pc));  // rows ahead of the h0 rows
+      if (lo >= hi) return pack_panel<NR>(kc, cols, hidden + (pc + shift) * H + col, 1, H, out);
+      if (before > 0) pack_panel<NR>(before, cols, hidden + (pc + shift) * H + col, 1, H, out);
+      pack_panel<NR>(hi - lo, cols, a->h0 + (lo - first) * H + col, 1, H, out + (lo - pc) * NR);
+      if (hi < pc + kc)
+        pack_panel<NR>(pc + kc - hi, cols, hidden + (hi + shift) * H + col, 1, H,
+                       out + (hi - pc) * NR);
+      return;
+    }
     index_t t = pc / N, n = pc % N;
+    const index_t from_x = x_cols - j0;  // leading columns taken from x
     for (index_t p = 0; p < kc; ++p, out += NR) {
-      if (from_x > 0) copy_floats(out, a->x + (t * N + n) * a->input + j0, from_x);
-      if (from_x < cols)
-        copy_floats(out + from_x, state_row(t, n) + (j0 + from_x - x_cols), cols - from_x);
+      copy_floats(out, a->x + (t * N + n) * a->input + j0, from_x);
+      copy_floats(out + from_x, state_row(t, n), cols - from_x);
       for (int l = cols; l < NR; ++l) out[l] = 0.0f;
       if (++n == N) n = 0, ++t;
     }
@@ -96,8 +108,9 @@ void block_weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGr
   }
 }
 
+// with_grad_x: grad_x too (unless the sweep computed it).
 void weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g, const float* d,
-                      index_t ds) {
+                      index_t ds, bool with_grad_x) {
   const index_t F = a.input;
   GradBlock blocks[3];
   const int n_blocks = grad_blocks(gates_of(a.cell), a.hidden, blocks);
@@ -105,7 +118,7 @@ void weight_gradients(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g
   for (int i = 0; i < n_blocks; ++i) {
     const GradBlock& blk = blocks[i];
     block_weight_gradients(a, saved, g, d, ds, blk);
-    if (blk.ih_row < 0) continue;
+    if (blk.ih_row < 0 || !with_grad_x) continue;
     product(a.steps * a.batch, F, blk.rows, d + blk.col, ds, 1, a.w_ih + blk.ih_row * F, F, 1,
             g.grad_x, F, first_input ? 0.0f : 1.0f, a.num_threads);
     first_input = false;
@@ -128,46 +141,58 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   const index_t T = a.steps, N = a.batch, H = a.hidden, GH = Cell::kGates * H;
   const index_t ds = Cell::kGradWidth * H;
   float* d = thread_scratch(kScratchRnnGrads, static_cast<std::size_t>(T * N * ds));
-  const Sweep s = make_sweep(a);
-  const index_t packed = s.panels * NR * GH;
-  float* work = thread_scratch(kScratchRnnWeights, static_cast<std::size_t>(packed + N * H + ds));
-  const PackedB b{work, GH, H, s.panels, 1, a.w_hh, H, 1};  // op(B) = w_hh
+  // The step's product: grad h_{t-1} = D_h[t] @ w_hh and, but for the GRU (whose D_i is not
+  // D_h), grad_x[t] = D[t] @ w_ih.
+  constexpr bool step_grad_x = Cell::kGates != 3;
+  const Sweep s = make_sweep(a, step_grad_x ? H + a.input : H);
+  PackedB b{nullptr, GH, GH, step_grad_x ? 2 : 1, {}};
+  b.group[0] = {{{a.w_hh, H, 1}, {}}, H, 0, GH, true, 0};
+  b.group[1] = {{{a.w_ih, a.input, 1}, {}}, a.input, 0, GH, false, 0};
+  b.layout();
+  const index_t packed = b.size();
+  float* work = thread_scratch(kScratchRnnWeights,
+                               static_cast<std::size_t>(packed + N * H + s.threads * ds));
+  b.data = work;
   float* carry_h = work + packed;
-  float* sums = carry_h + N * H;
-  fill(carry_h, N * H, 0.0f), fill(sums, ds, 0.0f);
+  float* sums = carry_h + N * H;  // each thread's column sums of D
+  fill(carry_h, N * H, 0.0f), fill(sums, s.threads * ds, 0.0f);
   copy_or_zero(g.grad_h0, g.grad_h_n, N * H);  // grad_h0 holds the recurrent gradient
   if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
-  for_each_thread(s, [&](index_t q0, index_t q1, index_t j0, index_t j1) {
-    b.pack(q0, q1);
+  for_each_thread(s, [&](const Share& sh) {
+    pack_weights(s, sh, b);
     float* packed_a = packed_a_scratch(GH);
+    float* own_sums = sums + sh.id * ds;
     for (index_t pos = T - 1; pos >= 0; --pos) {
       const index_t t = s.time(pos);
       const float* h_prev = s.previous<const float>(saved.hidden, a.h0, pos);
       const float* c_prev = saved.cell ? s.previous<const float>(saved.cell, a.c0, pos) : nullptr;
-      for (index_t n = 0; n < N; ++n) {
+      for (index_t n = sh.n0; n < sh.n1; ++n) {
         const index_t row = t * N + n;
         const BackwardRow r{g.grad_output + row * H, g.grad_h0 + n * H, carry_h + n * H,
                             g.grad_c0 ? g.grad_c0 + n * H : nullptr,
                             saved.gates ? saved.gates + row * Cell::kSavedGates * H : nullptr,
                             saved.hidden + row * H, saved.cell ? saved.cell + row * H : nullptr,
                             h_prev + n * H, c_prev ? c_prev + n * H : nullptr, d + row * ds, H};
-        for_each_vector(j0, j1, [&](index_t j, int count) {
+        for_each_vector(sh.j0, sh.j1, [&](index_t j, int count) {
           Cell::backward(r, j, count);
           for (int k = 0; k < Cell::kGradWidth; ++k) {
-            float* sum = sums + k * H + j;
+            float* sum = own_sums + k * H + j;
             store_n(sum, load_n(sum, count) + load_n(r.d + k * H + j, count), count);
           }
         });
       }
       step_barrier(s);
-      const StepTarget target{g.grad_h0, H, false};
-      step_product(b, d + t * N * ds, ds, N, &target, q0, q1, packed_a);
+      const StepTarget targets[2] = {step_target(s, sh, b, 0, g.grad_h0, H),
+                                     step_target(s, sh, b, 1, g.grad_x + t * N * a.input, a.input)};
+      step_product(b, d + (t * N + sh.n0) * ds, ds, sh.n1 - sh.n0, targets, packed_a);
     }
   });
+  for (int i = 1; i < s.threads; ++i)
+    for (index_t k = 0; k < ds; ++k) sums[k] += sums[i * ds + k];
   if (Cell::kGates == 3)
     for (index_t i = 0; i < N * H; ++i) g.grad_h0[i] += carry_h[i];
   bias_gradients(a, g, sums);  // before the weight gradients reuse the scratch
-  weight_gradients(a, saved, g, d, ds);
+  weight_gradients(a, saved, g, d, ds, !step_grad_x);
 }
 
 }  // namespace
