@@ -159,8 +159,9 @@ void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* 
                           bool with_bias, int nt) {
   const TileGrid grid = tile_grid(s, kWeightGradBlockTiles, nt);
   const index_t blocks = ceil_div(grid.rows, grid.rows_per_block);
-  // The block sums: du, then the bias sums.
-  const index_t du_size = kPoints * point_stride(s.k * s.c), size = du_size + s.k;
+  // The block sums: du, then (with_bias) the bias sums.
+  const index_t du_size = kPoints * point_stride(s.k * s.c);
+  const index_t size = du_size + (with_bias ? s.k : 0);
   float* du = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(size));
   sum_over_items(blocks, size, nt, du, [&](index_t b, float* out, int inner) {
     const index_t first = b * grid.rows_per_block;

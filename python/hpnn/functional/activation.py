@@ -18,8 +18,10 @@ class _Activation(Function):
     forward_kernel = backward_kernel = ""
     saves_output = False
 
-    def forward(self, x, **options):
-        y = kernel(self.forward_kernel)(x, **options)
+    def forward(self, x, out=None, **options):
+        """``out``: where the kernel writes y (only activations whose kernel takes it)."""
+        forward = kernel(self.forward_kernel)
+        y = forward(x, **options) if out is None else forward(x, out=out, **options)
         self.saved, self.options = (y if self.saves_output else x), options
         return y
 
@@ -32,11 +34,6 @@ class _InPlaceActivation(_Activation):
 
     def forward_into(self, x, **options):
         self.forward(x, out=x, **options)
-
-    def forward(self, x, out=None, **options):
-        y = kernel(self.forward_kernel)(x, out=out, **options)
-        self.saved, self.options = (y if self.saves_output else x), options
-        return y
 
 
 def _activation(name, saves_output=False, base=_Activation):
