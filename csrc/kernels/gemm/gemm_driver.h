@@ -299,6 +299,16 @@ Block thread_block(int tid, int nt, index_t m, index_t n) {
   return block;
 }
 
+// Rows of an A tile `rs` floats apart share few L1 sets when rs is a multiple of a large power
+// of two (4 KiB apart: all MR rows in one 8-way set), so reading the tile in place evicts it on
+// every step of k. Such strides (more rows per set than half its ways) are packed instead.
+bool rows_alias_in_l1(index_t rs) {
+  constexpr index_t kL1SetSpan = 4096 / sizeof(float), kWays = 8;
+  index_t sets = 1;  // distinct L1 sets the rows' starts fall in, up to kL1SetSpan / 16
+  while (sets < kL1SetSpan / 16 && (rs * sets) % kL1SetSpan != 0) sets *= 2;
+  return ceil_div(MR, sets) > kWays / 2;
+}
+
 // NR panels per thread up to which full MR panels of A are read in place instead of packed.
 constexpr index_t kDirectAMaxPanels = 2;
 
@@ -308,7 +318,8 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
                     index_t jc, index_t nc, index_t pc, index_t kc, float beta,
                     const BPanel* panels, const index_t* b_rows, float* packed_a) {
   const index_t n_panels = ceil_div(nc, NR);
-  const bool direct_a = !g.a_packed && n_panels <= kDirectAMaxPanels;
+  const bool direct_a = !g.a_packed && n_panels <= kDirectAMaxPanels &&
+                        !(g.cs_a == 1 && rows_alias_in_l1(g.rs_a));
   const float* bias = pc == 0 ? g.row_bias : nullptr;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);

@@ -160,7 +160,7 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
   for_each_thread(s, [&](const Share& sh) {
     pack_weights(s, sh, b);
-    float* packed_a = packed_a_scratch(GH);
+    float* packed_a = packed_a_scratch(sh.n1 - sh.n0, GH);
     float* own_sums = sums + sh.id * ds;
     for (index_t pos = T - 1; pos >= 0; --pos) {
       const index_t t = s.time(pos);

@@ -65,7 +65,7 @@ void forward(const RnnArgs& a, const RnnSaved& saved) {
   for (index_t n = 0; n < N; ++n) copy_floats(staged + n * FH + F, a.h0 + n * H, H);
   for_each_thread(s, [&](const Share& sh) {
     pack_weights(s, sh, b);
-    float* packed_a = packed_a_scratch(FH);
+    float* packed_a = packed_a_scratch(sh.n1 - sh.n0, FH);
     index_t x0, x1;  // the rows of x this thread stages
     split_range(N, sh.count, sh.id, &x0, &x1);
     for (index_t pos = 0; pos < T; ++pos) {

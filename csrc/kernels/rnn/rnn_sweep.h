@@ -72,13 +72,14 @@ struct StepTarget {
 
 // targets[g] = A (m x depth, row stride rs_a) @ op(B) group g. Full MR-row tiles of A (the
 // staged inputs and state, or the gate gradients) are read in place, so a step packs nothing
-// but a trailing partial tile, which the kernel must not read past.
+// but a trailing partial tile, which the kernel must not read past; a stride that aliases in L1
+// packs every tile. packed_a holds packed_a_size(m, min(kc, depth)) floats.
 void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
                   const StepTarget* targets, float* packed_a) {
-  const index_t full = m - m % MR;
+  const index_t full = rows_alias_in_l1(rs_a) ? 0 : m - m % MR;
   for (index_t pc = 0; pc < b.depth; pc += kBlocking.kc) {
     const index_t kc = imin(kBlocking.kc, b.depth - pc);
-    if (full < m) pack_a(m - full, kc, a + full * rs_a + pc, rs_a, 1, packed_a);
+    if (full < m) pack_a(m - full, kc, a + full * rs_a + pc, rs_a, 1, packed_a + full * kc);
     for (int g = 0; g < b.groups; ++g) {
       const index_t lo = imax(pc, b.group[g].lo), hi = imin(pc + kc, b.group[g].hi);
       if (lo >= hi) continue;
@@ -90,8 +91,8 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
         float* c_panel = out.c + q * NR;
         for (index_t ir = 0; ir < m; ir += MR) {
           const bool direct = ir < full;
-          run_tile(direct, direct ? a + ir * rs_a + lo : packed_a + (lo - pc) * MR, rs_a, 1,
-                   panel, nullptr, hi - lo, c_panel + ir * out.rs, out.rs, 1,
+          run_tile(direct, direct ? a + ir * rs_a + lo : packed_a + ir * kc + (lo - pc) * MR, rs_a,
+                   1, panel, nullptr, hi - lo, c_panel + ir * out.rs, out.rs, 1,
                    TileWrite{1.0f, beta}, static_cast<int>(imin(MR, m - ir)), cols);
         }
       }
@@ -99,8 +100,10 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
   }
 }
 
-float* packed_a_scratch(index_t depth) {
-  return thread_scratch(kScratchRnnPackA, static_cast<std::size_t>(MR * imin(kBlocking.kc, depth)));
+// Scratch for step_product's packed A: m rows of up to KC of the depth.
+float* packed_a_scratch(index_t m, index_t depth) {
+  return thread_scratch(kScratchRnnPackA,
+                        static_cast<std::size_t>(packed_a_size(m, imin(kBlocking.kc, depth))));
 }
 
 // ---------------------------------------------------------------------------- time sweep
