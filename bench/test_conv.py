@@ -35,8 +35,8 @@ def hpnn_step(lib, x, w, b, grad_y, padding, backward):
         y = lib.conv2d_forward(x, w, b, padding=padding)
         if backward:
             lib.conv2d_backward_input(grad_y, w, x.shape, padding=padding)
-            lib.conv2d_backward_weight(grad_y, x, w.shape, padding=padding)
-            lib.conv2d_backward_bias(grad_y)
+            # weight and bias gradients in one sweep, as nn.Conv2d's backward takes them
+            lib.conv2d_backward_weight_bias(grad_y, x, w.shape, padding=padding)
         return y
     return run
 

@@ -43,6 +43,9 @@ CASES = [
     (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),          # padded grid (dilated), 540 taps
     (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),          # strided, 540 taps
     (2, 530, 3, 4, 14, 1, 1, 1, 0, 1, 1),         # pointwise, 530 channels
+    # Pointwise weight gradients read x[n] as the im2col matrix: groups, images > threads
+    (5, 8, 9, 7, 12, 1, 1, 1, 0, 1, 4),
+    (3, 40, 6, 11, 30, 1, 1, 1, 0, 1, 1),
 ]
 
 

@@ -180,14 +180,17 @@ void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float*
 }
 
 // dW[g] += dy[n, g] @ im2col(x[n, g])^T for one image, into grad_w (k x taps), and with_bias
-// dy[n]'s channel sums into the k floats after it.
+// dy[n]'s channel sums into the k floats after it. A pointwise convolution's im2col is x[n, g].
 void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, const float* x,
                             float* grad_w, bool with_bias, int nt) {
   const index_t cg = s.c / s.groups, kg = s.k / s.groups, taps = taps_of(s);
   const index_t pixels = s.oh * s.ow;
-  float* columns = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(taps * pixels));
+  float* scratch = pointwise(s) ? nullptr : thread_scratch(
+      kScratchConvColumns, static_cast<std::size_t>(taps * pixels));
   for (index_t g = 0; g < s.groups; ++g) {
-    im2col(s, x + (n * s.c + g * cg) * s.h * s.w, columns);
+    const float* x_g = x + (n * s.c + g * cg) * s.h * s.w;
+    const float* columns = scratch ? scratch : x_g;
+    if (scratch) im2col(s, x_g, scratch);
     const float* dy_g = grad_y + (n * s.k + g * kg) * pixels;
     const GemmArgs args = product(kg, taps, pixels, dy_g, pixels, 1, columns, 1, pixels,
                                   grad_w + g * kg * taps, 1.0f, nt);
@@ -199,7 +202,8 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
                             float* grad_params, bool with_bias, int nt) {
   if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
-  if (stride_one(s)) return grid_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
+  if (stride_one(s) && !pointwise(s))
+    return grid_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
   sum_over_items(s.n, size, nt, grad_params, [&](index_t n, float* out, int inner) {
     accumulate_weight_grad(s, n, grad_y, x, out, with_bias, inner);
