@@ -2,6 +2,7 @@
 // per-step product against recurrent weights packed once per sequence, the time sweep's thread
 // team, and the strided products before and after the sweep. Include only from per-ISA sources.
 #pragma once
+#include "kernels/gemm/gemm_dot.h"
 #include "kernels/gemm/gemm_driver.h"
 
 namespace hpnn {
@@ -245,9 +246,18 @@ index_t tile_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div
 // than the tile (grad_x with a few input features: n = F < NR) runs as C^T = B^T A^T where
 // that pads less. Only then: C^T's tiles are written element by element, at stride rs_c, which
 // costs more than a few percent of padding (twice the time for the GRU's input projection).
+// A product narrower still (grad_x with 8 input features), with A's rows contiguous and
+// small enough for one thread, runs as dot products (gemm_dot.h) against B transposed into
+// scratch, which pads nothing.
 void product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
              const float* b, index_t rs_b, index_t cs_b, float* c, index_t rs_c, float beta,
              int nt) {
+  if (n < NR / 2 && cs_a == 1 && m * n * k <= (index_t{1} << 21)) {
+    float* b_t = thread_scratch(kScratchRnnPackA, static_cast<std::size_t>(n * k));
+    for (index_t p = 0; p < k; ++p)
+      for (index_t j = 0; j < n; ++j) b_t[j * k + p] = b[p * rs_b + j * cs_b];
+    return gemm_dot(GemmArgs{m, n, k, a, rs_a, 1, b_t, 1, k, c, rs_c, 1, 1.0f, beta, 1});
+  }
   nt = product_threads(2.0 * m * n * k, nt);
   const GemmArgs g = n < NR && tile_area(n, m) < tile_area(m, n)
       ? GemmArgs{n, m, k, b, cs_b, rs_b, a, cs_a, rs_a, c, 1, rs_c, 1.0f, beta, nt}
