@@ -79,6 +79,18 @@ static inline void interleave(vfloat even, vfloat odd, vfloat* lo, vfloat* hi) {
 #endif
 }
 
+// prev's last lane followed by cur's lanes but the last: a stream of lanes shifted by one.
+static inline vfloat shift_in(vfloat prev, vfloat cur) {
+#if defined(__AVX512F__)
+  return __builtin_shufflevector(prev, cur, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+                                 29, 30);
+#elif defined(__AVX2__)
+  return __builtin_shufflevector(prev, cur, 7, 8, 9, 10, 11, 12, 13, 14);
+#else
+  return __builtin_shufflevector(prev, cur, 3, 4, 5, 6);
+#endif
+}
+
 static inline index_t imin(index_t a, index_t b) { return a < b ? a : b; }
 static inline index_t imax(index_t a, index_t b) { return a > b ? a : b; }
 static inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }

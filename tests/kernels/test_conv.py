@@ -39,6 +39,12 @@ CASES = [
     (1, 16, 2, 9, 20, 3, 3, 1, (2, 1), 1, 1),     # 2 rows, padding (2, 1)
     (1, 520, 4, 6, 155, 3, 3, 1, 0, 1, 1),        # C > KC, K > MC and odd: U in depth blocks
     (1, 16, 1030, 3, 16, 3, 3, 1, 1, 1, 1),       # > 1024 narrow tiles: chained rows, 2 blocks
+    # Input gradient through the transposed transforms (dy has fewer tiles than dx): blocks of
+    # whole images, windows overlapping across tile rows, odd sizes, one image on 2 threads
+    (3, 32, 13, 13, 64, 3, 3, 1, 0, 1, 1),
+    (2, 16, 8, 9, 20, 3, 3, 1, 0, 1, 1),
+    (1, 16, 6, 7, 16, 3, 3, 1, (0, 1), 1, 1),
+    (5, 18, 5, 4, 16, 3, 3, 1, 0, 1, 1),
     # Depth past the GEMM's KC (256 or 512 taps): the bias is added on the first pass only.
     (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),          # padded grid (dilated), 540 taps
     (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),          # strided, 540 taps
@@ -101,6 +107,27 @@ def test_random_geometries(n, c_per_group, k_per_group, groups, h, w, kh, kw, st
         hpnn.set_isa(isa)
         check_case(np.random.default_rng(seed), case)
     hpnn.set_isa(TEST_ISAS[0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 5), c=st.integers(16, 20), k=st.integers(16, 20), h=st.integers(1, 19),
+       w=st.integers(1, 19), padding=st.integers(0, 3), threads=st.integers(1, 3),
+       seed=st.integers(0, 2**32 - 1))
+def test_random_winograd_geometries(n, c, k, h, w, padding, threads, seed):
+    """Winograd's paths (forward, weight gradient, input gradient by the flipped forward or by
+    the transposed transforms, whichever has fewer tiles) over sizes around the tile and vector
+    boundaries and 1 to 3 threads."""
+    if h + 2 * padding < 3 or w + 2 * padding < 3:
+        return
+    previous = hpnn.get_num_threads()
+    hpnn.set_num_threads(threads)
+    try:
+        for isa in TEST_ISAS:
+            hpnn.set_isa(isa)
+            check_case(np.random.default_rng(seed), (n, c, h, w, k, 3, 3, 1, padding, 1, 1))
+    finally:
+        hpnn.set_isa(TEST_ISAS[0])
+        hpnn.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("n,h", [(1, 66), (3, 22)])

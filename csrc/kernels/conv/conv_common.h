@@ -19,6 +19,9 @@ void winograd_forward(const ConvShape& s, const float* x, const float* weight, c
                       float* y, int nt);
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt);
+bool winograd_input_grad_suits(const ConvShape& s);
+void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
+                         float* grad_x, int nt);
 
 namespace {
 

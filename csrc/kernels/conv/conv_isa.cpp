@@ -1,7 +1,8 @@
 // 2-d convolutions as GEMMs, compiled once per ISA (taps = Cg * kh * kw):
 //   forward          y[n, g] (Kg x OH*OW) = W[g] (Kg x taps) @ im2col(x[n, g]) (taps x OH*OW)
 //   backward weight  dW[g] (Kg x taps)   += dy[n, g] @ im2col(x[n, g])^T, summed over images
-//   backward input   stride 1: the forward convolution of dy with W flipped and transposed;
+//   backward input   stride 1: the forward convolution of dy with W flipped and transposed
+//                    (or Winograd's adjoint transforms, conv_winograd_isa.cpp);
 //                    otherwise dcol = W[g]^T @ dy[n, g], scattered back onto dx (col2im)
 // im2col is never materialised on the forward pass: stride-1 convolutions run on a padded grid
 // (conv_grid_isa.cpp), strided ones pack B panels straight from the image, and pointwise ones
@@ -173,6 +174,7 @@ void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float*
   const bool padding_fits = s.pad_h <= s.dilation_h * (s.kh - 1) && s.pad_w <= s.dilation_w * (s.kw - 1);
   // As a forward convolution the GEMM has Cg rows: too few (a first layer) wastes the tiles.
   const bool enough_channels = s.c / s.groups >= kBlocking.mr;
+  if (winograd_input_grad_suits(s)) return winograd_input_grad(s, grad_y, weight, grad_x, nt);
   if (stride_one(s) && padding_fits && enough_channels)
     backward_input_as_forward(s, grad_y, weight, grad_x, nt);
   else

@@ -11,7 +11,13 @@
 //
 // with V = B^T d B of every tile and channel, U = G g G^T of every filter, dM = A dy A^T of
 // every output-gradient tile, and dW = G^T dU G at the end. The input gradient is the forward
-// convolution with flipped filters (conv_isa.cpp), so it comes here too. Tiles go in blocks of
+// convolution with flipped filters (conv_isa.cpp), so it comes here too; or, where dy has
+// fewer tiles than dx (a "valid" convolution: 6 x 7 tiles against 7 x 8 for 13 x 13 -> 11 x 11),
+// the adjoint of the forward:
+//
+//   input gradient   dV[xi] (C x tiles) = U[xi]^T (C x K) @ dM[xi] (K x tiles)
+//
+// and each tile's B dV B^T added onto its overlapping input window. Tiles go in blocks of
 // whole tile rows (of several images when images are small), so that a block's V and M stay in
 // the caches between the transforms and the GEMMs. U is packed once, in the GEMM's own panel
 // layout; V is read in place as B; the transforms run on vectors of tiles.
@@ -44,16 +50,19 @@ struct InPlaceRows {
   }
 };
 
-// U[xi] = G g G^T for every filter, u[xi] holding the K x C matrix packed as the GEMM's A
-// (pack_a_whole's layout); zero in the rows that pad K to whole panels.
+// U[xi] = G g G^T for every filter, u[xi] holding the K x C matrix (C x K when `transposed`,
+// for the input gradient's U^T dM) packed as the GEMM's A (pack_a_whole's layout); zero in the
+// rows that pad it to whole panels.
 // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-void transform_weights(const ConvShape& s, const float* weight, float* u, int nt) {
-  const index_t rows = ceil_div(s.k, MR) * MR, point = point_stride(packed_a_size(s.k, s.c));
-#pragma omp parallel for num_threads(nt) if (nt > 1 && s.c * rows >= 4096)
-  for (index_t k = 0; k < rows; ++k)
-    for (index_t c = 0; c < s.c; ++c) {
+void transform_weights(const ConvShape& s, const float* weight, bool transposed, float* u, int nt) {
+  const index_t m = transposed ? s.c : s.k, depth = transposed ? s.k : s.c;
+  const index_t rows = ceil_div(m, MR) * MR, point = point_stride(packed_a_size(m, depth));
+#pragma omp parallel for num_threads(nt) if (nt > 1 && depth * rows >= 4096)
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t col = 0; col < depth; ++col) {
+      const index_t k = transposed ? col : r, c = transposed ? r : col;
       float g[3][3] = {};
-      if (k < s.k)
+      if (r < m)
         for (int i = 0; i < 9; ++i) g[i / 3][i % 3] = weight[(k * s.c + c) * 9 + i];
       float gg[4][3];  // G g
       for (int j = 0; j < 3; ++j) {
@@ -61,7 +70,7 @@ void transform_weights(const ConvShape& s, const float* weight, float* u, int nt
         gg[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
         gg[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
       }
-      float* dst = u + packed_a_offset(k, c, s.k, s.c, kBlocking);
+      float* dst = u + packed_a_offset(r, col, m, depth, kBlocking);
       for (int a = 0; a < 4; ++a) {
         const float* h = gg[a];
         dst[(4 * a + 0) * point] = h[0];
@@ -115,6 +124,27 @@ void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* gr
   }
 }
 
+// grad_x of the block's images (whole ones): dM = A dy A^T of their output-gradient tiles,
+// dV[xi] (C x tiles) = U[xi]^T @ dM[xi], then each tile's B dV B^T added onto its input window.
+void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                      const float* ut, float* grad_x, index_t first, index_t count, int nt) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t dv_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
+  const index_t ut_point = point_stride(packed_a_size(s.c, s.k));
+  float* dv = thread_scratch(kScratchWinogradTiles, static_cast<std::size_t>(
+      kPoints * dv_point + imax(work_size(grid, count), scatter_work_size(grid, count))));
+  float* dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * dm_point));
+  float* work = dv + kPoints * dv_point;
+  transform_grad_output(s, grid, grad_y, first, count, dm, work);
+  for (int xi = 0; xi < kPoints; ++xi) {
+    GemmArgs args = product(s.c, tiles, s.k, ut + xi * ut_point, 0, 0, nullptr, 0, 0,
+                            dv + xi * dv_point, 0.0f, nt);
+    args.a_packed = true, args.rs_c = ts;
+    gemm_run(args, kBlocking, InPlaceRows{dm + xi * dm_point, ts});
+  }
+  transform_input_grad(s, grid, dv, first, count, grad_x, work);
+}
+
 // dW = G^T dU G for every filter, from du[xi][k][c]; G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
 // 0 1/2 1/2 1].
 void untransform_weight_grad(const ConvShape& s, const float* du, float* grad_w) {
@@ -149,9 +179,46 @@ void winograd_forward(const ConvShape& s, const float* x, const float* weight, c
   const TileGrid grid = tile_grid(s, kForwardBlockTiles, nt);
   float* u = thread_scratch(kScratchWinogradWeights,
                             static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
-  transform_weights(s, weight, u, nt);
+  transform_weights(s, weight, false, u, nt);
   for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
     forward_block(s, grid, x, u, bias, y, first, count, inner);
+  });
+}
+
+// The input gradient through the transposed transforms needs blocks of whole images (the
+// windows of neighbouring tile rows overlap) and so enough images for the threads.
+TileGrid whole_image_grid(const ConvShape& s, int nt) {
+  TileGrid grid = tile_grid(s, kForwardBlockTiles, nt);
+  const index_t image = grid.th * grid.tw;
+  grid.rows_per_block =
+      grid.th * imax(1, imin(imax(kForwardBlockTiles, image) / image, ceil_div(s.n, nt)));
+  return grid;
+}
+
+// Tiles stored for one image of an h x w output (tile_grid: rows narrower than a vector chained).
+index_t stored_tiles(index_t h, index_t w) {
+  const index_t tw = ceil_div(w, 2);
+  return ceil_div(h, 2) * (tw < kLanes ? tw + 1 : tw);
+}
+
+// The input gradient through the transposed transforms (one GEMM per position over the tiles
+// of dy, instead of the flipped forward convolution over the tiles of dx): where dy has fewer
+// tiles than dx (no "same" padding), on chained rows (transform_input_grad), with images
+// small enough for blocks of whole ones (the windows of neighbouring tile rows overlap).
+bool winograd_input_grad_suits(const ConvShape& s) {
+  const index_t dy_tiles = stored_tiles(s.oh, s.ow);
+  return winograd_suits(s) && ceil_div(s.ow, 2) < kLanes && dy_tiles < stored_tiles(s.h, s.w) &&
+         dy_tiles <= kMaxBlockTiles;
+}
+
+void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
+                         float* grad_x, int nt) {
+  const TileGrid grid = whole_image_grid(s, nt);
+  float* ut = thread_scratch(kScratchWinogradWeights,
+                             static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.c, s.k))));
+  transform_weights(s, weight, true, ut, nt);
+  for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
+    input_grad_block(s, grid, grad_y, ut, grad_x, first, count, inner);
   });
 }
 

@@ -247,6 +247,64 @@ void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float
                    grad_column_pass, dm, work);
 }
 
+// Floats of each of transform_input_grad's row arrays: two per tile and a vector's slack.
+index_t scatter_array(index_t tiles) { return 2 * tiles + 2 * kLanes; }
+
+// Scratch floats of transform_input_grad: its 4 row arrays.
+index_t scatter_work_size(const TileGrid& grid, index_t count) {
+  return 4 * scatter_array(count * grid.row_tiles);
+}
+
+// grad_x of the block's images (whole ones, rows chained) from dv[xi][c][t] = dV of their
+// tiles: each tile's patch B dV B^T (the adjoint of V = B^T d B) added onto its 4 x 4 window
+// of the zero-padded input, where the windows of neighbouring tiles overlap by two rows or
+// columns; the padding is then dropped. B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1].
+// On vectors of tiles: patch row i's columns 0 and 1 plus the previous tile's columns 2 and 3
+// give padded columns 2t and 2t + 1 of row array i; as a chained row's extra tile has zero dV,
+// tile rows need no special case (its slot takes the last tile's columns 2 and 3). Padded row
+// 2 ty + a is then row array a of tile row ty plus row array a + 2 of tile row ty - 1.
+void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float* dv, index_t first,
+                          index_t count, float* grad_x, float* rows) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const index_t point = point_stride(s.c * ts), size = scatter_array(tiles), pw = grid.row_width;
+  for (index_t c = 0; c < s.c; ++c) {
+    vfloat carry[4][2] = {};  // patch row i's columns 2 and 3 of the previous vector of tiles
+    for (index_t t = 0; t < tiles; t += kLanes) {
+      vfloat z[4][4];  // dV B^T, row a
+      for (int a = 0; a < 4; ++a) {
+        const float* d = dv + 4 * a * point + c * ts + t;
+        const vfloat d0 = vload(d), d1 = vload(d + point), d2 = vload(d + 2 * point);
+        const vfloat d3 = vload(d + 3 * point);
+        z[a][0] = d0, z[a][1] = d1 - d2 + d3, z[a][2] = d1 + d2 - d0, z[a][3] = -d3;
+      }
+      for (int i = 0; i < 4; ++i) {
+        vfloat p[4];  // patch row i = (B z)[i]
+        for (int b = 0; b < 4; ++b)
+          p[b] = i == 0 ? z[0][b] : i == 1 ? z[1][b] - z[2][b] + z[3][b]
+               : i == 2 ? z[1][b] + z[2][b] - z[0][b] : -z[3][b];
+        vfloat lo, hi;
+        interleave(p[0] + shift_in(carry[i][0], p[2]), p[1] + shift_in(carry[i][1], p[3]), &lo, &hi);
+        carry[i][0] = p[2], carry[i][1] = p[3];
+        vstore(rows + i * size + 2 * t, lo), vstore(rows + i * size + 2 * t + kLanes, hi);
+      }
+    }
+    for (index_t image = 0; image < count / grid.th; ++image) {
+      float* dst = grad_x + ((first / grid.th + image) * s.c + c) * s.h * s.w;
+      for (index_t y = 0; y < s.h; ++y, dst += s.w) {
+        const index_t py = y + s.pad_h, ty = py / 2, a = py % 2;
+        const float* upper = rows + a * size + (image * grid.th + ty) * pw + s.pad_w;
+        const float* lower = upper + 2 * size - pw;  // row array a + 2, one tile row up
+        if (ty == 0)
+          for (index_t x = 0; x < s.w; ++x) dst[x] = upper[x];
+        else if (ty == grid.th)
+          for (index_t x = 0; x < s.w; ++x) dst[x] = lower[x];
+        else
+          for (index_t x = 0; x < s.w; ++x) dst[x] = upper[x] + lower[x];
+      }
+    }
+  }
+}
+
 // dst[0, n) = src[0, n) + b, where dst is followed by `room` - n floats of the same plane that
 // are written later: whole vectors then, which may write into them (short rows would otherwise
 // spend their time in loop tails). src may be read past n.
