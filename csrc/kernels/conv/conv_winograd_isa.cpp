@@ -81,22 +81,30 @@ void transform_weights(const ConvShape& s, const float* weight, bool transposed,
     }
 }
 
+// out[xi] (m x tiles) = w[xi] (m x depth, packed by transform_weights) @ in[xi] (depth x
+// tiles) for the 16 positions; in and out rows ts floats apart, positions in_point and
+// out_point floats apart.
+void point_products(const float* w, index_t m, index_t depth, const float* in, index_t in_point,
+                    float* out, index_t out_point, index_t tiles, index_t ts, int nt) {
+  const index_t w_point = point_stride(packed_a_size(m, depth));
+  for (int xi = 0; xi < kPoints; ++xi) {
+    GemmArgs args = product(m, tiles, depth, w + xi * w_point, 0, 0, nullptr, 0, 0,
+                            out + xi * out_point, 0.0f, nt);
+    args.a_packed = true, args.rs_c = ts;
+    gemm_run(args, kBlocking, InPlaceRows{in + xi * in_point, ts});
+  }
+}
+
 void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, const float* u,
                    const float* bias, float* y, index_t first, index_t count, int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t v_point = point_stride(s.c * ts), m_point = point_stride(s.k * ts);
-  const index_t u_point = point_stride(packed_a_size(s.k, s.c));
   float* v = thread_scratch(kScratchWinogradTiles,
                             static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
   float* m = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * m_point));
   float* work = v + kPoints * v_point;
   transform_input(s, grid, x, first, count, v, work);
-  for (int xi = 0; xi < kPoints; ++xi) {
-    GemmArgs args = product(s.k, tiles, s.c, u + xi * u_point, 0, 0, nullptr, 0, 0,
-                            m + xi * m_point, 0.0f, nt);
-    args.a_packed = true, args.rs_c = ts;
-    gemm_run(args, kBlocking, InPlaceRows{v + xi * v_point, ts});
-  }
+  point_products(u, s.k, s.c, v, v_point, m, m_point, tiles, ts, nt);
   transform_output(s, grid, m, bias, first, count, y, work);
 }
 
@@ -130,18 +138,12 @@ void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* gra
                       const float* ut, float* grad_x, index_t first, index_t count, int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t dv_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
-  const index_t ut_point = point_stride(packed_a_size(s.c, s.k));
   float* dv = thread_scratch(kScratchWinogradTiles, static_cast<std::size_t>(
       kPoints * dv_point + imax(work_size(grid, count), scatter_work_size(grid, count))));
   float* dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * dm_point));
   float* work = dv + kPoints * dv_point;
   transform_grad_output(s, grid, grad_y, first, count, dm, work);
-  for (int xi = 0; xi < kPoints; ++xi) {
-    GemmArgs args = product(s.c, tiles, s.k, ut + xi * ut_point, 0, 0, nullptr, 0, 0,
-                            dv + xi * dv_point, 0.0f, nt);
-    args.a_packed = true, args.rs_c = ts;
-    gemm_run(args, kBlocking, InPlaceRows{dm + xi * dm_point, ts});
-  }
+  point_products(ut, s.c, s.k, dm, dm_point, dv, dv_point, tiles, ts, nt);
   transform_input_grad(s, grid, dv, first, count, grad_x, work);
 }
 
