@@ -26,6 +26,9 @@ struct GemmArgs {
   bool a_packed = false;
   // When set, row_bias[i] is added to row i of C in the same write (a convolution's bias).
   const float* row_bias = nullptr;
+  // C is far larger than the caches and written once (beta == 0, k within one KC block): its
+  // whole tiles are stored non-temporally, skipping the read for ownership of every line.
+  bool stream_c = false;
 };
 
 // Pooling over `planes` contiguous H x W planes (N * C of an NCHW array) into OH x OW planes.

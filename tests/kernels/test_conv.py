@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import hpnn
 from hpnn import reference
 from hpnn.kernels import conv as native
-from support import TEST_ISAS
+from support import TEST_ISAS, streamed_outputs
 
 # (N, C, H, W, K, kh, kw, stride, padding, dilation, groups)
 CASES = [
@@ -128,6 +128,19 @@ def test_random_winograd_geometries(n, c, k, h, w, padding, threads, seed):
     finally:
         hpnn.set_isa(TEST_ISAS[0])
         hpnn.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("case", [
+    (2, 8, 8, 8, 36, 1, 1, 1, 0, 1, 1),           # pointwise: whole tiles, aligned rows
+    (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
+    (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # strided
+    (2, 40, 6, 8, 24, 1, 1, 1, 0, 1, 2),          # pointwise, groups
+])
+def test_streamed_gemm_output(isa, threads, rng, case):
+    """The direct paths' GEMMs write a large y (and the pointwise input gradient a large dx)
+    with streaming stores: forced here on small arrays."""
+    with streamed_outputs(True):
+        check_case(rng, case)
 
 
 @pytest.mark.parametrize("n,h", [(1, 66), (3, 22)])

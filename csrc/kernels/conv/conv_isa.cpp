@@ -114,6 +114,7 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
     GemmArgs args = product(kg, pixels, taps, weight + g * kg * taps, taps, 1, x_g, pixels, 1,
                             y_g, 0.0f, nt);
     args.row_bias = bias ? bias + g * kg : nullptr;
+    args.stream_c = worth_streaming(s.n * s.k * pixels * index_t{sizeof(float)});
     if (pointwise(s))
       gemm_run(args, kBlocking, StridedB{x_g, pixels, 1});
     else

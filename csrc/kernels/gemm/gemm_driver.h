@@ -22,6 +22,7 @@
 #include "core/kernel_table.h"
 #include "core/scratch.h"
 #include "core/simd.h"
+#include "kernels/common/stream_store.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -64,6 +65,7 @@ constexpr int kRowStep = MR / 3;
 struct TileWrite {
   float alpha, beta;
   const float* bias = nullptr;
+  bool stream = false;  // whole tiles' vector-aligned rows stored non-temporally
 };
 
 // Writes alpha * acc (+ beta * C) (+ bias) to the m x n corner of the C tile at c.
@@ -82,7 +84,10 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
         vfloat out = valpha * acc[i][v];
         if (w.beta != 0.0f) out += vbeta * vload(dst);
         if (w.bias) out += vbias;
-        vstore(dst, out);
+        if (w.stream && reinterpret_cast<std::uintptr_t>(dst) % kVecBytes == 0)
+          vstream(dst, out);
+        else
+          vstore(dst, out);
       }
     }
     return;
@@ -120,8 +125,8 @@ void micro_kernel(index_t k, const float* __restrict a, index_t rs_a, index_t cs
                   const float* __restrict b, const index_t* __restrict b_rows, float* c,
                   index_t rs_c, index_t cs_c, const TileWrite& w, int m, int n) {
   const index_t a_row = kDirectA ? rs_a : 1, a_step = kDirectA ? cs_a : MR;
-  // Start fetching the C tile now; the k loop below hides the latency.
-  for (int i = 0; i < m; ++i) {
+  // Start fetching the C tile now (unless it is streamed); the k loop below hides the latency.
+  for (int i = 0; i < (w.stream ? 0 : m); ++i) {
     __builtin_prefetch(c + i * rs_c, 1);
     __builtin_prefetch(c + i * rs_c + (n - 1) * cs_c, 1);
   }
@@ -321,6 +326,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
   const bool direct_a = !g.a_packed && n_panels <= kDirectAMaxPanels &&
                         !(g.cs_a == 1 && rows_alias_in_l1(g.rs_a));
   const float* bias = pc == 0 ? g.row_bias : nullptr;
+  const bool stream = g.stream_c && beta == 0.0f && kc == g.k;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
@@ -338,7 +344,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
         const bool in_place_a = ir < packed_from;
-        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr};
+        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr, stream};
         run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : a_panels + ir * kc, g.rs_a,
                  g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, write,
                  rows, cols);
@@ -415,6 +421,7 @@ void gemm_block(const GemmArgs& g, const GemmBlocking& blk, const PackB& pack_b,
                      pc == 0 ? g.beta : 1.0f, panels, b_rows, packed_a);
     }
   }
+  if (g.stream_c) stream_fence();
 }
 
 // op(B) as a strided matrix: element (p, j) at b[p * rs + j * cs].
