@@ -1,9 +1,9 @@
 // Output stores for the memory-bound kernels (pooling, batch norm, activations) and the GEMM's
-// single-pass C tiles (a pointwise convolution's y). An output
-// larger than the caches is better written around them: a non-temporal store skips the read for
-// ownership a plain store of a missing line pays (one DRAM transfer in three of a copy), and
-// keeps the cache for the inputs a kernel reads twice. Smaller outputs are stored plainly, so
-// that the next kernel finds them in cache. Include only from per-ISA sources (see core/isa.h).
+// single-pass C tiles (a pointwise convolution's y). An output larger than the caches is better
+// written around them: a non-temporal store skips the read for ownership a plain store of a
+// missing line pays (one DRAM transfer in three of a copy), and keeps the cache for the inputs
+// a kernel reads twice. Smaller outputs are stored plainly, so that the next kernel finds them
+// in cache. Include only from per-ISA sources (see core/isa.h).
 #pragma once
 #include <cstdint>
 
