@@ -29,9 +29,9 @@ def assert_close(actual, expected, rtol):
 
 @contextlib.contextmanager
 def streamed_outputs(streamed):
-    """Within the block, pooling, batch norm and the activations write every output with
-    streaming stores (their path for outputs larger than the caches) when `streamed`, else as
-    by default."""
+    """Within the block, pooling, batch norm, the activations and the direct convolutions'
+    GEMMs write every output with streaming stores (their path for outputs larger than the
+    caches) when `streamed`, else as by default."""
     previous = _C._set_stream_min_bytes(0) if streamed else None
     try:
         yield

@@ -13,7 +13,7 @@ enum ScratchSlot {
   kScratchConvGrid = 4,     // an output or output gradient on the padded-width grid
   kScratchRnnWeights = 5,   // recurrent weights packed once per sequence, plus per-step state
   kScratchRnnGrads = 6,     // the gate gradients of every time step (backward through time)
-  kScratchRnnPackA = 7,     // per-thread packed hidden state or gate gradients of one step
+  kScratchRnnPackA = 7,     // per-thread packed inputs or gate gradients of one step; a B^T
   kScratchPackBViews = 8,   // GEMM: row offsets and panel descriptors of an in-place B block
   kScratchWinogradWeights = 9,  // Winograd: transformed weights (or their gradient)
   kScratchWinogradTiles = 10,   // Winograd: transformed input tiles of one block

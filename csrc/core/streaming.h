@@ -1,6 +1,7 @@
-// The output size from which the memory-bound kernels (pooling, batch norm, activations) write
-// around the caches (kernels/common/stream_store.h). A setting rather than a constant so that
-// tests reach the streamed paths with small arrays (hpnn._C._set_stream_min_bytes).
+// The output size from which the memory-bound kernels (pooling, batch norm, activations) and the
+// direct convolutions' GEMMs write around the caches (kernels/common/stream_store.h). A setting
+// rather than a constant so that tests reach the streamed paths with small arrays
+// (hpnn._C._set_stream_min_bytes).
 #pragma once
 #include "core/isa.h"
 

@@ -45,6 +45,8 @@ CASES = [
     (2, 16, 8, 9, 20, 3, 3, 1, 0, 1, 1),
     (1, 16, 6, 7, 16, 3, 3, 1, (0, 1), 1, 1),
     (5, 18, 5, 4, 16, 3, 3, 1, 0, 1, 1),
+    (1, 16, 10, 4, 16, 3, 3, 1, (2, 0), 1, 1),    # asymmetric padding past 1
+    (1, 16, 20, 4, 16, 3, 3, 1, (3, 0), 1, 1),    # (was col2im: padding > kernel - 1)
     # Depth past the GEMM's KC (256 or 512 taps): the bias is added on the first pass only.
     (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),          # padded grid (dilated), 540 taps
     (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),          # strided, 540 taps

@@ -46,8 +46,9 @@ CASES = [
     # panel of [x | h_prev] straddles x and h
     ("lstm", 9, 60, 40, 36, True, True, "tanh"),
     ("gru", 9, 60, 40, 36, True, False, "tanh"),
-    # rows of [x | h] or of the gate gradients 2 KiB (4 KiB for the RNN) apart alias in L1, so
-    # the step products pack every tile of A (a partial one too; at 2 threads a split batch)
+    # rows of [x | h] or of the gate gradients 2 KiB apart alias in L1 on AVX-512 (MR = 12),
+    # 4 KiB apart on every ISA (the GRU's gate gradients, the RNN's [x | h]), so the step
+    # products pack every tile of A (a partial one too; at 2 threads a split batch)
     ("lstm", 3, 13, 384, 128, True, False, "tanh"),
     ("gru", 2, 30, 256, 256, True, True, "tanh"),
     ("rnn", 2, 7, 512, 512, True, False, "tanh"),

@@ -144,6 +144,10 @@ void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* gra
   float* work = dv + kPoints * dv_point;
   transform_grad_output(s, grid, grad_y, first, count, dm, work);
   point_products(ut, s.c, s.k, dm, dm_point, dv, dv_point, tiles, ts, nt);
+  // The scatter reads whole vectors of tiles: zero the GEMMs' unwritten columns up to the last.
+  const index_t tail = ceil_div(tiles, kLanes) * kLanes - tiles;
+  for (index_t row = 0; row < kPoints * s.c; ++row)
+    fill(dv + row / s.c * dv_point + row % s.c * ts + tiles, tail, 0.0f);
   transform_input_grad(s, grid, dv, first, count, grad_x, work);
 }
 
@@ -216,8 +220,8 @@ bool winograd_input_grad_suits(const ConvShape& s) {
 void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
                          float* grad_x, int nt) {
   const TileGrid grid = whole_image_grid(s, nt);
-  float* ut = thread_scratch(kScratchWinogradWeights,
-                             static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.c, s.k))));
+  float* ut = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(
+      kPoints * point_stride(packed_a_size(s.c, s.k))));
   transform_weights(s, weight, true, ut, nt);
   for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
     input_grad_block(s, grid, grad_y, ut, grad_x, first, count, inner);

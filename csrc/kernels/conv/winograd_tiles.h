@@ -283,7 +283,8 @@ void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float*
           p[b] = i == 0 ? z[0][b] : i == 1 ? z[1][b] - z[2][b] + z[3][b]
                : i == 2 ? z[1][b] + z[2][b] - z[0][b] : -z[3][b];
         vfloat lo, hi;
-        interleave(p[0] + shift_in(carry[i][0], p[2]), p[1] + shift_in(carry[i][1], p[3]), &lo, &hi);
+        interleave(p[0] + shift_in(carry[i][0], p[2]), p[1] + shift_in(carry[i][1], p[3]), &lo,
+                   &hi);
         carry[i][0] = p[2], carry[i][1] = p[3];
         vstore(rows + i * size + 2 * t, lo), vstore(rows + i * size + 2 * t + kLanes, hi);
       }

@@ -143,8 +143,8 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   float* d = thread_scratch(kScratchRnnGrads, static_cast<std::size_t>(T * N * ds));
   // The step's product: grad h_{t-1} = D_h[t] @ w_hh and, but for the GRU (whose D_i is not
   // D_h), grad_x[t] = D[t] @ w_ih -- unless F pads its NR-wide panels by more than a quarter (8
-  // input features would fill a quarter of the tile): one product after the sweep then, which
-  // can run transposed.
+  // input features fill a quarter of AVX-512's 32 columns): one product after the sweep then,
+  // which pads less (product()).
   const bool step_grad_x = Cell::kGates != 3 && ceil_div(a.input, NR) * NR * 4 <= a.input * 5;
   const Sweep s = make_sweep(a, step_grad_x ? H + a.input : H);
   PackedB b{nullptr, GH, GH, step_grad_x ? 2 : 1, {}};

@@ -77,10 +77,12 @@ struct StepTarget {
 // packs every tile. packed_a holds packed_a_size(m, min(kc, depth)) floats.
 void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
                   const StepTarget* targets, float* packed_a) {
-  const index_t full = rows_alias_in_l1(rs_a) ? 0 : m - m % MR;
+  const index_t direct_rows = rows_alias_in_l1(rs_a) ? 0 : m - m % MR;  // read in place
   for (index_t pc = 0; pc < b.depth; pc += kBlocking.kc) {
     const index_t kc = imin(kBlocking.kc, b.depth - pc);
-    if (full < m) pack_a(m - full, kc, a + full * rs_a + pc, rs_a, 1, packed_a + full * kc);
+    if (direct_rows < m)
+      pack_a(m - direct_rows, kc, a + direct_rows * rs_a + pc, rs_a, 1,
+             packed_a + direct_rows * kc);
     for (int g = 0; g < b.groups; ++g) {
       const index_t lo = imax(pc, b.group[g].lo), hi = imin(pc + kc, b.group[g].hi);
       if (lo >= hi) continue;
@@ -91,7 +93,7 @@ void step_product(const PackedB& b, const float* a, index_t rs_a, index_t m,
         const BPanel panel{b.panel(g, q) + lo * NR, false};
         float* c_panel = out.c + q * NR;
         for (index_t ir = 0; ir < m; ir += MR) {
-          const bool direct = ir < full;
+          const bool direct = ir < direct_rows;
           run_tile(direct, direct ? a + ir * rs_a + lo : packed_a + ir * kc + (lo - pc) * MR, rs_a,
                    1, panel, nullptr, hi - lo, c_panel + ir * out.rs, out.rs, 1,
                    TileWrite{1.0f, beta}, static_cast<int>(imin(MR, m - ir)), cols);
@@ -246,9 +248,9 @@ index_t tile_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div
 // than the tile (grad_x with a few input features: n = F < NR) runs as C^T = B^T A^T where
 // that pads less. Only then: C^T's tiles are written element by element, at stride rs_c, which
 // costs more than a few percent of padding (twice the time for the GRU's input projection).
-// A product narrower still (grad_x with 8 input features), with A's rows contiguous and
-// small enough for one thread, runs as dot products (gemm_dot.h) against B transposed into
-// scratch, which pads nothing.
+// A product narrower still (n < NR / 2: grad_x of 8 input features on AVX-512), with A's rows
+// contiguous and small enough for one thread, runs as dot products (gemm_dot.h) against B
+// transposed into scratch (kScratchRnnPackA, free after the sweep), which pads nothing.
 void product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
              const float* b, index_t rs_b, index_t cs_b, float* c, index_t rs_c, float beta,
              int nt) {
