@@ -35,6 +35,15 @@ namespace {
 // few enough that a block's transformed tiles and products stay in L2/L3.
 constexpr index_t kForwardBlockTiles = 144;
 constexpr index_t kWeightGradBlockTiles = 144;
+// Few channels make each position's GEMM (K x C x tiles multiply-adds) short: blocks of the
+// forward and the input gradient then take at least this many multiply-adds' worth of tiles,
+// so that a GEMM's per-call costs and its packed edge panel weigh less (E2's 32 -> 64 channel
+// 13 x 13 layer: 512 tiles a block instead of 144; its forward 12% faster, input gradient 8%).
+constexpr index_t kMinBlockMacs = index_t{1} << 20;
+
+index_t forward_block_tiles(const ConvShape& s) {
+  return imax(kForwardBlockTiles, kMinBlockMacs / (s.k * s.c));
+}
 
 // op(B) with rows `ld` floats apart, read in place where a panel is whole, packed otherwise.
 struct InPlaceRows {
@@ -182,7 +191,7 @@ bool winograd_suits(const ConvShape& s) {
 
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                       float* y, int nt) {
-  const TileGrid grid = tile_grid(s, kForwardBlockTiles, nt);
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt);
   float* u = thread_scratch(kScratchWinogradWeights,
                             static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
   transform_weights(s, weight, false, u, nt);
@@ -193,13 +202,6 @@ void winograd_forward(const ConvShape& s, const float* x, const float* weight, c
 
 // The input gradient through the transposed transforms needs blocks of whole images (the
 // windows of neighbouring tile rows overlap) and so enough images for the threads.
-TileGrid whole_image_grid(const ConvShape& s, int nt) {
-  TileGrid grid = tile_grid(s, kForwardBlockTiles, nt);
-  const index_t image = grid.th * grid.tw;
-  grid.rows_per_block =
-      grid.th * imax(1, imin(imax(kForwardBlockTiles, image) / image, ceil_div(s.n, nt)));
-  return grid;
-}
 
 // Tiles stored for one image of an h x w output (tile_grid: rows narrower than a vector chained).
 index_t stored_tiles(index_t h, index_t w) {
@@ -219,7 +221,7 @@ bool winograd_input_grad_suits(const ConvShape& s) {
 
 void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
                          float* grad_x, int nt) {
-  const TileGrid grid = whole_image_grid(s, nt);
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
   float* ut = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(
       kPoints * point_stride(packed_a_size(s.c, s.k))));
   transform_weights(s, weight, true, ut, nt);
