@@ -75,7 +75,8 @@ int conv_threads(const ConvShape& s) {
   return threads_for(2.0 * s.n * s.k * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw, kConvGrainFlops);
 }
 
-py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry) {
+py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry,
+                  bool relu) {
   const char* fn = "conv2d_forward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
   const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
@@ -89,7 +90,7 @@ py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::t
   const int nt = conv_threads(s);
   {  // GIL back before `return y.array` copies (increfs) the array
     py::gil_scoped_release release;
-    kernel(s, x.data, w.data, bias.data, y.data, nt);
+    kernel(s, x.data, w.data, bias.data, relu, y.data, nt);
   }
   return y.array;
 }
@@ -140,7 +141,7 @@ py::object backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle w
 
 void bind_conv(py::module_& kernels) {
   kernels.def("conv2d_forward", &forward, py::arg("x"), py::arg("weight"), py::arg("bias"),
-              py::arg("geometry"));
+              py::arg("geometry"), py::arg("relu") = false);
   kernels.def("conv2d_backward_input", &backward_input, py::arg("grad_y"), py::arg("weight"),
               py::arg("input_shape"), py::arg("geometry"));
   kernels.def("conv2d_backward_weight", &backward_weight, py::arg("grad_y"), py::arg("x"),

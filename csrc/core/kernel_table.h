@@ -26,6 +26,8 @@ struct GemmArgs {
   bool a_packed = false;
   // When set, row_bias[i] is added to row i of C in the same write (a convolution's bias).
   const float* row_bias = nullptr;
+  // max(C, 0) (NaN kept) in the write of the last pass over the depth (a fused ReLU).
+  bool relu = false;
   // C is far larger than the caches and written once (beta == 0, k within one KC block): its
   // whole tiles are stored non-temporally, skipping the read for ownership of every line.
   bool stream_c = false;
@@ -89,9 +91,10 @@ struct KernelTable {
   const char* isa = nullptr;
   void (*sgemm)(const GemmArgs&, const GemmBlocking&) = nullptr;
   GemmBlocking gemm_blocking{};
-  // Convolutions over contiguous NCHW arrays; bias may be null. Outputs are overwritten.
+  // Convolutions over contiguous NCHW arrays; bias may be null. Outputs are overwritten. The
+  // forward applies max(y, 0) (NaN kept) in its output write when `relu`.
   void (*conv2d_forward)(const ConvShape&, const float* x, const float* weight, const float* bias,
-                         float* y, int num_threads) = nullptr;
+                         bool relu, float* y, int num_threads) = nullptr;
   void (*conv2d_backward_input)(const ConvShape&, const float* grad_y, const float* weight,
                                 float* grad_x, int num_threads) = nullptr;
   // grad_params: the weight gradient (K x C/groups x kh x kw), then with_bias the bias

@@ -133,6 +133,35 @@ def test_random_winograd_geometries(n, c, k, h, w, padding, threads, seed):
 
 
 @pytest.mark.parametrize("case", [
+    (1, 1, 28, 28, 8, 3, 3, 1, 0, 1, 1),          # padded grid
+    (2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 1),         # Winograd
+    (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # strided
+    (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
+    (2, 6, 8, 8, 9, 3, 3, 1, 1, 1, 3),            # groups
+    # depth past the GEMM's KC: the relu must wait for the last pass
+    (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),
+    (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),
+    (2, 530, 3, 4, 14, 1, 1, 1, 0, 1, 1),
+])
+def test_forward_with_fused_relu(isa, threads, rng, case):
+    """conv2d_forward(relu=True) is max(conv, 0) written in one pass, NaN kept, on every path."""
+    n, c, h, w, k, kh, kw, stride, padding, dilation, groups = case
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    x[0, 0, 0, :2] = np.nan  # a NaN output or two: relu keeps them, as torch.relu
+    weight = rng.standard_normal((k, c // groups, kh, kw), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    expected = reference.conv2d_forward(x.astype(np.float64), weight.astype(np.float64),
+                                        bias.astype(np.float64), relu=True, **geometry)
+    actual = native.conv2d_forward(x, weight, bias, relu=True, **geometry)
+    assert np.array_equal(np.isnan(actual), np.isnan(expected)) and np.isnan(actual).any()
+    assert (actual[~np.isnan(actual)] >= 0).all()
+    finite = ~np.isnan(expected)
+    scale = float(np.abs(expected[finite]).max())
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=0, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize("case", [
     (2, 8, 8, 8, 36, 1, 1, 1, 0, 1, 1),           # pointwise: whole tiles, aligned rows
     (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
     (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # strided

@@ -1,5 +1,6 @@
 """Sequential runs ReLU -> MaxPool2d as MaxPool2d -> ReLU (cheaper: the ReLU then sees the
-pooled output only). The results and the gradients must be exactly those of the written order."""
+pooled output only), and Linear or Conv2d -> ReLU as one node. The results and the gradients
+must be exactly those of the written order."""
 import numpy as np
 import pytest
 
@@ -75,3 +76,33 @@ def test_no_fusion_with_subclasses(rng):
     for model in (nn.Sequential(nn.Linear(4, 4), Negated()),
                   nn.Sequential(Doubled(4, 4), nn.ReLU())):
         np.testing.assert_array_equal(model(x).numpy(), _chained(list(model), x).numpy())
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [nn.Conv2d(3, 16, 3), nn.ReLU()],                         # padded grid
+    lambda: [nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()],             # Winograd
+    lambda: [nn.Conv2d(3, 5, 1), nn.ReLU()],                          # pointwise
+    lambda: [nn.Conv2d(3, 4, 3, stride=2, bias=False), nn.ReLU()],    # strided, no bias
+    lambda: [nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), nn.ReLU()],
+])
+def test_conv_then_relu_matches_the_written_order(rng, layers):
+    hpnn.manual_seed(3)
+    model = nn.Sequential(*layers(), nn.Flatten())
+    channels = model[0].in_channels
+    x = rng.integers(-2, 3, size=(2, channels, 7, 8)).astype(np.float32)  # exact zero sums
+    fused = _values_and_grads(model, model, x)
+    plain = _values_and_grads(lambda t: _chained(list(model), t), model, x)
+    for got, expected in zip(fused, plain):
+        np.testing.assert_array_equal(got, expected)
+    assert type(model[:2](hpnn.Tensor(x, requires_grad=True))._ctx).__name__ == "Conv2dReLU"
+
+
+def test_conv_relu_pool_keeps_the_pool_swap(rng):
+    """Conv2d -> ReLU -> MaxPool2d runs the conv alone and the relu after the pool (its backward
+    then masks the pooled gradient only), not the conv and relu fused."""
+    hpnn.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.MaxPool2d(2))
+    x = hpnn.Tensor(rng.standard_normal((1, 2, 8, 8)).astype(np.float32), requires_grad=True)
+    out = model(x)
+    assert type(out._ctx).__name__ == "Relu"  # the relu node is last: it ran after the pool
+    np.testing.assert_array_equal(out.numpy(), _chained(list(model), x).numpy())

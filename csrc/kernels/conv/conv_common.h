@@ -10,13 +10,13 @@ namespace HPNN_ISA_NS {
 
 // The zero-padded-grid paths (conv_grid_isa.cpp), for stride-1 convolutions.
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                  float* y, int nt);
+                  bool relu, float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                       bool with_bias, int nt);
 // Winograd F(2x2, 3x3) (conv_winograd_isa.cpp), for the stride-1 3x3 convolutions it suits.
 bool winograd_suits(const ConvShape& s);
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                      float* y, int nt);
+                      bool relu, float* y, int nt);
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt);
 bool winograd_input_grad_suits(const ConvShape& s);

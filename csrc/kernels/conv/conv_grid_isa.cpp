@@ -180,7 +180,7 @@ void output_to_grid(const ConvShape& s, const PaddedGrid& grid, const float* y, 
 }
 
 void forward_batch(const ConvShape& s, const PaddedGrid& grid, const float* x,
-                   const float* weight, const float* bias, float* y, index_t first,
+                   const float* weight, const float* bias, bool relu, float* y, index_t first,
                    index_t count, int nt) {
   const index_t kg = s.k / s.groups, taps = taps_of(s), columns = count * grid.size;
   float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(count * grid.image));
@@ -190,6 +190,7 @@ void forward_batch(const ConvShape& s, const PaddedGrid& grid, const float* x,
     GemmArgs args = product(kg, columns, taps, weight + g * kg * taps, taps, 1, nullptr, 0, 0,
                             grid_out, 0.0f, nt);
     args.row_bias = bias ? bias + g * kg : nullptr;
+    args.relu = relu;
     gemm_run(args, kBlocking, ShiftedRows{&s, grid, padded});
     grid_to_output(s, grid, grid_out, first, count, g, y);
   }
@@ -243,10 +244,10 @@ void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* 
 }  // namespace
 
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                  float* y, int nt) {
+                  bool relu, float* y, int nt) {
   const PaddedGrid grid = padded_grid(s);
   for_each_chunk(s.n, images_per_gemm(s, grid), nt, [&](index_t first, index_t count, int inner) {
-    forward_batch(s, grid, x, weight, bias, y, first, count, inner);
+    forward_batch(s, grid, x, weight, bias, relu, y, first, count, inner);
   });
 }
 

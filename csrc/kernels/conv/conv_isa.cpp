@@ -105,7 +105,7 @@ bool pointwise(const ConvShape& s) {
 // One image through the direct paths: a pointwise convolution reads x[n, g] as B; any other
 // convolution (strided ones, as stride 1 goes through the grid) packs B from the image.
 void forward_image(const ConvShape& s, index_t n, const float* x, const float* weight,
-                   const float* bias, float* y, int nt) {
+                   const float* bias, bool relu, float* y, int nt) {
   const index_t cg = s.c / s.groups, kg = s.k / s.groups, taps = taps_of(s);
   const index_t pixels = s.oh * s.ow;
   for (index_t g = 0; g < s.groups; ++g) {
@@ -114,6 +114,7 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
     GemmArgs args = product(kg, pixels, taps, weight + g * kg * taps, taps, 1, x_g, pixels, 1,
                             y_g, 0.0f, nt);
     args.row_bias = bias ? bias + g * kg : nullptr;
+    args.relu = relu;
     args.stream_c = worth_streaming(s.n * s.k * pixels * index_t{sizeof(float)});
     if (pointwise(s))
       gemm_run(args, kBlocking, StridedB{x_g, pixels, 1});
@@ -123,11 +124,11 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
 }
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                    float* y, int nt) {
-  if (winograd_suits(s)) return winograd_forward(s, x, weight, bias, y, nt);
-  if (stride_one(s) && !pointwise(s)) return grid_forward(s, x, weight, bias, y, nt);
+                    bool relu, float* y, int nt) {
+  if (winograd_suits(s)) return winograd_forward(s, x, weight, bias, relu, y, nt);
+  if (stride_one(s) && !pointwise(s)) return grid_forward(s, x, weight, bias, relu, y, nt);
   for_each_chunk(s.n, 1, nt, [&](index_t n, index_t, int inner) {
-    forward_image(s, n, x, weight, bias, y, inner);
+    forward_image(s, n, x, weight, bias, relu, y, inner);
   });
 }
 
@@ -149,7 +150,7 @@ void backward_input_as_forward(const ConvShape& s, const float* grad_y, const fl
   t.k = s.c, t.oh = s.h, t.ow = s.w;
   t.pad_h = s.dilation_h * (s.kh - 1) - s.pad_h;
   t.pad_w = s.dilation_w * (s.kw - 1) - s.pad_w;
-  conv2d_forward(t, grad_y, flipped, nullptr, grad_x, nt);
+  conv2d_forward(t, grad_y, flipped, nullptr, false, grad_x, nt);
 }
 
 void backward_input_col2im(const ConvShape& s, const float* grad_y, const float* weight,

@@ -105,7 +105,7 @@ void point_products(const float* w, index_t m, index_t depth, const float* in, i
 }
 
 void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, const float* u,
-                   const float* bias, float* y, index_t first, index_t count, int nt) {
+                   const float* bias, bool relu, float* y, index_t first, index_t count, int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t v_point = point_stride(s.c * ts), m_point = point_stride(s.k * ts);
   float* v = thread_scratch(kScratchWinogradTiles,
@@ -114,7 +114,7 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   float* work = v + kPoints * v_point;
   transform_input(s, grid, x, first, count, v, work);
   point_products(u, s.k, s.c, v, v_point, m, m_point, tiles, ts, nt);
-  transform_output(s, grid, m, bias, first, count, y, work);
+  transform_output(s, grid, m, bias, relu, first, count, y, work);
 }
 
 // du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles; with bias_sums (K floats), also
@@ -190,13 +190,13 @@ bool winograd_suits(const ConvShape& s) {
 }
 
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                      float* y, int nt) {
+                      bool relu, float* y, int nt) {
   const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt);
   float* u = thread_scratch(kScratchWinogradWeights,
                             static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
   transform_weights(s, weight, false, u, nt);
   for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
-    forward_block(s, grid, x, u, bias, y, first, count, inner);
+    forward_block(s, grid, x, u, bias, relu, y, first, count, inner);
   });
 }
 

@@ -319,23 +319,30 @@ void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float*
   }
 }
 
-// dst[0, n) = src[0, n) + b, where dst is followed by `room` - n floats of the same plane that
-// are written later: whole vectors then, which may write into them (short rows would otherwise
-// spend their time in loop tails). src may be read past n.
-void copy_row(const float* src, index_t n, float b, index_t room, float* dst) {
+// dst[0, n) = src[0, n) + b (then max(, 0), NaN kept, when relu), where dst is followed by
+// `room` - n floats of the same plane that are written later: whole vectors then, which may
+// write into them (short rows would otherwise spend their time in loop tails). src may be read
+// past n.
+void copy_row(const float* src, index_t n, float b, bool relu, index_t room, float* dst) {
   if (ceil_div(n, kLanes) * kLanes <= room) {
     const vfloat vb = vbroadcast(b);
-    for (index_t i = 0; i < n; i += kLanes) vstore(dst + i, vload(src + i) + vb);
+    for (index_t i = 0; i < n; i += kLanes) {
+      const vfloat v = vload(src + i) + vb;
+      vstore(dst + i, relu ? (v < 0.0f ? vfloat{} : v) : v);
+    }
     return;
   }
-  for (index_t i = 0; i < n; ++i) dst[i] = src[i] + b;
+  for (index_t i = 0; i < n; ++i) {
+    const float v = src[i] + b;
+    dst[i] = relu && v < 0.0f ? 0.0f : v;
+  }
 }
 
 // y = A^T M A (+ bias) for the block's tiles, from m[xi][k][t], A^T = [1 1 1 0; 0 1 -1 -1]:
 // channel by channel on vectors of tiles, each tile's two columns interleaved into two output
 // rows (out + i * 2 * ts, position 2t + j), copied into y a tile row at a time.
 void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
-                      index_t first, index_t count, float* y, float* out) {
+                      bool relu, index_t first, index_t count, float* y, float* out) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t point = point_stride(s.k * ts);
   for (index_t k = 0; k < s.k; ++k) {
@@ -366,7 +373,7 @@ void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, 
           // Room: the segment's rows below, which this thread writes next (the rows after
           // them may be another block's, on another thread).
           const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
-          copy_row(src, s.ow, b, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
+          copy_row(src, s.ow, b, relu, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
         }
     });
   }

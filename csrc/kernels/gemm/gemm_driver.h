@@ -66,6 +66,7 @@ struct TileWrite {
   float alpha, beta;
   const float* bias = nullptr;
   bool stream = false;  // whole tiles' vector-aligned rows stored non-temporally
+  bool relu = false;    // max(result, 0), NaN kept
 };
 
 // Writes alpha * acc (+ beta * C) (+ bias) to the m x n corner of the C tile at c.
@@ -84,6 +85,7 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
         vfloat out = valpha * acc[i][v];
         if (w.beta != 0.0f) out += vbeta * vload(dst);
         if (w.bias) out += vbias;
+        if (w.relu) out = out < 0.0f ? vfloat{} : out;
         if (w.stream && reinterpret_cast<std::uintptr_t>(dst) % kVecBytes == 0)
           vstream(dst, out);
         else
@@ -100,10 +102,10 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
   for (int i = 0; i < m; ++i) {
     float* row = c + i * rs_c;
     const float bias = w.bias ? w.bias[i] : 0.0f;
-    if (w.beta == 0.0f)
-      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + bias;
-    else
-      for (int j = 0; j < n; ++j) row[j * cs_c] = tile[i * NR + j] + w.beta * row[j * cs_c] + bias;
+    for (int j = 0; j < n; ++j) {
+      float out = tile[i * NR + j] + (w.beta == 0.0f ? 0.0f : w.beta * row[j * cs_c]) + bias;
+      row[j * cs_c] = w.relu && out < 0.0f ? 0.0f : out;
+    }
   }
 }
 
@@ -327,6 +329,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
                         !(g.cs_a == 1 && rows_alias_in_l1(g.rs_a));
   const float* bias = pc == 0 ? g.row_bias : nullptr;
   const bool stream = g.stream_c && beta == 0.0f && kc == g.k;
+  const bool relu = g.relu && pc + kc == g.k;
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
@@ -344,7 +347,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
         const bool in_place_a = ir < packed_from;
-        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr, stream};
+        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr, stream, relu};
         run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : a_panels + ir * kc, g.rs_a,
                  g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, write,
                  rows, cols);

@@ -13,10 +13,13 @@ _INDEX_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap
 
 
 class Conv2d(Function):
+    relu = False  # Conv2dReLU: the kernel applies the relu in its output write
+
     def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         self.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-        return kernel("conv2d_forward")(c32(x), c32(weight), bias, **self.geometry)
+        return kernel("conv2d_forward")(c32(x), c32(weight), bias, relu=self.relu,
+                                        **self.geometry)
 
     def backward(self, grad):
         grad = c32(grad)
@@ -35,6 +38,20 @@ class Conv2d(Function):
         elif need_bias:
             grad_b = kernel("conv2d_backward_bias")(grad)
         return grad_x, grad_w, grad_b
+
+
+class Conv2dReLU(Conv2d):
+    """relu(conv2d(x)) as one node: the relu is applied as the convolution writes its output
+    (no pass of its own), and backward masks the gradient with the saved output (y > 0 exactly
+    where the sum is > 0)."""
+    relu = True
+
+    def forward(self, *args, **geometry):
+        self.out = super().forward(*args, **geometry)
+        return self.out
+
+    def backward(self, grad):
+        return super().backward(kernel("relu_backward")(c32(grad), self.out))
 
 
 def _same_padding(kernel_size, dilation, stride):
@@ -60,7 +77,7 @@ def _padding_arg(padding, kernel_size, stride, dilation):
     return [(ph, ph), (pw, pw)]
 
 
-def _conv2d(input, weight, bias, stride, padding, dilation, groups):
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     if input.shape[1] != weight.shape[1] * groups:
         raise ValueError(f"conv2d: argument 'input' has {input.shape[1]} channels, expected "
                          f"{weight.shape[1] * groups} (weight {tuple(weight.shape)}, "
@@ -69,20 +86,23 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups):
     if top != bottom or left != right:  # asymmetric ('same' with an even kernel)
         input = pad(input, (0, right - left, 0, bottom - top))
     geometry = dict(stride=stride, padding=(top, left), dilation=dilation, groups=groups)
+    function = Conv2dReLU if relu else Conv2d
     if bias is None:
-        return Conv2d.apply(input, weight, **geometry)
-    return Conv2d.apply(input, weight, bias, **geometry)
+        return function.apply(input, weight, **geometry)
+    return function.apply(input, weight, bias, **geometry)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, _relu=False):
     """2-D convolution (cross-correlation) of (N, C, H, W) or (C, H, W) input with weight
-    (O, C/groups, kH, kW). ``padding`` is an int, a pair, 'valid' or 'same'."""
+    (O, C/groups, kH, kW). ``padding`` is an int, a pair, 'valid' or 'same'. (``_relu``: relu
+    of that, as one node; for nn.Sequential.)"""
     if input.ndim not in (3, 4) or weight.ndim != 4:
         raise ValueError(f"conv2d: argument 'input' must be (N, C, H, W) or (C, H, W) and "
                          f"'weight' 4-D, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding = _padding_arg(padding, weight.shape[2:], stride, dilation)
-    return unbatched(_conv2d, input, 4, weight, bias, stride, padding, dilation, int(groups))
+    return unbatched(_conv2d, input, 4, weight, bias, stride, padding, dilation, int(groups),
+                     bool(_relu))
 
 
 class ConstantPad(Function):

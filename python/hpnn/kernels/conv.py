@@ -25,15 +25,17 @@ def _geometry(input_shape, weight_shape, stride, padding, dilation, groups):
     return (*stride, *padding, *dilation, groups)
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """y (N, K, OH, OW) = conv(x (N, C, H, W), weight (K, C/groups, kh, kw)) + bias (K,)."""
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                   relu=False):
+    """y (N, K, OH, OW) = conv(x (N, C, H, W), weight (K, C/groups, kh, kw)) + bias (K,); with
+    ``relu``, max(y, 0) (NaN kept) applied in the same write."""
     x, weight = _float32(x, "x"), _float32(weight, "weight")
     geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
     if bias is not None:
         bias = _float32(bias, "bias")
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
-    return _native.conv2d_forward(x, weight, bias, geometry)
+    return _native.conv2d_forward(x, weight, bias, geometry, relu=bool(relu))
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):

@@ -62,12 +62,19 @@ class Conv2d(Module):
         return (self.padding[1], self.padding[1], self.padding[0], self.padding[0])
 
     def forward(self, input):
+        return self._convolve(input, relu=False)
+
+    def _forward_relu(self, input):
+        """relu(forward(input)) as one graph node (see Sequential)."""
+        return self._convolve(input, relu=True)
+
+    def _convolve(self, input, relu):
         if self.padding_mode == "zeros":
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                            self.dilation, self.groups)
+                            self.dilation, self.groups, _relu=relu)
         padded = F.pad(input, self._explicit_padding(), mode=self.padding_mode)
         return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                        self.groups)
+                        self.groups, _relu=relu)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -262,20 +262,27 @@ def _checked_array(key, target, value):
     return array
 
 
-def _pair_step(first, second, on_input=False):
+def _swaps_with_pool(relu, pool, on_input):
+    return (type(relu).__dict__.get("_plain_relu", False)
+            and type(pool).__dict__.get("_takes_window_max", False)
+            and not pool.return_indices and not (on_input and relu.inplace))
+
+
+def _pair_step(first, second, on_input=False, after=None):
     """How Sequential may run ``first`` then ``second`` as one cheaper step with the very same
     values and gradients, or None. Exact classes only (a subclass may have changed forward):
     - ReLU then MaxPool2d runs as pool then relu: relu commutes with max pooling exactly (same
       values, same argmax, so same gradients, ties and NaN included), and then touches only
       the pooled output (not where an in-place ReLU must overwrite the caller's tensor,
       ``on_input``);
-    - Linear then ReLU runs as one node applying the relu in place on the fresh product."""
+    - Linear or Conv2d then ReLU runs as one node applying the relu as the product is written
+      -- unless a max pool comes ``after`` the relu: the swap above is then cheaper, its
+      relu's backward running on the pooled gradient only."""
     if (type(second).__dict__.get("_plain_relu", False)
-            and type(first).__dict__.get("_forward_relu") is not None):
+            and type(first).__dict__.get("_forward_relu") is not None
+            and not (after is not None and _swaps_with_pool(second, after, False))):
         return first._forward_relu
-    if (type(first).__dict__.get("_plain_relu", False)
-            and type(second).__dict__.get("_takes_window_max", False)
-            and not second.return_indices and not (on_input and first.inplace)):
+    if _swaps_with_pool(first, second, on_input):
         return lambda x: first(second(x))
     return None
 
@@ -296,7 +303,9 @@ class Sequential(Module):
         input, modules = x, list(self._modules.values())
         i, count = 0, len(modules)
         while i < count:
-            step = _pair_step(modules[i], modules[i + 1], x is input) if i + 1 < count else None
+            after = modules[i + 2] if i + 2 < count else None
+            step = (_pair_step(modules[i], modules[i + 1], x is input, after)
+                    if i + 1 < count else None)
             if step is None:
                 x = modules[i](x)
                 i += 1

@@ -130,13 +130,14 @@ def _grouped(array, groups, axis):
     return array.reshape(shape[:axis] + (groups, shape[axis] // groups) + shape[axis + 1:])
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                   relu=False):
     """y[n, k] = bias[k] + sum over c in k's group, i, j of
     weight[k, c, i, j] * x_padded[n, c, oh * sh + i * dh, ow * sw + j * dw].
 
     x (N, C, H, W), weight (K, C / groups, kh, kw), bias (K,) or None; stride, padding
-    (zeros) and dilation are ints or (h, w) pairs; groups == C == K is depthwise.
-    Returns y (N, K, OH, OW) in x's dtype.
+    (zeros) and dilation are ints or (h, w) pairs; groups == C == K is depthwise. With
+    ``relu``, y is replaced by max(y, 0) (NaN kept). Returns y (N, K, OH, OW) in x's dtype.
     """
     x = _float_array(x, "x")
     weight = _float_array(weight, "weight")
@@ -153,7 +154,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
         y = y + bias.reshape(1, -1, 1, 1)
-    return y
+    return np.where(y < 0, 0, y).astype(y.dtype) if relu else y
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1,
