@@ -79,6 +79,10 @@ static inline void interleave(vfloat even, vfloat odd, vfloat* lo, vfloat* hi) {
 #endif
 }
 
+// max(x, 0) with NaN kept (NaN < 0 is false), as torch.relu.
+static inline vfloat relu(vfloat x) { return x < 0.0f ? vfloat{} : x; }
+static inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
+
 // prev's last lane followed by cur's lanes but the last: a stream of lanes shifted by one.
 static inline vfloat shift_in(vfloat prev, vfloat cur) {
 #if defined(__AVX512F__)

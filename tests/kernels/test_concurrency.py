@@ -8,10 +8,10 @@ import numpy as np
 
 from hpnn.kernels import conv, rnn
 
-# (x shape, out channels, padding): Winograd with the adjoint input gradient, Winograd with the
-# flipped-forward one, a pointwise and a first-layer (padded grid) convolution
-CONV_CASES = [((3, 32, 13, 13), 64, 0), ((2, 16, 9, 9), 24, 1), ((2, 8, 7, 7), 16, 0),
-              ((3, 1, 12, 12), 8, 0)]
+# (x shape, out channels, kernel size, padding): Winograd with the adjoint input gradient,
+# Winograd with the flipped-forward one, a pointwise and a first-layer (padded grid) convolution
+CONV_CASES = [((3, 32, 13, 13), 64, 3, 0), ((2, 16, 9, 9), 24, 3, 1), ((2, 8, 7, 7), 16, 1, 0),
+              ((3, 1, 12, 12), 8, 3, 0)]
 
 
 def conv_step(x, w, grad_y, padding):
@@ -20,8 +20,7 @@ def conv_step(x, w, grad_y, padding):
             conv.conv2d_backward_weight(grad_y, x, w.shape, padding=padding))
 
 
-def conv_problem(rng, shape, k, padding):
-    ksize = 1 if shape[1] == 8 else 3
+def conv_problem(rng, shape, k, ksize, padding):
     x = rng.standard_normal(shape, dtype=np.float32)
     w = rng.standard_normal((k, shape[1], ksize, ksize), dtype=np.float32)
     out = shape[2] + 2 * padding - ksize + 1

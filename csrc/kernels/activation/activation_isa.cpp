@@ -11,7 +11,7 @@ namespace {
 
 // Forward ops read x from stream 0; backward ops read grad_y from 0 and the saved x or y from 1.
 struct ReluForward {
-  vfloat operator()(vfloat x, vfloat, vfloat, vfloat) const { return x < 0.0f ? vfloat{} : x; }
+  vfloat operator()(vfloat x, vfloat, vfloat, vfloat) const { return relu(x); }
 };
 struct ReluBackward {
   vfloat operator()(vfloat g, vfloat x, vfloat, vfloat) const { return x > 0.0f ? g : vfloat{}; }

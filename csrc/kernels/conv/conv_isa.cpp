@@ -173,10 +173,10 @@ void backward_input_col2im(const ConvShape& s, const float* grad_y, const float*
 
 void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float* weight,
                            float* grad_x, int nt) {
+  if (winograd_input_grad_suits(s)) return winograd_input_grad(s, grad_y, weight, grad_x, nt);
   const bool padding_fits = s.pad_h <= s.dilation_h * (s.kh - 1) && s.pad_w <= s.dilation_w * (s.kw - 1);
   // As a forward convolution the GEMM has Cg rows: too few (a first layer) wastes the tiles.
   const bool enough_channels = s.c / s.groups >= kBlocking.mr;
-  if (winograd_input_grad_suits(s)) return winograd_input_grad(s, grad_y, weight, grad_x, nt);
   if (stride_one(s) && padding_fits && enough_channels)
     backward_input_as_forward(s, grad_y, weight, grad_x, nt);
   else

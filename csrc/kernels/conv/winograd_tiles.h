@@ -27,6 +27,10 @@ struct TileGrid {
   index_t row_width;         // columns a tile row's buffers hold: 2 * tw + 2, or whole vectors
 };
 
+// Tiles stored per tile row of tw tiles: one more when the row is narrower than a vector, so
+// that rows can be chained (see TileGrid).
+index_t stored_row_tiles(index_t tw) { return tw < kLanes ? tw + 1 : tw; }
+
 // Rows per block, a multiple of `unit` (1, or an image's tile rows) and at most `most` (but one
 // unit), over at least as many blocks as threads where there are enough units, and a multiple
 // of the thread count where there are more: every thread then takes as many blocks.
@@ -48,8 +52,8 @@ TileGrid tile_grid(const ConvShape& s, index_t block_tiles, int nt, bool whole_i
   block_tiles = imax(block_tiles, imin(grid.th * grid.tw, kMaxBlockTiles));
   grid.rows_per_block =
       balanced_block_rows(grid.rows, block_tiles / grid.tw, whole_images ? grid.th : 1, nt);
-  grid.chained = grid.tw < kLanes;
-  grid.row_tiles = grid.chained ? grid.tw + 1 : grid.tw;
+  grid.row_tiles = stored_row_tiles(grid.tw);
+  grid.chained = grid.row_tiles > grid.tw;
   grid.row_width = grid.chained ? 2 * grid.tw + 2 : 2 * ceil_div(grid.tw, kLanes) * kLanes + 2;
   return grid;
 }
@@ -290,15 +294,16 @@ void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float*
         const vfloat d3 = vload(d + 3 * point);
         z[a][0] = d0, z[a][1] = d1 - d2 + d3, z[a][2] = d1 + d2 - d0, z[a][3] = -d3;
       }
+      vfloat p[4][4];  // the patch B z, row i
+      for (int b = 0; b < 4; ++b) {
+        p[0][b] = z[0][b], p[1][b] = z[1][b] - z[2][b] + z[3][b];
+        p[2][b] = z[1][b] + z[2][b] - z[0][b], p[3][b] = -z[3][b];
+      }
       for (int i = 0; i < 4; ++i) {
-        vfloat p[4];  // patch row i = (B z)[i]
-        for (int b = 0; b < 4; ++b)
-          p[b] = i == 0 ? z[0][b] : i == 1 ? z[1][b] - z[2][b] + z[3][b]
-               : i == 2 ? z[1][b] + z[2][b] - z[0][b] : -z[3][b];
         vfloat lo, hi;
-        interleave(p[0] + shift_in(carry[i][0], p[2]), p[1] + shift_in(carry[i][1], p[3]), &lo,
-                   &hi);
-        carry[i][0] = p[2], carry[i][1] = p[3];
+        interleave(p[i][0] + shift_in(carry[i][0], p[i][2]),
+                   p[i][1] + shift_in(carry[i][1], p[i][3]), &lo, &hi);
+        carry[i][0] = p[i][2], carry[i][1] = p[i][3];
         vstore(rows + i * size + 2 * t, lo), vstore(rows + i * size + 2 * t + kLanes, hi);
       }
     }
@@ -319,22 +324,22 @@ void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float*
   }
 }
 
-// dst[0, n) = src[0, n) + b (then max(, 0), NaN kept, when relu), where dst is followed by
+// dst[0, n) = src[0, n) + b (then relu'd when with_relu), where dst is followed by
 // `room` - n floats of the same plane that are written later: whole vectors then, which may
 // write into them (short rows would otherwise spend their time in loop tails). src may be read
 // past n.
-void copy_row(const float* src, index_t n, float b, bool relu, index_t room, float* dst) {
+void copy_row(const float* src, index_t n, float b, bool with_relu, index_t room, float* dst) {
   if (ceil_div(n, kLanes) * kLanes <= room) {
     const vfloat vb = vbroadcast(b);
     for (index_t i = 0; i < n; i += kLanes) {
       const vfloat v = vload(src + i) + vb;
-      vstore(dst + i, relu ? (v < 0.0f ? vfloat{} : v) : v);
+      vstore(dst + i, with_relu ? relu(v) : v);
     }
     return;
   }
   for (index_t i = 0; i < n; ++i) {
     const float v = src[i] + b;
-    dst[i] = relu && v < 0.0f ? 0.0f : v;
+    dst[i] = with_relu ? relu(v) : v;
   }
 }
 
@@ -342,7 +347,7 @@ void copy_row(const float* src, index_t n, float b, bool relu, index_t room, flo
 // channel by channel on vectors of tiles, each tile's two columns interleaved into two output
 // rows (out + i * 2 * ts, position 2t + j), copied into y a tile row at a time.
 void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
-                      bool relu, index_t first, index_t count, float* y, float* out) {
+                      bool with_relu, index_t first, index_t count, float* y, float* out) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t point = point_stride(s.k * ts);
   for (index_t k = 0; k < s.k; ++k) {
@@ -373,7 +378,7 @@ void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, 
           // Room: the segment's rows below, which this thread writes next (the rows after
           // them may be another block's, on another thread).
           const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
-          copy_row(src, s.ow, b, relu, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
+          copy_row(src, s.ow, b, with_relu, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
         }
     });
   }

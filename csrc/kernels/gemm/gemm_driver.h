@@ -56,6 +56,13 @@ constexpr int NV = 2;
 constexpr GemmBlocking kBlocking = {MR, NV * kLanes, 256, 144, 4096};
 #endif
 constexpr int NR = NV * kLanes;
+// Products with a side narrower than half a tile and small enough for one thread run faster
+// as dot products along K (gemm_dot.h, when K is contiguous in both operands) than on register
+// tiles padded to MR x NR.
+inline bool dot_products_pay(index_t m, index_t n, index_t k) {
+  return imin(m, n) < NR / 2 && m * n * k <= (index_t{1} << 21);
+}
+
 // Edge tiles of m < MR rows run a kernel of m rounded up to a multiple of this: a 64-row C
 // (a batch of 64) then costs 64 rows of FMAs, not 72.
 constexpr int kRowStep = MR / 3;
@@ -85,7 +92,7 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
         vfloat out = valpha * acc[i][v];
         if (w.beta != 0.0f) out += vbeta * vload(dst);
         if (w.bias) out += vbias;
-        if (w.relu) out = out < 0.0f ? vfloat{} : out;
+        if (w.relu) out = relu(out);
         if (w.stream && reinterpret_cast<std::uintptr_t>(dst) % kVecBytes == 0)
           vstream(dst, out);
         else
@@ -104,7 +111,7 @@ void write_tile(const vfloat (&acc)[kRows][NV], float* c, index_t rs_c, index_t 
     const float bias = w.bias ? w.bias[i] : 0.0f;
     for (int j = 0; j < n; ++j) {
       float out = tile[i * NR + j] + (w.beta == 0.0f ? 0.0f : w.beta * row[j * cs_c]) + bias;
-      row[j * cs_c] = w.relu && out < 0.0f ? 0.0f : out;
+      row[j * cs_c] = w.relu ? relu(out) : out;
     }
   }
 }
@@ -329,7 +336,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
                         !(g.cs_a == 1 && rows_alias_in_l1(g.rs_a));
   const float* bias = pc == 0 ? g.row_bias : nullptr;
   const bool stream = g.stream_c && beta == 0.0f && kc == g.k;
-  const bool relu = g.relu && pc + kc == g.k;
+  const bool with_relu = g.relu && pc + kc == g.k;  // on the last pass over the depth
   for (index_t ic = row_begin; ic < row_end; ic += blk.mc) {
     const index_t mc = imin(blk.mc, row_end - ic);
     const float* a_block = g.a + ic * g.rs_a + pc * g.cs_a;
@@ -347,7 +354,7 @@ void multiply_block(const GemmArgs& g, const GemmBlocking& blk, index_t row_begi
       for (index_t ir = 0; ir < mc; ir += MR) {
         const int rows = static_cast<int>(imin(MR, mc - ir));
         const bool in_place_a = ir < packed_from;
-        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr, stream, relu};
+        const TileWrite write{g.alpha, beta, bias ? bias + ic + ir : nullptr, stream, with_relu};
         run_tile(in_place_a, in_place_a ? a_block + ir * g.rs_a : a_panels + ir * kc, g.rs_a,
                  g.cs_a, panels[q], b_rows, kc, c_panel + ir * g.rs_c, g.rs_c, g.cs_c, write,
                  rows, cols);

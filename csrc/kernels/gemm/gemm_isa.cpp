@@ -8,9 +8,7 @@ namespace HPNN_ISA_NS {
 namespace {
 
 bool use_dot_path(const GemmArgs& g) {
-  const bool k_contiguous = g.cs_a == 1 && g.rs_b == 1;
-  const bool narrow = imin(g.m, g.n) < NR / 2;
-  return k_contiguous && narrow && g.m * g.n * g.k <= (index_t{1} << 21);
+  return g.cs_a == 1 && g.rs_b == 1 && dot_products_pay(g.m, g.n, g.k);
 }
 
 // Area of C the micro-kernel computes, edges padded to whole MR x NR tiles.

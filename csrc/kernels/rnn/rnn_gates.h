@@ -64,7 +64,6 @@ inline vfloat gate_sigmoid(vfloat x) {
   return reciprocal(1.0f + gate_exp(vclamp_high(vclamp_low(-x, -87.0f), 80.0f)));
 }
 inline vfloat gate_tanh(vfloat x) { return 2.0f * gate_sigmoid(x + x) - 1.0f; }
-inline vfloat relu(vfloat x) { return x < 0.0f ? vfloat{} : x; }
 
 inline vfloat dsigmoid(vfloat s) { return s * (1.0f - s); }  // from the sigmoid's value
 inline vfloat dtanh(vfloat t) { return 1.0f - t * t; }       // from tanh's value

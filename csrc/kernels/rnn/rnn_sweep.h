@@ -248,13 +248,13 @@ index_t tile_area(index_t m, index_t n) { return ceil_div(m, MR) * MR * ceil_div
 // than the tile (grad_x with a few input features: n = F < NR) runs as C^T = B^T A^T where
 // that pads less. Only then: C^T's tiles are written element by element, at stride rs_c, which
 // costs more than a few percent of padding (twice the time for the GRU's input projection).
-// A product narrower still (n < NR / 2: grad_x of 8 input features on AVX-512), with A's rows
-// contiguous and small enough for one thread, runs as dot products (gemm_dot.h) against B
-// transposed into scratch (kScratchRnnPackA, free after the sweep), which pads nothing.
+// A product narrower still (grad_x of 8 input features on AVX-512; dot_products_pay), with A's
+// rows contiguous, runs as dot products (gemm_dot.h) against B transposed into scratch
+// (kScratchRnnPackA, free after the sweep), which pads nothing.
 void product(index_t m, index_t n, index_t k, const float* a, index_t rs_a, index_t cs_a,
              const float* b, index_t rs_b, index_t cs_b, float* c, index_t rs_c, float beta,
              int nt) {
-  if (n < NR / 2 && cs_a == 1 && m * n * k <= (index_t{1} << 21)) {
+  if (cs_a == 1 && dot_products_pay(m, n, k)) {
     float* b_t = thread_scratch(kScratchRnnPackA, static_cast<std::size_t>(n * k));
     for (index_t p = 0; p < k; ++p)
       for (index_t j = 0; j < n; ++j) b_t[j * k + p] = b[p * rs_b + j * cs_b];

@@ -7,7 +7,7 @@ OH = floor((H + 2 * pad_h - dilation_h * (kh - 1) - 1) / stride_h) + 1 (same for
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .activation import _float_array
+from .activation import _float_array, relu_forward
 
 
 def _pair(value, name):
@@ -154,7 +154,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
         y = y + bias.reshape(1, -1, 1, 1)
-    return np.where(y < 0, 0, y).astype(y.dtype) if relu else y
+    return relu_forward(y) if relu else y
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1,
