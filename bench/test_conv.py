@@ -1,5 +1,6 @@
 """conv2d forward and forward+backward: hpnn against PyTorch CPU (and the numpy reference on
-the small shapes), same threads, one run.
+the small shapes), same threads, one run; and conv -> relu forward, hpnn's relu fused into the
+convolution's output write beside the two kernels in turn and torch.
 
 Run: python -m pytest bench/test_conv.py
 The closing table gives milliseconds and how many times longer each anchor takes than hpnn.
@@ -72,3 +73,25 @@ def test_conv2d(measure, case, backward, impl, threads):
     group = f"conv {name} {'fwd+bwd' if backward else 'fwd'} threads={threads}"
     measure(run, group, impl, threads, rounds=5 if flops > 1e9 else 20, flops=flops,
             warmup_rounds=1)
+
+
+def relu_step(impl, x, w, b, padding):
+    """conv -> relu forward: hpnn fused into the output write, hpnn as two kernels, torch."""
+    if impl == "hpnn":
+        return lambda: kernels.conv2d_forward(x, w, b, padding=padding, relu=True)
+    if impl == "hpnn_unfused":
+        return lambda: kernels.relu_forward(kernels.conv2d_forward(x, w, b, padding=padding))
+    torch = pytest.importorskip("torch")
+    tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+    return lambda: torch.relu(torch.nn.functional.conv2d(tx, tw, tb, padding=padding))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("impl", ["hpnn", "hpnn_unfused", "torch"])
+@pytest.mark.parametrize("case", [SHAPES[2], SHAPES[5]], ids=[SHAPES[2][0], SHAPES[5][0]])
+def test_conv2d_relu(measure, case, impl, threads):
+    name, shape, k, ksize, padding = case
+    x, w, b, grad_y = operands(shape, k, ksize, padding)
+    flops = 2.0 * grad_y.size * shape[1] * ksize * ksize
+    measure(relu_step(impl, x, w, b, padding), f"conv+relu {name} fwd threads={threads}", impl,
+            threads, rounds=5, flops=flops, warmup_rounds=1)
