@@ -19,7 +19,8 @@ enum ScratchSlot {
   kScratchWinogradTiles = 10,   // Winograd: transformed input tiles of one block
   kScratchWinogradProducts = 11,  // Winograd: their products with the weights, or dy tiles
   kScratchConvTapRows = 12,       // the im2col rows of a few-tap convolution's batch
-  kScratchSlots = 13
+  kScratchConvFilters = 13,       // a few-tap convolution's filters in register blocks
+  kScratchSlots = 14
 };
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call

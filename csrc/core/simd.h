@@ -4,6 +4,10 @@
 #pragma once
 #include "core/isa.h"
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace hpnn {
 namespace HPNN_ISA_NS {
 
@@ -29,23 +33,20 @@ static inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = 
 // x - 0 folds to x (x + 0 does not: -0 + 0 is +0), so this compiles to a bare broadcast.
 static inline vfloat vbroadcast(float x) { return x - vfloat{}; }
 
-// Sum of the lanes by halving: log2(lanes) vector adds instead of lanes scalar ones.
-template <typename Half, typename Whole>
-static inline Half add_halves(Whole v) {
-  Half low, high;
-  __builtin_memcpy(&low, &v, sizeof(Half));
-  __builtin_memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof(Half), sizeof(Half));
-  return low + high;
-}
-
+// Sum of the lanes by halving: log2(lanes) vector adds instead of lanes scalar ones. Halves by
+// shuffles, not by copying bytes out of v: a memcpy from its address made GCC keep a caller's
+// whole register block of accumulators in memory.
 static inline float horizontal_sum(vfloat v) {
 #if defined(__AVX512F__)
-  const vfloat4 quarter = add_halves<vfloat4>(add_halves<vfloat8>(v));
+  const vfloat8 half = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                       __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const vfloat4 quarter = __builtin_shufflevector(half, half, 0, 1, 2, 3) +
+                          __builtin_shufflevector(half, half, 4, 5, 6, 7);
 #elif defined(__AVX2__)
-  const vfloat4 quarter = add_halves<vfloat4>(v);
+  const vfloat4 quarter = __builtin_shufflevector(v, v, 0, 1, 2, 3) +
+                          __builtin_shufflevector(v, v, 4, 5, 6, 7);
 #else
-  vfloat4 quarter;
-  __builtin_memcpy(&quarter, &v, sizeof(quarter));
+  const vfloat4 quarter = __builtin_shufflevector(v, v, 0, 1, 2, 3);
 #endif
   return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
 }
@@ -92,6 +93,33 @@ static inline vfloat shift_in(vfloat prev, vfloat cur) {
   return __builtin_shufflevector(prev, cur, 7, 8, 9, 10, 11, 12, 13, 14);
 #else
   return __builtin_shufflevector(prev, cur, 3, 4, 5, 6);
+#endif
+}
+
+// The first `count` (0 < count <= kLanes) floats at p, zero in the other lanes; reads nothing
+// past them (masked loads on AVX2 and AVX-512).
+static inline vfloat vload_first(const float* p, int count) {
+#if defined(__AVX512F__)
+  return (vfloat)_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
+#elif defined(__AVX2__)
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return (vfloat)_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes));
+#else
+  vfloat v = {};
+  for (int i = 0; i < count; ++i) v[i] = p[i];
+  return v;
+#endif
+}
+
+// Stores the first `count` (0 < count <= kLanes) lanes of v to p, nothing past them.
+static inline void vstore_first(float* p, vfloat v, int count) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << count) - 1), (__m512)v);
+#elif defined(__AVX2__)
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes), (__m256)v);
+#else
+  for (int i = 0; i < count; ++i) p[i] = v[i];
 #endif
 }
 

@@ -51,6 +51,13 @@ CASES = [
     (1, 60, 6, 7, 13, 3, 3, 1, 1, 2, 1),          # padded grid (dilated), 540 taps
     (2, 60, 7, 7, 13, 3, 3, 2, 1, 1, 1),          # strided, 540 taps
     (2, 530, 3, 4, 14, 1, 1, 1, 0, 1, 1),         # pointwise, 530 channels
+    # Direct few-tap paths (at most 27 taps, stride 1, output rows of a vector or more): filter
+    # counts off the register blocks, rows ending mid-vector, padding, dilation, 5 x 5, 1 x 1
+    (2, 1, 28, 28, 33, 3, 3, 1, 0, 1, 1),
+    (3, 3, 20, 37, 10, 3, 3, 1, 1, 1, 1),
+    (1, 2, 18, 40, 7, 3, 3, 1, 2, 2, 1),
+    (2, 1, 21, 33, 5, 5, 5, 1, 2, 1, 1),
+    (2, 3, 5, 16, 6, 1, 1, 1, 0, 1, 1),
     # Pointwise weight gradients read x[n] as the im2col matrix: groups, images > threads
     (5, 8, 9, 7, 12, 1, 1, 1, 0, 1, 4),
     (3, 40, 6, 11, 30, 1, 1, 1, 0, 1, 1),
@@ -133,7 +140,8 @@ def test_random_winograd_geometries(n, c, k, h, w, padding, threads, seed):
 
 
 @pytest.mark.parametrize("case", [
-    (1, 1, 28, 28, 8, 3, 3, 1, 0, 1, 1),          # padded grid
+    (1, 1, 28, 28, 8, 3, 3, 1, 0, 1, 1),          # direct few-tap path
+    (1, 8, 12, 12, 8, 3, 3, 1, 0, 1, 1),          # padded grid
     (2, 16, 9, 11, 16, 3, 3, 1, 1, 1, 1),         # Winograd
     (2, 6, 13, 12, 4, 3, 2, 2, 1, 1, 1),          # strided
     (3, 17, 16, 16, 35, 1, 1, 2, 0, 1, 1),        # strided pointwise
@@ -195,6 +203,21 @@ def test_winograd_blocks_of_tile_rows_on_several_threads(isa, rng, n, h):
                          expected_grad_x)
     finally:
         hpnn.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("width", [28, 35])
+def test_few_tap_weight_gradient_reads_no_column_past_its_outputs(isa, threads, rng, width):
+    """The direct path's vectors run past the output's last column; those lanes must not read x.
+    With infinity in x's last column, only the taps whose windows reach it may see it: the
+    others stay finite and equal the reference."""
+    x = rng.standard_normal((2, 1, 20, width), dtype=np.float32)
+    x[:, :, :, -1] = np.inf
+    grad_y = rng.standard_normal((2, 4, 18, width - 2), dtype=np.float32)
+    actual = native.conv2d_backward_weight(grad_y, x, (4, 1, 3, 3))
+    expected = reference.conv2d_backward_weight(grad_y.astype(np.float64), x.astype(np.float64),
+                                                (4, 1, 3, 3))
+    assert np.isfinite(expected[..., :2]).all() and not np.isfinite(expected[..., 2]).any()
+    assert_close(actual[..., :2], expected[..., :2])
 
 
 def test_strided_input_is_handled(rng):

@@ -104,14 +104,6 @@ void for_row_vectors(const float* a, const float* b, index_t dim, float pad, con
   if (rest > 0) step(i, rest, vload_padded(a, i, rest, pad), vload_padded(b, i, rest, pad));
 }
 
-static inline void vstore_first(float* p, int count, vfloat v) {
-  if (count == kLanes) {
-    vstore(p, v);
-  } else {
-    for (int k = 0; k < count; ++k) p[k] = v[k];
-  }
-}
-
 // x - shift as hi + lo exactly (lo = 0 where hi is not finite, e.g. x = -inf): exp(x - shift)
 // then keeps its ~1 ulp accuracy for large differences, which float32 rounding would not.
 static inline vfloat shifted(vfloat x, float shift, vfloat* lo) {
@@ -183,7 +175,7 @@ double exp_shifted_sum(const float* x, float shift, float* e, index_t dim) {
   vdouble low = vdouble{}, high = vdouble{};
   for_row_vectors(x, nullptr, dim, -__builtin_inff(), [&](index_t i, int count, vfloat v, vfloat) {
     const vfloat exp_v = exp_shifted(v, v, v, v);
-    vstore_first(e + i, count, exp_v);
+    vstore_first(e + i, exp_v, count);
     low += vwiden_half(exp_v, 0);
     high += vwiden_half(exp_v, 1);
   });

@@ -8,7 +8,13 @@
 namespace hpnn {
 namespace HPNN_ISA_NS {
 
-// The zero-padded-grid paths (conv_grid_isa.cpp), for stride-1 convolutions.
+// The zero-padded-grid paths (conv_grid_isa.cpp), for stride-1 convolutions, and their direct
+// variant for few taps (a first layer), which needs no GEMM.
+bool direct_suits(const ConvShape& s);
+void direct_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
+                    bool relu, float* y, int nt);
+void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                        bool with_bias, int nt);
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                   bool relu, float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,

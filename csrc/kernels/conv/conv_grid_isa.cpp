@@ -241,7 +241,181 @@ void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* 
   }
 }
 
+// ---- direct paths for few taps ------------------------------------------------------------------
+//
+// A first layer (1-3 input channels) has a GEMM depth of a few taps: too short to pay for its
+// tile writes and the grid's copies. These paths compute output rows in vectors straight from
+// the padded image: a register block of filters over vectors of columns, one FMA per tap. Rows
+// of their grid are wide enough that whole vectors past the output's width still read the same
+// padded row (zeros, or columns no output uses).
+constexpr index_t kMaxDirectTaps = 27;  // 3 channels of 3 x 3
+constexpr int kForwardFilters = kLanes >= 16 ? 8 : 4;  // forward register block: filters x 2 vectors
+// Weight gradient register block: filters x taps accumulators, plus a vector of dy per filter
+// and one of x (17 of AVX-512's 32 registers, 9 of AVX2's 16).
+constexpr int kGradFilters = kLanes >= 16 ? 4 : 2;
+constexpr int kGradTaps = 3;
+
+PaddedGrid direct_grid(const ConvShape& s) {
+  const index_t span = 2 * kLanes;
+  const index_t wp = imax(s.w + 2 * s.pad_w,
+                          ceil_div(s.ow, span) * span + (s.kw - 1) * s.dilation_w);
+  const index_t plane = (s.h + 2 * s.pad_h + 1) * wp;
+  return {wp, plane, s.oh * wp, s.c * plane};
+}
+
+void store_columns(float* dst, vfloat lo, vfloat hi, index_t columns, bool relu) {
+  if (relu) lo = hpnn::HPNN_ISA_NS::relu(lo), hi = hpnn::HPNN_ISA_NS::relu(hi);
+  if (columns >= 2 * kLanes) return vstore(dst, lo), vstore(dst + kLanes, hi);
+  if (columns <= kLanes) return vstore_first(dst, lo, static_cast<int>(columns));
+  vstore(dst, lo);
+  vstore_first(dst + kLanes, hi, static_cast<int>(columns - kLanes));
+}
+
+// offsets[t] for the taps, then 0 up to the next whole kGradTaps.
+void tap_offsets(const ConvShape& s, const PaddedGrid& grid, index_t* offsets) {
+  Tap tap = tap_of(s, 0);
+  for (index_t t = 0; t < taps_of(s); ++t, tap.next(s)) offsets[t] = tap_offset(s, grid, tap);
+  for (index_t t = taps_of(s); t < ceil_div(taps_of(s), kGradTaps) * kGradTaps; ++t) offsets[t] = 0;
+}
+
+// The weights as blocks of kForwardFilters filters, tap-major within a block (a block's
+// broadcasts for one tap are adjacent), zero past the last filter.
+void pack_filter_blocks(const ConvShape& s, const float* weight, float* packed) {
+  const index_t taps = taps_of(s);
+  for (index_t k0 = 0; k0 < s.k; k0 += kForwardFilters)
+    for (index_t t = 0; t < taps; ++t)
+      for (int f = 0; f < kForwardFilters; ++f)
+        *packed++ = k0 + f < s.k ? weight[(k0 + f) * taps + t] : 0.0f;
+}
+
+void direct_forward_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
+                          const float* packed, const float* bias, bool relu, const float* padded,
+                          float* y) {
+  const index_t taps = taps_of(s);
+  for (index_t k0 = 0; k0 < s.k; k0 += kForwardFilters, packed += taps * kForwardFilters) {
+    const int filters = static_cast<int>(imin(kForwardFilters, s.k - k0));
+    for (index_t oy = 0; oy < s.oh; ++oy)
+      for (index_t ox = 0; ox < s.ow; ox += 2 * kLanes) {
+        const float* src = padded + oy * grid.wp + ox;
+        vfloat lo[kForwardFilters], hi[kForwardFilters];
+#pragma GCC unroll 8
+        for (int f = 0; f < kForwardFilters; ++f)
+          lo[f] = hi[f] = vbroadcast(bias && f < filters ? bias[k0 + f] : 0.0f);
+        for (index_t t = 0; t < taps; ++t) {
+          const vfloat x0 = vload(src + offsets[t]), x1 = vload(src + offsets[t] + kLanes);
+          const float* w = packed + t * kForwardFilters;
+#pragma GCC unroll 8
+          for (int f = 0; f < kForwardFilters; ++f)
+            lo[f] += vbroadcast(w[f]) * x0, hi[f] += vbroadcast(w[f]) * x1;
+        }
+#pragma GCC unroll 8
+        for (int f = 0; f < kForwardFilters; ++f)  // constant indices: lo and hi stay in registers
+          if (f < filters)
+            store_columns(y + ((k0 + f) * s.oh + oy) * s.ow + ox, lo[f], hi[f], s.ow - ox, relu);
+      }
+  }
+}
+
+// sums[f][t] = one image's dy rows of filter f (dy_rows[f], oh rows of ow) correlated with its
+// padded x under tap t (src + offsets[t]); with kDySums also dy_sums[f], their plain sums (the
+// bias gradient, while dy is in registers). Every load is masked to the row's columns, so lanes
+// past the output's width are zero on both sides (an infinite x there cannot turn a sum into
+// NaN).
+template <bool kDySums>
+void correlate_block(const ConvShape& s, const PaddedGrid& grid, const float* const* dy_rows,
+                     const float* src, const index_t* offsets,
+                     float (&sums)[kGradFilters][kGradTaps], float (&dy_sums)[kGradFilters]) {
+  vfloat acc[kGradFilters][kGradTaps], dy_acc[kGradFilters];
+#pragma GCC unroll 4
+  for (int f = 0; f < kGradFilters; ++f) {
+    dy_acc[f] = vfloat{};
+#pragma GCC unroll 3
+    for (int t = 0; t < kGradTaps; ++t) acc[f][t] = vfloat{};
+  }
+  for (index_t oy = 0; oy < s.oh; ++oy, src += grid.wp)
+    for (index_t ox = 0; ox < s.ow; ox += kLanes) {
+      const int columns = static_cast<int>(imin(kLanes, s.ow - ox));
+      vfloat g[kGradFilters];
+#pragma GCC unroll 4
+      for (int f = 0; f < kGradFilters; ++f) {
+        g[f] = vload_first(dy_rows[f] + oy * s.ow + ox, columns);
+        if (kDySums) dy_acc[f] += g[f];
+      }
+#pragma GCC unroll 3
+      for (int t = 0; t < kGradTaps; ++t) {
+        const vfloat xv = vload_first(src + offsets[t] + ox, columns);
+#pragma GCC unroll 4
+        for (int f = 0; f < kGradFilters; ++f) acc[f][t] += g[f] * xv;
+      }
+    }
+#pragma GCC unroll 4
+  for (int f = 0; f < kGradFilters; ++f) {
+    dy_sums[f] = horizontal_sum(dy_acc[f]);
+#pragma GCC unroll 3
+    for (int t = 0; t < kGradTaps; ++t) sums[f][t] = horizontal_sum(acc[f][t]);
+  }
+}
+
+// grad_w (k x taps) += one image's dy (k x oh x ow) correlated with its padded x, and with_bias
+// dy's channel sums into the k floats after it. A block's filters past the last read the last
+// filter's dy again, its taps past the last offset 0; their sums are dropped.
+void direct_weight_grad_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
+                              const float* dy, const float* padded, float* grad_w, bool with_bias) {
+  const index_t taps = taps_of(s), pixels = s.oh * s.ow;
+  for (index_t k0 = 0; k0 < s.k; k0 += kGradFilters) {
+    const index_t filters = imin(kGradFilters, s.k - k0);
+    const float* dy_rows[kGradFilters];
+    for (int f = 0; f < kGradFilters; ++f) dy_rows[f] = dy + imin(k0 + f, s.k - 1) * pixels;
+    for (index_t t0 = 0; t0 < taps; t0 += kGradTaps) {
+      float sums[kGradFilters][kGradTaps], dy_sums[kGradFilters];
+      if (with_bias && t0 == 0)
+        correlate_block<true>(s, grid, dy_rows, padded, offsets + t0, sums, dy_sums);
+      else
+        correlate_block<false>(s, grid, dy_rows, padded, offsets + t0, sums, dy_sums);
+      for (index_t f = 0; f < filters; ++f)
+        for (index_t t = 0; t < imin(kGradTaps, taps - t0); ++t)
+          grad_w[(k0 + f) * taps + t0 + t] += sums[f][t];
+      if (with_bias && t0 == 0)
+        for (index_t f = 0; f < filters; ++f) grad_w[s.k * taps + k0 + f] += dy_sums[f];
+    }
+  }
+}
+
 }  // namespace
+
+bool direct_suits(const ConvShape& s) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.groups == 1 && taps_of(s) <= kMaxDirectTaps &&
+         s.ow >= kLanes;
+}
+
+void direct_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
+                    bool relu, float* y, int nt) {
+  const PaddedGrid wide = direct_grid(s);
+  index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
+  tap_offsets(s, wide, offsets);
+  float* packed = thread_scratch(kScratchConvFilters, static_cast<std::size_t>(
+      ceil_div(s.k, kForwardFilters) * kForwardFilters * taps_of(s)));
+  pack_filter_blocks(s, weight, packed);
+  for_each_chunk(s.n, 1, nt, [&](index_t n, index_t, int) {
+    float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
+    pad_images(s, wide, x, n, 1, 0, padded);
+    direct_forward_image(s, wide, offsets, packed, bias, relu, padded, y + n * s.k * s.oh * s.ow);
+  });
+}
+
+void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                        bool with_bias, int nt) {
+  const PaddedGrid wide = direct_grid(s);
+  index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
+  tap_offsets(s, wide, offsets);
+  const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
+  sum_over_items(s.n, size, nt, grad_w, [&](index_t n, float* out, int) {
+    float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
+    pad_images(s, wide, x, n, 1, 0, padded);
+    direct_weight_grad_image(s, wide, offsets, grad_y + n * s.k * s.oh * s.ow, padded, out,
+                             with_bias);
+  });
+}
 
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                   bool relu, float* y, int nt) {

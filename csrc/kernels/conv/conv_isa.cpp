@@ -126,6 +126,7 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     bool relu, float* y, int nt) {
   if (winograd_suits(s)) return winograd_forward(s, x, weight, bias, relu, y, nt);
+  if (direct_suits(s)) return direct_forward(s, x, weight, bias, relu, y, nt);
   if (stride_one(s) && !pointwise(s)) return grid_forward(s, x, weight, bias, relu, y, nt);
   for_each_chunk(s.n, 1, nt, [&](index_t n, index_t, int inner) {
     forward_image(s, n, x, weight, bias, relu, y, inner);
@@ -206,6 +207,7 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
                             float* grad_params, bool with_bias, int nt) {
   if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
+  if (direct_suits(s)) return direct_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   if (stride_one(s) && !pointwise(s))
     return grid_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
