@@ -63,11 +63,11 @@ index_t pass_size(const TileGrid& grid, index_t count) {
   return count * grid.row_width + 2 * kLanes + 2;
 }
 
-// Floats from one channel's tiles to the next in V, M and dM: the tiles, room for a vector's
-// overrun, and never a multiple of 4 KiB (B rows read in place that far apart would share L1
-// sets).
+// Floats from one channel's tiles to the next in V, M and dM: the tiles, room for a GEMM tile's
+// overrun (a chunk of NR tiles read from the last one's start), and never a multiple of 4 KiB
+// (B rows read in place that far apart would share L1 sets).
 index_t tile_stride(index_t tiles) {
-  const index_t stride = ceil_div(tiles + kLanes, 16) * 16;
+  const index_t stride = ceil_div(tiles + NR, 16) * 16;
   return stride % 1024 == 0 ? stride + 16 : stride;
 }
 
@@ -343,37 +343,39 @@ void copy_row(const float* src, index_t n, float b, bool with_relu, index_t room
   }
 }
 
-// y = A^T M A (+ bias) for the block's tiles, from m[xi][k][t], A^T = [1 1 1 0; 0 1 -1 -1]:
-// channel by channel on vectors of tiles, each tile's two columns interleaved into two output
-// rows (out + i * 2 * ts, position 2t + j), copied into y a tile row at a time.
-void transform_output(const ConvShape& s, const TileGrid& grid, const float* m, const float* bias,
-                      bool with_relu, index_t first, index_t count, float* y, float* out) {
-  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
-  const index_t point = point_stride(s.k * ts);
+// The output transform A^T M A of a vector of tiles from its 16 products mm[xi], A^T =
+// [1 1 1 0; 0 1 -1 -1]: output row i of the tiles, their two columns interleaved (lo: tiles
+// 0 .. kLanes/2 - 1, hi: the rest).
+void output_tile_rows(const vfloat (&mm)[kPoints], vfloat (&lo)[2], vfloat (&hi)[2]) {
+  vfloat cols[4][2];  // M A, row a, column j
+  for (int a = 0; a < 4; ++a) {
+    cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
+    cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
+  }
+  for (int i = 0; i < 2; ++i) {
+    vfloat tile[2];
+    for (int j = 0; j < 2; ++j)
+      tile[j] = i == 0 ? cols[0][j] + cols[1][j] + cols[2][j] : cols[1][j] - cols[2][j] - cols[3][j];
+    interleave(tile[0], tile[1], &lo[i], &hi[i]);
+  }
+}
+
+// Floats from one staged output row to the next: two per tile of the block, rounded up to
+// whole GEMM tiles (the last tile's stores run that far), and a vector of copy_row's over-read.
+index_t staged_row_stride(index_t tiles) { return 2 * ceil_div(tiles, NR) * NR + 2 * kLanes; }
+
+// y (+ bias) of the block's tiles from the staged output rows, channel k's output row i of the
+// tiles at stage + (2 * k + i) * stride (position 2t + j for tile t's column j): copied a tile
+// row at a time.
+void copy_staged_output(const ConvShape& s, const TileGrid& grid, const float* stage,
+                        index_t stride, const float* bias, bool with_relu, index_t first,
+                        index_t count, float* y) {
   for (index_t k = 0; k < s.k; ++k) {
-    const float* mk = m + k * ts;
-    for (index_t t = 0; t < tiles; t += kLanes) {
-      vfloat mm[kPoints], cols[4][2];  // M A, row a, column j
-      for (int xi = 0; xi < kPoints; ++xi) mm[xi] = vload(mk + xi * point + t);
-      for (int a = 0; a < 4; ++a) {
-        cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
-        cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
-      }
-      for (int i = 0; i < 2; ++i) {
-        vfloat tile[2];
-        for (int j = 0; j < 2; ++j)
-          tile[j] = i == 0 ? cols[0][j] + cols[1][j] + cols[2][j]
-                           : cols[1][j] - cols[2][j] - cols[3][j];
-        vfloat lo, hi;
-        interleave(tile[0], tile[1], &lo, &hi);
-        vstore(out + i * 2 * ts + 2 * t, lo), vstore(out + i * 2 * ts + 2 * t + kLanes, hi);
-      }
-    }
     const float b = bias ? bias[k] : 0.0f;
     for_each_segment(grid, first, count, [&](const Segment& seg) {
       for (index_t ty = seg.ty0; ty < seg.ty1; ++ty)
         for (index_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
-          const float* src = out + i * 2 * ts + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
+          const float* src = stage + (2 * k + i) * stride + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
           const index_t oy = 2 * ty + i;
           // Room: the segment's rows below, which this thread writes next (the rows after
           // them may be another block's, on another thread).
