@@ -137,6 +137,28 @@ py::object backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle w
   return py::make_tuple(grad_w, params.array[py::slice(weight_size, weight_size + weight[0], 1)]);
 }
 
+// (grad_x, grad_w, grad_b) in one sweep; the two parameter gradients are views of one buffer.
+py::tuple backward(py::handle grad_y_obj, py::handle x_obj, py::handle w_obj, py::tuple geometry) {
+  const char* fn = "conv2d_backward";
+  FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  require_grad_y(dy, s, fn);
+  const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
+  FloatArray dx = new_array({s.n, s.c, s.h, s.w});
+  FloatArray params = new_array({weight_size + s.k});
+  const auto kernel = active_kernels().conv2d_backward;
+  const int nt = conv_threads(s);
+  {
+    py::gil_scoped_release release;
+    kernel(s, dy.data, x.data, w.data, dx.data, params.data, nt);
+  }
+  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
+      py::make_tuple(w.shape[0], w.shape[1], w.shape[2], w.shape[3]));
+  return py::make_tuple(dx.array, grad_w,
+                        params.array[py::slice(weight_size, weight_size + s.k, 1)]);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& kernels) {
@@ -146,6 +168,8 @@ void bind_conv(py::module_& kernels) {
               py::arg("input_shape"), py::arg("geometry"));
   kernels.def("conv2d_backward_weight", &backward_weight, py::arg("grad_y"), py::arg("x"),
               py::arg("weight_shape"), py::arg("geometry"), py::arg("with_bias") = false);
+  kernels.def("conv2d_backward", &backward, py::arg("grad_y"), py::arg("x"), py::arg("weight"),
+              py::arg("geometry"));
 }
 
 }  // namespace hpnn

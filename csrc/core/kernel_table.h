@@ -101,6 +101,11 @@ struct KernelTable {
   // gradient (K), summed in the same sweep over grad_y.
   void (*conv2d_backward_weight)(const ConvShape&, const float* grad_y, const float* x,
                                  float* grad_params, bool with_bias, int num_threads) = nullptr;
+  // Both: grad_x, and grad_params (weight gradient, then bias gradient) from one sweep that
+  // shares what the two have in common (Winograd's transformed dy).
+  void (*conv2d_backward)(const ConvShape&, const float* grad_y, const float* x,
+                          const float* weight, float* grad_x, float* grad_params,
+                          int num_threads) = nullptr;
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
   // Activations, losses, optimizer steps and dropout (core/nn_args.h).

@@ -20,7 +20,8 @@ enum ScratchSlot {
   kScratchWinogradProducts = 11,  // Winograd: their products with the weights, or dy tiles
   kScratchConvTapRows = 12,       // the im2col rows of a few-tap convolution's batch
   kScratchConvFilters = 13,       // a few-tap convolution's filters in register blocks
-  kScratchSlots = 14
+  kScratchWinogradGrads = 14,     // Winograd: the transformed weight gradient of a combined backward
+  kScratchSlots = 15
 };
 
 // A buffer of at least `count` floats owned by the calling thread, valid until its next call

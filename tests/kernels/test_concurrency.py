@@ -17,7 +17,8 @@ CONV_CASES = [((3, 32, 13, 13), 64, 3, 0), ((2, 16, 9, 9), 24, 3, 1), ((2, 8, 7,
 def conv_step(x, w, grad_y, padding):
     return (conv.conv2d_forward(x, w, padding=padding),
             conv.conv2d_backward_input(grad_y, w, x.shape, padding=padding),
-            conv.conv2d_backward_weight(grad_y, x, w.shape, padding=padding))
+            conv.conv2d_backward_weight(grad_y, x, w.shape, padding=padding),
+            *conv.conv2d_backward(grad_y, x, w, padding=padding))
 
 
 def conv_problem(rng, shape, k, ksize, padding):

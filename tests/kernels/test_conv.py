@@ -80,9 +80,10 @@ def check_case(rng, case):
     assert_close(y, reference.conv2d_forward(x.astype(np.float64), weight.astype(np.float64),
                                              bias.astype(np.float64), **geometry))
     grad_y = rng.standard_normal(y.shape, dtype=np.float32)
+    expected_grad_x = reference.conv2d_backward_input(
+        grad_y.astype(np.float64), weight.astype(np.float64), x.shape, **geometry)
     assert_close(native.conv2d_backward_input(grad_y, weight, x.shape, **geometry),
-                 reference.conv2d_backward_input(grad_y.astype(np.float64), weight.astype(np.float64),
-                                                 x.shape, **geometry))
+                 expected_grad_x)
     expected_grad_w = reference.conv2d_backward_weight(grad_y.astype(np.float64),
                                                        x.astype(np.float64), weight.shape, **geometry)
     assert_close(native.conv2d_backward_weight(grad_y, x, weight.shape, **geometry),
@@ -92,6 +93,11 @@ def check_case(rng, case):
     # The weight and bias gradients of one sweep: bias sums come from the weight gradient's own
     # pass (Winograd: its transformed gradient), so they are checked on every path.
     grad_w, grad_b = native.conv2d_backward_weight_bias(grad_y, x, weight.shape, **geometry)
+    assert_close(grad_w, expected_grad_w)
+    assert_close(grad_b, expected_grad_b)
+    # All three in one sweep (Winograd's transposed transforms share the transformed grad_y).
+    grad_x, grad_w, grad_b = native.conv2d_backward(grad_y, x, weight, **geometry)
+    assert_close(grad_x, expected_grad_x)
     assert_close(grad_w, expected_grad_w)
     assert_close(grad_b, expected_grad_b)
 

@@ -28,6 +28,8 @@ void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* 
 bool winograd_input_grad_suits(const ConvShape& s);
 void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
                          float* grad_x, int nt);
+void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
+                       const float* weight, float* grad_x, float* grad_params, int nt);
 
 namespace {
 

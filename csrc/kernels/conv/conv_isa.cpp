@@ -216,6 +216,16 @@ void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float
   });
 }
 
+// Both gradients: through Winograd's transposed transforms together, sharing dM = A dy A^T,
+// where the input gradient takes that route; else one after the other.
+void conv2d_backward(const ConvShape& s, const float* grad_y, const float* x, const float* weight,
+                     float* grad_x, float* grad_params, int nt) {
+  if (winograd_input_grad_suits(s))
+    return winograd_backward(s, grad_y, x, weight, grad_x, grad_params, nt);
+  conv2d_backward_input(s, grad_y, weight, grad_x, nt);
+  conv2d_backward_weight(s, grad_y, x, grad_params, true, nt);
+}
+
 }  // namespace
 }  // namespace HPNN_ISA_NS
 
@@ -223,6 +233,7 @@ void HPNN_ISA_FN(register_conv)(KernelTable& table) {
   table.conv2d_forward = HPNN_ISA_NS::conv2d_forward;
   table.conv2d_backward_input = HPNN_ISA_NS::conv2d_backward_input;
   table.conv2d_backward_weight = HPNN_ISA_NS::conv2d_backward_weight;
+  table.conv2d_backward = HPNN_ISA_NS::conv2d_backward;
 }
 
 }  // namespace hpnn

@@ -170,22 +170,11 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   copy_staged_output(s, grid, stage, stride, bias, relu, first, count, y);
 }
 
-// du[xi] (K x C) += dM[xi] @ V[xi]^T over the block's tiles; with bias_sums (K floats), also
-// dy's channel sums: position xi = 5 of dM = A dy A^T is a tile's dy summed (A's row 1 is
-// [1 1]), and tiles past the output hold zero gradient.
-void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                       const float* x, float* du, float* bias_sums, index_t first, index_t count,
-                       int nt) {
-  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
-  const index_t v_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
+// du[xi] (K x C) += dM[xi] @ V[xi]^T over a block's tiles (dm and v as transform_grad_output
+// and transform_input leave them).
+void accumulate_du(const ConvShape& s, const float* dm, index_t dm_point, const float* v,
+                   index_t v_point, index_t tiles, index_t ts, float* du, int nt) {
   const index_t du_point = point_stride(s.k * s.c);
-  float* v = thread_scratch(kScratchWinogradTiles,
-                            static_cast<std::size_t>(kPoints * v_point + work_size(grid, count)));
-  float* dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * dm_point));
-  float* rows = v + kPoints * v_point;
-  transform_input(s, grid, x, first, count, v, rows);
-  transform_grad_output(s, grid, grad_y, first, count, dm, rows);
-  if (bias_sums) add_row_sums(dm + 5 * dm_point, s.k, tiles, ts, bias_sums);
   for (int xi = 0; xi < kPoints; ++xi) {
     const float* v_xi = v + xi * v_point;
     const GemmArgs args = product(s.k, s.c, tiles, dm + xi * dm_point, ts, 1, v_xi, 1, ts,
@@ -194,23 +183,79 @@ void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* gr
   }
 }
 
-// grad_x of the block's images (whole ones): dM = A dy A^T of their output-gradient tiles,
-// dV[xi] (C x tiles) = U[xi]^T @ dM[xi], then each tile's B dV B^T added onto its input window.
-void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                      const float* ut, float* grad_x, index_t first, index_t count, int nt) {
+// grad_x of a block's images (whole ones) from their dM: dV[xi] (C x tiles) = U[xi]^T @ dM[xi]
+// into dv, then each tile's B dV B^T added onto its input window.
+void scatter_input_grad(const ConvShape& s, const TileGrid& grid, const float* dm,
+                        index_t dm_point, const float* ut, float* dv, index_t first,
+                        index_t count, float* grad_x, float* work, int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
-  const index_t dv_point = point_stride(s.c * ts), dm_point = point_stride(s.k * ts);
-  float* dv = thread_scratch(kScratchWinogradTiles, static_cast<std::size_t>(
-      kPoints * dv_point + imax(work_size(grid, count), scatter_work_size(grid, count))));
-  float* dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * dm_point));
-  float* work = dv + kPoints * dv_point;
-  transform_grad_output(s, grid, grad_y, first, count, dm, work);
+  const index_t dv_point = point_stride(s.c * ts);
   point_products(ut, s.c, s.k, dm, dm_point, dv, dv_point, tiles, ts, nt);
   // The scatter reads whole vectors of tiles: zero the GEMMs' unwritten columns up to the last.
   const index_t tail = ceil_div(tiles, kLanes) * kLanes - tiles;
   for (int xi = 0; xi < kPoints; ++xi)
     for (index_t c = 0; c < s.c; ++c) fill(dv + xi * dv_point + c * ts + tiles, tail, 0.0f);
   transform_input_grad(s, grid, dv, first, count, grad_x, work);
+}
+
+// The scratch of a block's transforms: V (or dV, the same size) and then the transforms' work
+// space, and dM.
+struct BlockBuffers {
+  float *v, *work, *dm;
+  index_t v_point, dm_point;
+};
+
+BlockBuffers block_buffers(const ConvShape& s, const TileGrid& grid, index_t count) {
+  const index_t ts = tile_stride(count * grid.row_tiles);
+  BlockBuffers b;
+  b.v_point = point_stride(s.c * ts), b.dm_point = point_stride(s.k * ts);
+  b.v = thread_scratch(kScratchWinogradTiles, static_cast<std::size_t>(
+      kPoints * b.v_point + imax(work_size(grid, count), scatter_work_size(grid, count))));
+  b.work = b.v + kPoints * b.v_point;
+  b.dm = thread_scratch(kScratchWinogradProducts, static_cast<std::size_t>(kPoints * b.dm_point));
+  return b;
+}
+
+// dm's bias sums: position xi = 5 of dM = A dy A^T is a tile's dy summed (A's row 1 is [1 1]),
+// and tiles past the output hold zero gradient.
+void add_bias_sums(const ConvShape& s, const float* dm, index_t dm_point, index_t tiles,
+                   index_t ts, float* bias_sums) {
+  if (bias_sums) add_row_sums(dm + 5 * dm_point, s.k, tiles, ts, bias_sums);
+}
+
+// du (the 16 K x C blocks) += the block's dM V^T; with bias_sums (K floats), dy's channel sums.
+void weight_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                       const float* x, float* du, float* bias_sums, index_t first, index_t count,
+                       int nt) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const BlockBuffers b = block_buffers(s, grid, count);
+  transform_input(s, grid, x, first, count, b.v, b.work);
+  transform_grad_output(s, grid, grad_y, first, count, b.dm, b.work);
+  add_bias_sums(s, b.dm, b.dm_point, tiles, ts, bias_sums);
+  accumulate_du(s, b.dm, b.dm_point, b.v, b.v_point, tiles, ts, du, nt);
+}
+
+// grad_x of the block's images (whole ones): dM = A dy A^T of their output-gradient tiles,
+// then scatter_input_grad.
+void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                      const float* ut, float* grad_x, index_t first, index_t count, int nt) {
+  const BlockBuffers b = block_buffers(s, grid, count);
+  transform_grad_output(s, grid, grad_y, first, count, b.dm, b.work);
+  scatter_input_grad(s, grid, b.dm, b.dm_point, ut, b.v, first, count, grad_x, b.work, nt);
+}
+
+// Both gradients of a block of whole images from one dM: grad_x as input_grad_block, then
+// V = B^T x B into the same buffer as dV, and du (and bias sums) as weight_grad_block.
+void backward_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
+                    const float* x, const float* ut, float* grad_x, float* du, float* bias_sums,
+                    index_t first, index_t count, int nt) {
+  const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
+  const BlockBuffers b = block_buffers(s, grid, count);
+  transform_grad_output(s, grid, grad_y, first, count, b.dm, b.work);
+  add_bias_sums(s, b.dm, b.dm_point, tiles, ts, bias_sums);
+  scatter_input_grad(s, grid, b.dm, b.dm_point, ut, b.v, first, count, grad_x, b.work, nt);
+  transform_input(s, grid, x, first, count, b.v, b.work);
+  accumulate_du(s, b.dm, b.dm_point, b.v, b.v_point, tiles, ts, du, nt);
 }
 
 // dW = G^T dU G for every filter, from du[xi][k][c]; G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
@@ -280,22 +325,49 @@ void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* w
   });
 }
 
+// grad_params (dW, then with_bias the bias gradient) from the block sums of du and the bias
+// (sums_of_block(b, du, bias_sums, threads) adds block b's into them), summed over the
+// grid's blocks in `slot`'s scratch.
+template <class BlockSums>
+void sum_weight_grad(const ConvShape& s, const TileGrid& grid, bool with_bias, int slot, int nt,
+                     float* grad_params, const BlockSums& sums_of_block) {
+  const index_t blocks = ceil_div(grid.rows, grid.rows_per_block);
+  const index_t du_size = kPoints * point_stride(s.k * s.c);
+  const index_t size = du_size + (with_bias ? s.k : 0);
+  float* du = thread_scratch(slot, static_cast<std::size_t>(size));
+  sum_over_items(blocks, size, nt, du, [&](index_t b, float* out, int inner) {
+    sums_of_block(b, out, with_bias ? out + du_size : nullptr, inner);
+  });
+  untransform_weight_grad(s, du, grad_params);
+  if (with_bias)
+    for (index_t k = 0; k < s.k; ++k) grad_params[s.k * s.c * 9 + k] = du[du_size + k];
+}
+
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt) {
   const TileGrid grid = tile_grid(s, kWeightGradBlockTiles, nt);
-  const index_t blocks = ceil_div(grid.rows, grid.rows_per_block);
-  // The block sums: du, then (with_bias) the bias sums.
-  const index_t du_size = kPoints * point_stride(s.k * s.c);
-  const index_t size = du_size + (with_bias ? s.k : 0);
-  float* du = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(size));
-  sum_over_items(blocks, size, nt, du, [&](index_t b, float* out, int inner) {
+  sum_weight_grad(s, grid, with_bias, kScratchWinogradWeights, nt, grad_w,
+                  [&](index_t b, float* du, float* bias_sums, int inner) {
     const index_t first = b * grid.rows_per_block;
-    weight_grad_block(s, grid, grad_y, x, out, with_bias ? out + du_size : nullptr, first,
+    weight_grad_block(s, grid, grad_y, x, du, bias_sums, first,
                       imin(grid.rows_per_block, grid.rows - first), inner);
   });
-  untransform_weight_grad(s, du, grad_w);
-  if (with_bias)
-    for (index_t k = 0; k < s.k; ++k) grad_w[s.k * s.c * 9 + k] = du[du_size + k];
+}
+
+// Both gradients where the input gradient suits the transposed transforms: in blocks of whole
+// images (as winograd_input_grad), each block's dM shared by the two.
+void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
+                       const float* weight, float* grad_x, float* grad_params, int nt) {
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
+  float* ut = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(
+      kPoints * point_stride(packed_a_size(s.c, s.k))));
+  transform_weights(s, weight, true, ut, nt);
+  sum_weight_grad(s, grid, true, kScratchWinogradGrads, nt, grad_params,
+                  [&](index_t b, float* du, float* bias_sums, int inner) {
+    const index_t first = b * grid.rows_per_block;
+    backward_block(s, grid, grad_y, x, ut, grad_x, du, bias_sums, first,
+                   imin(grid.rows_per_block, grid.rows - first), inner);
+  });
 }
 
 }  // namespace HPNN_ISA_NS

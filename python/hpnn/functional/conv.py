@@ -24,11 +24,15 @@ class Conv2d(Function):
     def backward(self, grad):
         grad = c32(grad)
         need = self.needs_input_grad
+        need_bias = self.has_bias and need[2]
+        if need[0] and need[1]:  # one sweep, sharing what the two have in common
+            grad_x, grad_w, grad_b = kernel("conv2d_backward")(grad, self.x, self.weight,
+                                                               **self.geometry)
+            return grad_x, grad_w, grad_b if need_bias else None
         grad_x = grad_w = grad_b = None
         if need[0]:
             grad_x = kernel("conv2d_backward_input")(grad, self.weight, self.x.shape,
                                                      **self.geometry)
-        need_bias = self.has_bias and need[2]
         if need[1] and need_bias:
             grad_w, grad_b = kernel("conv2d_backward_weight_bias")(
                 grad, self.x, self.weight.shape, **self.geometry)

@@ -7,7 +7,7 @@ from ..reference.conv import _conv_shapes
 from ._memo import memoized
 
 __all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-           "conv2d_backward_bias", "conv2d_backward_weight_bias"]
+           "conv2d_backward_bias", "conv2d_backward_weight_bias", "conv2d_backward"]
 
 
 def _float32(value, name):
@@ -62,6 +62,14 @@ def conv2d_backward_weight_bias(grad_y, x, weight_shape, stride=1, padding=0, di
     weight_shape = tuple(int(s) for s in weight_shape)
     geometry = _geometry(x.shape, weight_shape, stride, padding, dilation, groups)
     return _native.conv2d_backward_weight(grad_y, x, weight_shape, geometry, with_bias=True)
+
+
+def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1):
+    """(gradient w.r.t. x, w.r.t. weight, w.r.t. bias) in one sweep over grad_y, sharing what the
+    input and weight gradients have in common (Winograd's transformed grad_y)."""
+    grad_y, x, weight = _float32(grad_y, "grad_y"), _float32(x, "x"), _float32(weight, "weight")
+    geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    return _native.conv2d_backward(grad_y, x, weight, geometry)
 
 
 def conv2d_backward_bias(grad_y):

@@ -209,6 +209,14 @@ def conv2d_backward_weight_bias(grad_y, x, weight_shape, stride=1, padding=0, di
     return grad_w, conv2d_backward_bias(grad_y)
 
 
+def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1):
+    """(conv2d_backward_input, conv2d_backward_weight, conv2d_backward_bias) of the same grad_y."""
+    weight = _float_array(weight, "weight")
+    geometry = (stride, padding, dilation, groups)
+    return (conv2d_backward_input(grad_y, weight, np.shape(x), *geometry),
+            *conv2d_backward_weight_bias(grad_y, x, weight.shape, *geometry))
+
+
 def conv2d_backward_bias(grad_y):
     """Gradient with respect to bias: grad_y (N, K, OH, OW) summed over N, OH, OW -> (K,)."""
     grad_y = _float_array(grad_y, "grad_y")
