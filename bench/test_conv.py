@@ -34,10 +34,8 @@ def operands(shape, k, ksize, padding):
 def hpnn_step(lib, x, w, b, grad_y, padding, backward):
     def run():
         y = lib.conv2d_forward(x, w, b, padding=padding)
-        if backward:
-            lib.conv2d_backward_input(grad_y, w, x.shape, padding=padding)
-            # weight and bias gradients in one sweep, as nn.Conv2d's backward takes them
-            lib.conv2d_backward_weight_bias(grad_y, x, w.shape, padding=padding)
+        if backward:  # all three gradients in one call, as nn.Conv2d's backward takes them
+            lib.conv2d_backward(grad_y, x, w, padding=padding)
         return y
     return run
 
