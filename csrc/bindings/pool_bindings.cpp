@@ -76,9 +76,17 @@ py::array index_array(py::handle obj, bool* int32_indices) {
   return IndexArray::ensure(obj);
 }
 
-py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py::tuple input_shape) {
+py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py::tuple input_shape,
+                               py::handle relu_output_obj) {
   const char* fn = "max_pool2d_backward";
   FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
+  FloatArray relu_output;
+  if (!relu_output_obj.is_none()) {
+    relu_output = contiguous_input(relu_output_obj, fn, "relu_output", 4);
+    if (!std::equal(grad_y.shape, grad_y.shape + 4, relu_output.shape))
+      throw py::value_error(std::string(fn) + ": argument 'relu_output' must have grad_y's shape " +
+                            shape_str(grad_y.shape, 4));
+  }
   bool int32_indices;
   py::array indices = index_array(indices_obj, &int32_indices);
   if (!indices || indices.ndim() != 4 ||
@@ -95,6 +103,7 @@ py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py
   a.out_height = grad_y.shape[2], a.out_width = grad_y.shape[3];
   a.num_threads = threads_for(static_cast<double>(a.planes * a.height * a.width), kPoolGrainFloats);
   a.int32_indices = int32_indices;
+  a.relu_output = relu_output.data;
   FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
   const KernelTable& kernels = active_kernels();
   bool in_range;
@@ -180,7 +189,7 @@ void bind_pool(py::module_& kernels) {
   kernels.def("max_pool2d_forward", &max_pool2d_forward, py::arg("x"), py::arg("geometry"),
               py::arg("int32_indices") = false);
   kernels.def("max_pool2d_backward", &max_pool2d_backward, py::arg("grad_y"), py::arg("indices"),
-              py::arg("input_shape"));
+              py::arg("input_shape"), py::arg("relu_output") = py::none());
   kernels.def("avg_pool2d_forward", &avg_pool2d_forward, py::arg("x"), py::arg("geometry"),
               py::arg("count_include_pad"), py::arg("divisor_override"));
   kernels.def("avg_pool2d_backward", &avg_pool2d_backward, py::arg("grad_y"),

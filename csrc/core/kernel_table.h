@@ -41,6 +41,9 @@ struct PoolArgs {
   index_t divisor_override;  // average pooling: > 0 replaces the divisor
   int num_threads;
   bool int32_indices = false;  // max pooling: indices are int32 (planes < 2^31), else int64
+  // Max pooling's backward: when set (grad_y's shape), grad_y passes only where this is > 0
+  // -- the pooled output of relu'd values, a ReLU before the pool folded into its backward.
+  const float* relu_output = nullptr;
 };
 
 // Batch norm over a contiguous (N, C, S) array: statistics per channel over N * S values.

@@ -150,6 +150,31 @@ def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, st
             kernels.max_pool2d_backward(grad_y, bad, shape)
 
 
+@pytest.mark.parametrize("shape,pool", [
+    ((2, 3, 26, 26), dict(kernel_size=2)),                   # 13 wide: the scatter path
+    ((2, 3, 40, 66), dict(kernel_size=2)),                   # 33 wide: disjoint 2x2 windows
+    ((1, 2, 9, 9), dict(kernel_size=3, stride=2, padding=1)),  # overlapping windows
+])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_max_pool_backward_with_a_folded_relu(isa, threads, rng, shape, pool, index_dtype):
+    """relu_output: the gradient passes only where the pooled relu'd output is > 0 (zero, NaN
+    and negative-only windows block it), as relu_backward before the pool would."""
+    x = rng.integers(-3, 3, size=shape).astype(np.float32)  # ties and all-negative windows
+    x[0, 0, 0, 0] = np.nan
+    relu_x = np.maximum(x, 0, where=~np.isnan(x), out=x.copy())
+    y, indices = kernels.max_pool2d_forward(relu_x, **pool, index_dtype=index_dtype)
+    grad_y = rng.standard_normal(y.shape).astype(np.float32)
+    expected = reference.max_pool2d_backward(
+        reference.relu_backward(grad_y, y), indices, shape)
+    assert (y <= 0).any() and (y > 0).any()
+    np.testing.assert_array_equal(
+        kernels.max_pool2d_backward(grad_y, indices, shape, relu_output=y), expected)
+    np.testing.assert_array_equal(
+        reference.max_pool2d_backward(grad_y, indices, shape, relu_output=y), expected)
+    with pytest.raises(ValueError, match="relu_output"):
+        kernels.max_pool2d_backward(grad_y, indices, shape, relu_output=y[..., :1])
+
+
 def test_strided_and_keyword_inputs():
     x = data((3, 4, 20, 36)).transpose(1, 0, 3, 2)  # not contiguous
     y, indices = kernels.max_pool2d_forward(x, kernel_size=[2, 3], stride=(2, 1), ceil_mode=True)

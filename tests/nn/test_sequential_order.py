@@ -97,12 +97,35 @@ def test_conv_then_relu_matches_the_written_order(rng, layers):
     assert type(model[:2](hpnn.Tensor(x, requires_grad=True))._ctx).__name__ == "Conv2dReLU"
 
 
-def test_conv_relu_pool_keeps_the_pool_swap(rng):
-    """Conv2d -> ReLU -> MaxPool2d runs the conv alone and the relu after the pool (its backward
-    then masks the pooled gradient only), not the conv and relu fused."""
+@pytest.mark.parametrize("conv,pool", [
+    (lambda: nn.Conv2d(1, 8, 3), dict(kernel_size=2)),                         # direct few-tap
+    (lambda: nn.Conv2d(16, 16, 3), dict(kernel_size=2)),                       # Winograd
+    (lambda: nn.Conv2d(4, 6, 3, padding=1, bias=False), dict(kernel_size=3, stride=2, padding=1)),
+    (lambda: nn.Conv2d(3, 4, 3, stride=2), dict(kernel_size=2, ceil_mode=True)),
+])
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv_relu_pool_runs_as_one_node_with_the_written_results(rng, conv, pool, batched):
+    """Conv2d -> ReLU -> MaxPool2d runs as one node (relu in the conv's output write, its
+    backward folded into the pool's), with exactly the values and gradients of the written
+    order: ties, zeros and all-negative windows included."""
     hpnn.manual_seed(4)
-    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.MaxPool2d(2))
+    model = nn.Sequential(conv(), nn.ReLU(), nn.MaxPool2d(**pool), nn.Flatten(int(batched)))
+    channels = model[0].in_channels
+    shape = (2, channels, 18, 19) if batched else (channels, 18, 19)
+    x = rng.integers(-2, 3, size=shape).astype(np.float32)  # exact zero sums
+    fused = _values_and_grads(model, model, x)
+    plain = _values_and_grads(lambda t: _chained(list(model), t), model, x)
+    for got, expected in zip(fused, plain):
+        np.testing.assert_array_equal(got, expected)
+    if batched:  # (unbatched input ends in the reshape dropping the batch)
+        out = model[:3](hpnn.Tensor(x, requires_grad=True))
+        assert type(out._ctx).__name__ == "Conv2dReLUMaxPool"
+
+
+def test_conv_relu_pool_with_returned_indices_runs_as_written(rng):
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
     x = hpnn.Tensor(rng.standard_normal((1, 2, 8, 8)).astype(np.float32), requires_grad=True)
-    out = model(x)
-    assert type(out._ctx).__name__ == "Relu"  # the relu node is last: it ran after the pool
-    np.testing.assert_array_equal(out.numpy(), _chained(list(model), x).numpy())
+    values, indices = model(x)
+    expected, expected_indices = _chained(list(model), x)
+    np.testing.assert_array_equal(values.numpy(), expected.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())

@@ -170,12 +170,14 @@ vint window_offsets(const std::int32_t* idx, index_t corner, StrayIndices&) {
 }
 
 template <class IndexT>
-void max_unpool_vector_2x2(const float* gy, const IndexT* idx, index_t corner, index_t width,
-                           float* top, StrayIndices& stray) {
+void max_unpool_vector_2x2(const float* gy, const float* relu_out, const IndexT* idx,
+                           index_t corner, index_t width, float* top, StrayIndices& stray) {
   const vint offset = window_offsets(idx, corner, stray), w = vint{} + static_cast<int>(width);
   const vint tl = offset == 0, tr = offset == 1, bl = offset == w, br = offset == w + 1;
   stray.outside |= ~(tl | tr | bl | br);
-  const vfloat g = vload(gy), zero = vfloat{};
+  const vfloat zero = vfloat{};
+  vfloat g = vload(gy);
+  if (relu_out) g = vload(relu_out) > 0.0f ? g : zero;
   vfloat lo, hi;
   interleave(tl ? g : zero, tr ? g : zero, lo, hi);
   vstore(top, lo), vstore(top + kLanes, hi);
@@ -192,15 +194,16 @@ bool disjoint_2x2_windows(const PoolArgs& a) {
 
 // Input rows [2 * oh0, 2 * oh1) of a plane's grad_x, in one pass, into rows (row 2 * oh0 first).
 template <class IndexT>
-void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const IndexT* ip, index_t oh0,
-                         index_t oh1, float* rows, StrayIndices& stray) {
+void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const float* relu_out,
+                         const IndexT* ip, index_t oh0, index_t oh1, float* rows,
+                         StrayIndices& stray) {
   const index_t covered = 2 * a.out_width, rest = a.width - covered;
   for (index_t oh = oh0; oh < oh1; ++oh) {
     float* top = rows + 2 * (oh - oh0) * a.width;
     const index_t o = oh * a.out_width;
     for_each_vector(a.out_width, [&](index_t ow) {
-      max_unpool_vector_2x2(gy + o + ow, ip + o + ow, 2 * oh * a.width + 2 * ow, a.width,
-                            top + 2 * ow, stray);
+      max_unpool_vector_2x2(gy + o + ow, relu_out ? relu_out + o + ow : nullptr, ip + o + ow,
+                            2 * oh * a.width + 2 * ow, a.width, top + 2 * ow, stray);
     });
     fill(top + covered, rest, 0.0f), fill(top + a.width + covered, rest, 0.0f);
   }
@@ -209,13 +212,13 @@ void max_unpool_rows_2x2(const PoolArgs& a, const float* gy, const IndexT* ip, i
 // The plane's grad_x in one pass (staged in chunks of `chunk` output rows, see pool_common.h),
 // or false (a partly written plane) when some index lies outside its own window.
 template <class IndexT>
-bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const IndexT* ip,
-                                 float* gx, index_t chunk) {
+bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const float* relu_out,
+                                 const IndexT* ip, float* gx, index_t chunk) {
   StrayIndices stray;
   float stage[kStageFloats];
   for_each_chunk(a.out_height, chunk, [&](index_t oh0, index_t oh1) {
     float* place = gx + 2 * oh0 * a.width;
-    max_unpool_rows_2x2(a, gy, ip, oh0, oh1, chunk ? stage : place, stray);
+    max_unpool_rows_2x2(a, gy, relu_out, ip, oh0, oh1, chunk ? stage : place, stray);
     if (chunk) stream_copy(place, stage, 2 * (oh1 - oh0) * a.width);
   });
   fill(gx + 2 * a.out_height * a.width, (a.height - 2 * a.out_height) * a.width, 0.0f);
@@ -226,12 +229,13 @@ bool max_pool_backward_plane_2x2(const PoolArgs& a, const float* gy, const Index
 // lies outside the plane.
 template <class IndexT>
 bool max_pool_backward_plane_scatter(index_t in_plane, index_t out_plane, const float* gy,
-                                     const IndexT* ip, float* gx) {
+                                     const float* relu_out, const IndexT* ip, float* gx) {
   fill(gx, in_plane, 0.0f);
   bool in_range = true;
   for (index_t o = 0; o < out_plane; ++o) {
     const index_t at = ip[o];
-    if (static_cast<std::uint64_t>(at) < static_cast<std::uint64_t>(in_plane)) gx[at] += gy[o];
+    const float g = relu_out && !(relu_out[o] > 0.0f) ? 0.0f : gy[o];
+    if (static_cast<std::uint64_t>(at) < static_cast<std::uint64_t>(in_plane)) gx[at] += g;
     else in_range = false;
   }
   return in_range;
@@ -249,9 +253,10 @@ bool max_unpool_planes(const PoolArgs& a, const float* grad_y, const IndexT* ind
     float* gx = grad_x + p * in_plane;
     const float* gy = grad_y + p * out_plane;
     const IndexT* ip = indices + p * out_plane;
-    if (disjoint && max_pool_backward_plane_2x2(a, gy, ip, gx, chunk)) return;
+    const float* relu_out = a.relu_output ? a.relu_output + p * out_plane : nullptr;
+    if (disjoint && max_pool_backward_plane_2x2(a, gy, relu_out, ip, gx, chunk)) return;
     stream_fence();  // the streamed part of the plane lands before it is overwritten
-    if (!max_pool_backward_plane_scatter(in_plane, out_plane, gy, ip, gx))
+    if (!max_pool_backward_plane_scatter(in_plane, out_plane, gy, relu_out, ip, gx))
       __atomic_store_n(&bad, 1, __ATOMIC_RELAXED);
   });
   return !bad;

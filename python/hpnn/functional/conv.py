@@ -6,6 +6,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import kernel
 from ._common import c32, pair, unbatched
+from .pool import max_pool_forward
 
 __all__ = ["conv2d", "pad"]
 
@@ -58,6 +59,25 @@ class Conv2dReLU(Conv2d):
         return super().backward(kernel("relu_backward")(c32(grad), self.out))
 
 
+class Conv2dReLUMaxPool(Conv2d):
+    """max_pool2d(relu(conv2d(x))) as one node: the relu applied as the convolution writes its
+    output, and in backward folded into the pool's (the gradient passes where the pooled output
+    is > 0: exactly where the relu let the window's maximum through), so it makes no pass of its
+    own either way. The pooled values and their argmax are those of the written order."""
+    relu = True
+
+    def forward(self, x, weight, bias=None, pool=None, **geometry):
+        y = super().forward(x, weight, bias, **geometry)
+        self.y_shape = y.shape
+        self.out, self.indices = max_pool_forward(y, pool)
+        return self.out
+
+    def backward(self, grad):
+        grad_y = kernel("max_pool2d_backward")(c32(grad), self.indices, self.y_shape,
+                                               relu_output=self.out)
+        return super().backward(grad_y)
+
+
 def _same_padding(kernel_size, dilation, stride):
     """(before, after) per spatial dim for padding='same' (any extra goes after, as PyTorch)."""
     if stride != (1, 1):
@@ -81,7 +101,7 @@ def _padding_arg(padding, kernel_size, stride, dilation):
     return [(ph, ph), (pw, pw)]
 
 
-def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
+def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu, max_pool=None):
     if input.shape[1] != weight.shape[1] * groups:
         raise ValueError(f"conv2d: argument 'input' has {input.shape[1]} channels, expected "
                          f"{weight.shape[1] * groups} (weight {tuple(weight.shape)}, "
@@ -90,23 +110,29 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, relu):
     if top != bottom or left != right:  # asymmetric ('same' with an even kernel)
         input = pad(input, (0, right - left, 0, bottom - top))
     geometry = dict(stride=stride, padding=(top, left), dilation=dilation, groups=groups)
-    function = Conv2dReLU if relu else Conv2d
+    if max_pool is not None:  # relu too: max_pool2d(relu(conv))
+        geometry["pool"] = max_pool
+        function = Conv2dReLUMaxPool
+    else:
+        function = Conv2dReLU if relu else Conv2d
     if bias is None:
         return function.apply(input, weight, **geometry)
     return function.apply(input, weight, bias, **geometry)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, _relu=False):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, _relu=False,
+           _max_pool=None):
     """2-D convolution (cross-correlation) of (N, C, H, W) or (C, H, W) input with weight
-    (O, C/groups, kH, kW). ``padding`` is an int, a pair, 'valid' or 'same'. (``_relu``: relu
-    of that, as one node; for nn.Sequential.)"""
+    (O, C/groups, kH, kW). ``padding`` is an int, a pair, 'valid' or 'same'. (For
+    nn.Sequential, as one node: ``_relu``, relu of that; ``_max_pool`` (max_pool_geometry's
+    dict), max pooling of the relu.)"""
     if input.ndim not in (3, 4) or weight.ndim != 4:
         raise ValueError(f"conv2d: argument 'input' must be (N, C, H, W) or (C, H, W) and "
                          f"'weight' 4-D, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     padding = _padding_arg(padding, weight.shape[2:], stride, dilation)
     return unbatched(_conv2d, input, 4, weight, bias, stride, padding, dilation, int(groups),
-                     bool(_relu))
+                     bool(_relu), _max_pool)
 
 
 class ConstantPad(Function):

@@ -35,14 +35,26 @@ class PickedMax(Function):
         return kernel("max_pool2d_backward")(c32(grad), self.indices, self.shape)
 
 
+def max_pool_forward(x, geometry, hidden_indices=True):
+    """(values, indices) of max pooling the array x; indices the caller never sees are int32
+    where planes allow: half the bytes to write and to read back in backward (memory-bound
+    both ways)."""
+    narrow = hidden_indices and x.shape[-2] * x.shape[-1] < 2**31
+    return kernel("max_pool2d_forward")(c32(x), **geometry,
+                                        index_dtype=np.int32 if narrow else np.int64)
+
+
 def _max_pool2d(input, geometry, return_indices):
-    # Indices the caller never sees are int32 where planes allow: half the bytes to write and
-    # to read back in backward (memory-bound both ways).
-    narrow = not return_indices and input.shape[-2] * input.shape[-1] < 2**31
-    values, indices = kernel("max_pool2d_forward")(
-        c32(input.data), **geometry, index_dtype=np.int32 if narrow else np.int64)
+    values, indices = max_pool_forward(input.data, geometry, not return_indices)
     out = PickedMax.apply(input, values=values, indices=indices)
     return (out, Tensor._wrap(indices)) if return_indices else out
+
+
+def max_pool_geometry(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """max_pool2d's window arguments, normalised as its kernel takes them."""
+    kernel_size, stride, padding = _pool_geometry(kernel_size, stride, padding)
+    return dict(kernel_size=kernel_size, stride=stride, padding=padding,
+                dilation=pair(dilation, "dilation"), ceil_mode=bool(ceil_mode))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -50,9 +62,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max pooling; with return_indices also the int64 flat positions h * W + w of the
     maxima within each plane (as PyTorch)."""
     _check_input(input, "max_pool2d")
-    kernel_size, stride, padding = _pool_geometry(kernel_size, stride, padding)
-    geometry = dict(kernel_size=kernel_size, stride=stride, padding=padding,
-                    dilation=pair(dilation, "dilation"), ceil_mode=bool(ceil_mode))
+    geometry = max_pool_geometry(kernel_size, stride, padding, dilation, ceil_mode)
     return unbatched(_max_pool2d, input, 4, geometry, bool(return_indices))
 
 

@@ -49,15 +49,20 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     return _native.max_pool2d_forward(x, geometry, int32_indices)
 
 
-def max_pool2d_backward(grad_y, indices, input_shape):
+def max_pool2d_backward(grad_y, indices, input_shape, relu_output=None):
     """grad_y (N, C, OH, OW) accumulated into a new grad_x of ``input_shape`` at ``indices``
-    (int32 or int64; other integer types are converted)."""
+    (int32 or int64; other integer types are converted). With ``relu_output`` (the pooled
+    output of relu'd values, grad_y's shape), grad_y passes only where it is > 0: a ReLU in
+    front of the pool, its backward folded into the pool's."""
     indices = np.asarray(indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise TypeError(f"indices must be an integer array, got {indices.dtype}")
     if indices.dtype != np.int32:
         indices = np.ascontiguousarray(indices, dtype=np.int64)
-    return _native.max_pool2d_backward(grad_y, indices, tuple(int(s) for s in input_shape))
+    if relu_output is not None and np.asarray(relu_output).dtype != np.float32:
+        raise TypeError(f"relu_output must be float32, got dtype {np.asarray(relu_output).dtype}")
+    return _native.max_pool2d_backward(grad_y, indices, tuple(int(s) for s in input_shape),
+                                       relu_output)
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,

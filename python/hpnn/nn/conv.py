@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..functional.pool import max_pool_geometry
 from .layers import _positive_int, reset_weight_and_bias
 from .module import Module, Parameter
 
@@ -68,13 +69,20 @@ class Conv2d(Module):
         """relu(forward(input)) as one graph node (see Sequential)."""
         return self._convolve(input, relu=True)
 
-    def _convolve(self, input, relu):
+    def _forward_relu_max_pool(self, input, pool):
+        """pool(relu(forward(input))) as one graph node, for a MaxPool2d ``pool`` (see
+        Sequential)."""
+        geometry = max_pool_geometry(pool.kernel_size, pool.stride, pool.padding, pool.dilation,
+                                     pool.ceil_mode)
+        return self._convolve(input, relu=True, max_pool=geometry)
+
+    def _convolve(self, input, relu, max_pool=None):
         if self.padding_mode == "zeros":
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
-                            self.dilation, self.groups, _relu=relu)
+                            self.dilation, self.groups, _relu=relu, _max_pool=max_pool)
         padded = F.pad(input, self._explicit_padding(), mode=self.padding_mode)
         return F.conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                        self.groups, _relu=relu)
+                        self.groups, _relu=relu, _max_pool=max_pool)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

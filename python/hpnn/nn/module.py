@@ -277,13 +277,26 @@ def _pair_step(first, second, on_input=False, after=None):
       ``on_input``);
     - Linear or Conv2d then ReLU runs as one node applying the relu as the product is written
       -- unless a max pool comes ``after`` the relu: the swap above is then cheaper, its
-      relu's backward running on the pooled gradient only."""
+      relu's backward running on the pooled gradient only (and a Conv2d's three run as one,
+      _triple_step)."""
     if (type(second).__dict__.get("_plain_relu", False)
             and type(first).__dict__.get("_forward_relu") is not None
             and not (after is not None and _swaps_with_pool(second, after, False))):
         return first._forward_relu
     if _swaps_with_pool(first, second, on_input):
         return lambda x: first(second(x))
+    return None
+
+
+def _triple_step(first, second, third):
+    """Conv2d -> ReLU -> MaxPool2d (exact classes, no returned indices) as one node that applies
+    the relu in the convolution's output write and folds its backward into the pool's: the
+    same values and gradients as the written order, with no relu pass either way."""
+    if (type(first).__dict__.get("_forward_relu_max_pool") is not None
+            and type(second).__dict__.get("_plain_relu", False)
+            and type(third).__dict__.get("_takes_window_max", False)
+            and not third.return_indices):
+        return lambda x: first._forward_relu_max_pool(x, third)
     return None
 
 
@@ -304,6 +317,11 @@ class Sequential(Module):
         i, count = 0, len(modules)
         while i < count:
             after = modules[i + 2] if i + 2 < count else None
+            triple = _triple_step(*modules[i:i + 3]) if after is not None else None
+            if triple is not None:
+                x = triple(x)
+                i += 3
+                continue
             step = (_pair_step(modules[i], modules[i + 1], x is input, after)
                     if i + 1 < count else None)
             if step is None:

@@ -92,10 +92,18 @@ def _window_max(values, index_windows, valid):
     return y, indices
 
 
-def max_pool2d_backward(grad_y, indices, input_shape):
+def max_pool2d_backward(grad_y, indices, input_shape, relu_output=None):
     """Gradient of max pooling: grad_y (N, C, OH, OW) is accumulated into grad_x of shape
-    ``input_shape`` at the flat plane positions ``indices`` (overlapping windows add up)."""
+    ``input_shape`` at the flat plane positions ``indices`` (overlapping windows add up).
+    With ``relu_output``, the gradient of max pooling after a ReLU, given the pooled output
+    (max of relu'd values, grad_y's shape): grad_y counts only where that output is > 0."""
     grad_y = _float_array(grad_y, "grad_y")
+    if relu_output is not None:
+        relu_output = _float_array(relu_output, "relu_output")
+        if relu_output.shape != grad_y.shape:
+            raise ValueError(f"relu_output shape {relu_output.shape} must equal grad_y shape "
+                             f"{grad_y.shape}")
+        grad_y = np.where(relu_output > 0, grad_y, 0)
     indices = np.asarray(indices)
     input_shape = tuple(int(s) for s in input_shape)
     if not np.issubdtype(indices.dtype, np.integer):
