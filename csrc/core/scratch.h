@@ -17,7 +17,8 @@ enum ScratchSlot {
   kScratchPackBViews = 8,   // GEMM: row offsets and panel descriptors of an in-place B block
   kScratchWinogradWeights = 9,  // Winograd: transformed weights (or their gradient)
   kScratchWinogradTiles = 10,   // Winograd: transformed input tiles of one block
-  kScratchWinogradProducts = 11,  // Winograd: their products with the weights, or dy tiles
+  kScratchWinogradProducts = 11,  // Winograd: their products (a chunk's, then the staged
+                                  // output rows), or dy tiles
   kScratchConvTapRows = 12,       // the im2col rows of a few-tap convolution's batch
   kScratchConvFilters = 13,       // a few-tap convolution's filters in register blocks
   kScratchWinogradGrads = 14,     // Winograd: the transformed weight gradient of a combined backward

@@ -11,7 +11,7 @@ from hpnn.kernels import conv, rnn
 # (x shape, out channels, kernel size, padding): Winograd with the adjoint input gradient,
 # Winograd with the flipped-forward one, a pointwise and a first-layer (padded grid) convolution
 CONV_CASES = [((3, 32, 13, 13), 64, 3, 0), ((2, 16, 9, 9), 24, 3, 1), ((2, 8, 7, 7), 16, 1, 0),
-              ((3, 1, 12, 12), 8, 3, 0)]
+              ((3, 1, 12, 12), 8, 3, 0), ((4, 1, 28, 28), 32, 3, 1)]  # last: direct few-tap
 
 
 def conv_step(x, w, grad_y, padding):

@@ -58,6 +58,7 @@ CASES = [
     (1, 2, 18, 40, 7, 3, 3, 1, 2, 2, 1),
     (2, 1, 21, 33, 5, 5, 5, 1, 2, 1, 1),
     (2, 3, 5, 16, 6, 1, 1, 1, 0, 1, 1),
+    (1, 2, 20, 37, 41, 3, 3, 1, 1, 1, 1),        # one image: its filters split over threads
     # Pointwise weight gradients read x[n] as the im2col matrix: groups, images > threads
     (5, 8, 9, 7, 12, 1, 1, 1, 0, 1, 4),
     (3, 40, 6, 11, 30, 1, 1, 1, 0, 1, 1),

@@ -124,20 +124,22 @@ def test_max_pool_nan_rule_matches_reference(isa):
 
 
 @pytest.mark.parametrize("index_dtype", [np.int64, np.int32])
+@pytest.mark.parametrize("width", [69, 27, 13, 7])  # the masked step at 27 (AVX-512), 13, 7
 def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, streamed,
-                                                                index_dtype):
+                                                                index_dtype, width):
     # grad_y shaped like a 2x2 stride-2 pool's output takes the one-pass path only while every
     # index lies in its own 2x2 window; anything else (here a 3x3 pool's, or a few indices moved
-    # to another window) must still scatter-add exactly as the reference does.
+    # to another window) must still scatter-add exactly as the reference does. Rows narrower
+    # than a vector take a masked step (int32 indices).
     rng = np.random.default_rng(5)
-    shape = (2, 3, 9, 69)
-    grad_y = rng.standard_normal((2, 3, 4, 34)).astype(np.float32)
-    rows, cols = np.meshgrid(np.arange(4), np.arange(34), indexing="ij")
-    cell = rng.integers(0, 4, (2, 3, 4, 34))
+    shape, out_width = (2, 3, 9, width), width // 2
+    grad_y = rng.standard_normal((2, 3, 4, out_width)).astype(np.float32)
+    rows, cols = np.meshgrid(np.arange(4), np.arange(out_width), indexing="ij")
+    cell = rng.integers(0, 4, (2, 3, 4, out_width))
     own = (2 * rows + cell // 2) * shape[3] + 2 * cols + cell % 2
     _, pooled_3x3 = reference.max_pool2d_forward(data(shape), 3, 2)
     moved = own.copy()
-    moved[1, 2, 3, 5] = moved[1, 2, 0, 0]  # two gradients into one cell, another window's
+    moved[1, 2, 3, 2] = moved[1, 2, 0, 0]  # two gradients into one cell, another window's
     for indices in (own, pooled_3x3, moved):
         indices = indices.astype(index_dtype)
         np.testing.assert_allclose(kernels.max_pool2d_backward(grad_y, indices, shape),
@@ -145,13 +147,13 @@ def test_max_pool_backward_checks_indices_stay_in_their_windows(isa, threads, st
                                    rtol=1e-6)
     for stray in (shape[2] * shape[3], -1):
         bad = own.astype(index_dtype)
-        bad[0, 1, 2, 3] = stray
+        bad[0, 1, 2, 1] = stray
         with pytest.raises(ValueError, match="'indices' must lie in"):
             kernels.max_pool2d_backward(grad_y, bad, shape)
 
 
 @pytest.mark.parametrize("shape,pool", [
-    ((2, 3, 26, 26), dict(kernel_size=2)),                   # 13 wide: the scatter path
+    ((2, 3, 26, 26), dict(kernel_size=2)),                   # 13 wide: narrow rows' step
     ((2, 3, 40, 66), dict(kernel_size=2)),                   # 33 wide: disjoint 2x2 windows
     ((1, 2, 9, 9), dict(kernel_size=3, stride=2, padding=1)),  # overlapping windows
 ])

@@ -250,8 +250,9 @@ void weight_grad_batch(const ConvShape& s, const PaddedGrid& grid, const float* 
 // padded row (zeros, or columns no output uses).
 constexpr index_t kMaxDirectTaps = 27;  // 3 channels of 3 x 3
 constexpr int kForwardFilters = kLanes >= 16 ? 8 : 4;  // forward register block: filters x 2 vectors
-// Weight gradient register block: filters x taps accumulators, plus a vector of dy per filter
-// and one of x (17 of AVX-512's 32 registers, 9 of AVX2's 16).
+// Weight gradient register block: filters x taps accumulators, plus per filter a vector of dy
+// and its running sum (the bias gradient), and one of x (21 of AVX-512's 32 registers, 11 of
+// AVX2's 16).
 constexpr int kGradFilters = kLanes >= 16 ? 4 : 2;
 constexpr int kGradTaps = 3;
 
@@ -288,12 +289,14 @@ void pack_filter_blocks(const ConvShape& s, const float* weight, float* packed) 
         *packed++ = k0 + f < s.k ? weight[(k0 + f) * taps + t] : 0.0f;
 }
 
+// Filters [k_begin, k_end) of one image (k_begin a multiple of kForwardFilters).
 void direct_forward_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
                           const float* packed, const float* bias, bool relu, const float* padded,
-                          float* y) {
+                          index_t k_begin, index_t k_end, float* y) {
   const index_t taps = taps_of(s);
-  for (index_t k0 = 0; k0 < s.k; k0 += kForwardFilters, packed += taps * kForwardFilters) {
-    const int filters = static_cast<int>(imin(kForwardFilters, s.k - k0));
+  packed += k_begin * taps;
+  for (index_t k0 = k_begin; k0 < k_end; k0 += kForwardFilters, packed += taps * kForwardFilters) {
+    const int filters = static_cast<int>(imin(kForwardFilters, k_end - k0));
     for (index_t oy = 0; oy < s.oh; ++oy)
       for (index_t ox = 0; ox < s.ow; ox += 2 * kLanes) {
         const float* src = padded + oy * grid.wp + ox;
@@ -360,10 +363,11 @@ void correlate_block(const ConvShape& s, const PaddedGrid& grid, const float* co
 // dy's channel sums into the k floats after it. A block's filters past the last read the last
 // filter's dy again, its taps past the last offset 0; their sums are dropped.
 void direct_weight_grad_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
-                              const float* dy, const float* padded, float* grad_w, bool with_bias) {
+                              const float* dy, const float* padded, index_t k_begin,
+                              index_t k_end, float* grad_w, bool with_bias) {
   const index_t taps = taps_of(s), pixels = s.oh * s.ow;
-  for (index_t k0 = 0; k0 < s.k; k0 += kGradFilters) {
-    const index_t filters = imin(kGradFilters, s.k - k0);
+  for (index_t k0 = k_begin; k0 < k_end; k0 += kGradFilters) {
+    const index_t filters = imin(kGradFilters, k_end - k0);
     const float* dy_rows[kGradFilters];
     for (int f = 0; f < kGradFilters; ++f) dy_rows[f] = dy + imin(k0 + f, s.k - 1) * pixels;
     for (index_t t0 = 0; t0 < taps; t0 += kGradTaps) {
@@ -388,6 +392,25 @@ bool direct_suits(const ConvShape& s) {
          s.ow >= kLanes;
 }
 
+// The direct paths' work items: whole images, or with fewer images than threads, each image's
+// filters in parts (whole register blocks of `block` filters), so that a batch of one still
+// uses every thread. run(s, i, item) calls item(n, k_begin, k_end) for item i < count(s).
+struct DirectItems {
+  index_t parts, part_filters;
+  index_t count(const ConvShape& s) const { return s.n * parts; }
+  template <class Item>
+  void run(const ConvShape& s, index_t i, const Item& item) const {
+    const index_t k_begin = i % parts * part_filters;
+    item(i / parts, k_begin, imin(s.k, k_begin + part_filters));
+  }
+};
+
+DirectItems direct_items(const ConvShape& s, index_t block, int nt) {
+  const index_t blocks = ceil_div(s.k, block);
+  const index_t parts = s.n >= nt ? 1 : imin(blocks, ceil_div(nt, s.n));
+  return {parts, ceil_div(blocks, parts) * block};
+}
+
 void direct_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     bool relu, float* y, int nt) {
   const PaddedGrid wide = direct_grid(s);
@@ -396,10 +419,14 @@ void direct_forward(const ConvShape& s, const float* x, const float* weight, con
   float* packed = thread_scratch(kScratchConvFilters, static_cast<std::size_t>(
       ceil_div(s.k, kForwardFilters) * kForwardFilters * taps_of(s)));
   pack_filter_blocks(s, weight, packed);
-  for_each_chunk(s.n, 1, nt, [&](index_t n, index_t, int) {
-    float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
-    pad_images(s, wide, x, n, 1, 0, padded);
-    direct_forward_image(s, wide, offsets, packed, bias, relu, padded, y + n * s.k * s.oh * s.ow);
+  const DirectItems items = direct_items(s, kForwardFilters, nt);
+  for_each_chunk(items.count(s), 1, nt, [&](index_t i, index_t, int) {
+    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
+      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
+      pad_images(s, wide, x, n, 1, 0, padded);
+      direct_forward_image(s, wide, offsets, packed, bias, relu, padded, k_begin, k_end,
+                           y + n * s.k * s.oh * s.ow);
+    });
   });
 }
 
@@ -409,11 +436,14 @@ void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x,
   index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
   tap_offsets(s, wide, offsets);
   const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
-  sum_over_items(s.n, size, nt, grad_w, [&](index_t n, float* out, int) {
-    float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
-    pad_images(s, wide, x, n, 1, 0, padded);
-    direct_weight_grad_image(s, wide, offsets, grad_y + n * s.k * s.oh * s.ow, padded, out,
-                             with_bias);
+  const DirectItems items = direct_items(s, kGradFilters, nt);
+  sum_over_items(items.count(s), size, nt, grad_w, [&](index_t i, float* out, int) {
+    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
+      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
+      pad_images(s, wide, x, n, 1, 0, padded);
+      direct_weight_grad_image(s, wide, offsets, grad_y + n * s.k * s.oh * s.ow, padded,
+                               k_begin, k_end, out, with_bias);
+    });
   });
 }
 

@@ -125,10 +125,14 @@ void chunk_products(const float* w, index_t w_point, index_t m, index_t depth, c
     for (index_t p = 0; p < kc; ++p) b_rows[p] = (pc + p) * ts + j0;
     const TileWrite write{1.0f, pc == 0 ? 0.0f : 1.0f};
     for (int xi = 0; xi < kPoints; ++xi)
-      for (index_t r0 = 0; r0 < m; r0 += MR)
+      for (index_t r0 = 0; r0 < m; r0 += MR) {
+        // The panel's rows rounded up to the kernels' row step: a whole tile for its write
+        // (rows past m are zero in the packed weights, and never read back).
+        const int rows = static_cast<int>(ceil_div(imin(MR, m - r0), kRowStep) * kRowStep);
         run_tile(false, w + xi * w_point + packed_a_offset(r0, pc, m, depth, kBlocking), 0, 0,
                  BPanel{in + xi * in_point, true}, b_rows, kc,
-                 out + (xi * rows_padded + r0) * NR, NR, 1, write, MR, NR);
+                 out + (xi * rows_padded + r0) * NR, NR, 1, write, rows, NR);
+      }
   }
 }
 
@@ -162,6 +166,11 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
                             static_cast<std::size_t>(chunk + 2 * s.k * stride));
   float* stage = m + chunk;
   transform_input(s, grid, x, first, count, v, work);
+  // The last chunk reads whole NR columns: zero V's past the tiles (their products are dropped,
+  // but should not be uninitialised memory's, nor denormals).
+  const index_t tail = ceil_div(tiles, NR) * NR - tiles;
+  for (int xi = 0; xi < kPoints; ++xi)
+    for (index_t c = 0; c < s.c; ++c) fill(v + xi * v_point + c * ts + tiles, tail, 0.0f);
   const index_t u_point = point_stride(packed_a_size(s.k, s.c));
   for (index_t j0 = 0; j0 < tiles; j0 += NR) {
     chunk_products(u, u_point, s.k, s.c, v, v_point, ts, j0, m);
@@ -314,12 +323,18 @@ bool winograd_input_grad_suits(const ConvShape& s) {
          dy_tiles <= kMaxBlockTiles;
 }
 
-void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
-                         float* grad_x, int nt) {
-  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
+// U^T for the input gradient through the transposed transforms, packed once.
+const float* transposed_weights(const ConvShape& s, const float* weight, int nt) {
   float* ut = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(
       kPoints * point_stride(packed_a_size(s.c, s.k))));
   transform_weights(s, weight, true, ut, nt);
+  return ut;
+}
+
+void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
+                         float* grad_x, int nt) {
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
+  const float* ut = transposed_weights(s, weight, nt);
   for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
     input_grad_block(s, grid, grad_y, ut, grad_x, first, count, inner);
   });
@@ -359,9 +374,7 @@ void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* 
 void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
                        const float* weight, float* grad_x, float* grad_params, int nt) {
   const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
-  float* ut = thread_scratch(kScratchWinogradWeights, static_cast<std::size_t>(
-      kPoints * point_stride(packed_a_size(s.c, s.k))));
-  transform_weights(s, weight, true, ut, nt);
+  const float* ut = transposed_weights(s, weight, nt);
   sum_weight_grad(s, grid, true, kScratchWinogradGrads, nt, grad_params,
                   [&](index_t b, float* du, float* bias_sums, int inner) {
     const index_t first = b * grid.rows_per_block;

@@ -76,11 +76,10 @@ index_t split_size(const TileGrid& grid, index_t count) {
   return (imin(grid.th, count) + 1) * grid.row_width + kLanes;
 }
 
-// Scratch floats of a block's transforms: 4 row-pass arrays and a segment's even and odd rows
-// (the input transforms), or 2 output rows (the output transform).
+// Scratch floats of a block's input transforms: 4 row-pass arrays and a segment's even and odd
+// rows.
 index_t work_size(const TileGrid& grid, index_t count) {
-  return imax(4 * pass_size(grid, count) + 2 * split_size(grid, count),
-              4 * tile_stride(count * grid.row_tiles));
+  return 4 * pass_size(grid, count) + 2 * split_size(grid, count);
 }
 
 // A run of one image's tile rows [ty0, ty1) inside a block, the first at block row `row`.

@@ -59,8 +59,6 @@ def max_pool2d_backward(grad_y, indices, input_shape, relu_output=None):
         raise TypeError(f"indices must be an integer array, got {indices.dtype}")
     if indices.dtype != np.int32:
         indices = np.ascontiguousarray(indices, dtype=np.int64)
-    if relu_output is not None and np.asarray(relu_output).dtype != np.float32:
-        raise TypeError(f"relu_output must be float32, got dtype {np.asarray(relu_output).dtype}")
     return _native.max_pool2d_backward(grad_y, indices, tuple(int(s) for s in input_shape),
                                        relu_output)
 

@@ -100,6 +100,9 @@ def max_pool2d_backward(grad_y, indices, input_shape, relu_output=None):
     grad_y = _float_array(grad_y, "grad_y")
     if relu_output is not None:
         relu_output = _float_array(relu_output, "relu_output")
+        if relu_output.dtype != grad_y.dtype:
+            raise TypeError(f"relu_output must have grad_y's dtype {grad_y.dtype}, got "
+                            f"{relu_output.dtype}")
         if relu_output.shape != grad_y.shape:
             raise ValueError(f"relu_output shape {relu_output.shape} must equal grad_y shape "
                              f"{grad_y.shape}")
