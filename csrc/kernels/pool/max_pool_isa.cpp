@@ -8,6 +8,8 @@
 // A large grad_x is staged and streamed (pool_common.h).
 #include "kernels/pool/pool_common.h"
 
+#include <type_traits>
+
 namespace hpnn {
 namespace HPNN_ISA_NS {
 namespace {
@@ -51,26 +53,55 @@ void max_pool_row_general(const PoolArgs& a, const float* x, index_t oh, index_t
   });
 }
 
+// The maxima of a vector of 2x2 windows whose top rows are t0:t1 and bottom rows b0:b1 (two
+// vectors of input columns each), and their flat positions in the plane, the first window's
+// top-left at `corner`.
+void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, index_t width, index_t corner,
+                    vfloat& best, vint& at) {
+  vfloat tl, tr, bl, br;
+  deinterleave(t0, t1, tl, tr);
+  deinterleave(b0, b1, bl, br);
+  best = tl;
+  vint offset = vint{};  // of the winner from top-left: 0, 1, W, W + 1
+  const vint w = vint{} + static_cast<int>(width);
+  take_if_better(best, offset, tr, vint{} + 1);
+  take_if_better(best, offset, bl, w);
+  take_if_better(best, offset, br, w + 1);
+  at = offset + lane_iota() * 2 + static_cast<int>(corner);
+}
+
 template <class IndexT>
 void max_pool_row_2x2(const PoolArgs& a, const float* x, index_t oh, index_t columns, float* y,
                       IndexT* indices) {
   const float* top = x + 2 * oh * a.width;
   const float* bottom = top + a.width;
-  const vint lane2 = lane_iota() * 2;
   for_each_vector(columns, [&](index_t ow) {
-    vfloat tl, tr, bl, br;
-    deinterleave(vload(top + 2 * ow), vload(top + 2 * ow + kLanes), tl, tr);
-    deinterleave(vload(bottom + 2 * ow), vload(bottom + 2 * ow + kLanes), bl, br);
-    vfloat best = tl;
-    vint offset = vint{};  // of the winner from top-left: 0, 1, W, W + 1
-    const vint width = vint{} + static_cast<int>(a.width);
-    take_if_better(best, offset, tr, vint{} + 1);
-    take_if_better(best, offset, bl, width);
-    take_if_better(best, offset, br, width + 1);
+    vfloat best;
+    vint at;
+    window_max_2x2(vload(top + 2 * ow), vload(top + 2 * ow + kLanes), vload(bottom + 2 * ow),
+                   vload(bottom + 2 * ow + kLanes), a.width, 2 * oh * a.width + 2 * ow, best, at);
     vstore(y + ow, best);
-    const vint at = offset + lane2 + static_cast<int>(2 * oh * a.width + 2 * ow);
     store_index(indices + ow, at);
   });
+}
+
+// A row of fewer than kLanes whole windows (`columns` of them), int32 indices: one step with
+// masked loads and stores, straight into the plane -- nothing past the row's windows is read or
+// written, so the row needs no staging.
+void max_pool_row_2x2_masked(const PoolArgs& a, const float* x, index_t oh, int columns,
+                             float* y, std::int32_t* indices) {
+  const float* top = x + 2 * oh * a.width;
+  const float* bottom = top + a.width;
+  const int first = imin(2 * columns, kLanes), second = 2 * columns - first;
+  const auto upper = [&](const float* row) {
+    return second > 0 ? vload_first(row + kLanes, second) : vfloat{};
+  };
+  vfloat best;
+  vint at;
+  window_max_2x2(vload_first(top, first), upper(top), vload_first(bottom, first), upper(bottom),
+                 a.width, 2 * oh * a.width, best, at);
+  vstore_first(y, best, columns);
+  vstore_first(reinterpret_cast<float*>(indices), reinterpret_cast<const vfloat&>(at), columns);
 }
 
 // Whole 2x2 windows of a row narrower than a vector (see narrow_rows).
@@ -88,9 +119,10 @@ void max_pool_row_2x2_narrow(const PoolArgs& a, const float* x, const float* rea
     y[ow] = row_y[ow], indices[ow] = static_cast<IndexT>(row_at[ow]);
 }
 
-// Output planes up to this size (with a vector's room after them) are computed into a buffer on
-// the stack and copied out: every narrow row's vector step may then spill past its row (an
-// 11 x 11 -> 5 x 5 plane's last rows took the padded-copy path, at 2.5x the time per output).
+// With int64 indices, output planes up to this size (with a vector's room after them) are
+// computed into a buffer on the stack and copied out: every narrow row's vector step may then
+// spill past its row (an 11 x 11 -> 5 x 5 plane's last rows took the padded-copy path, at 2.5x
+// the time per output). int32 indices take the masked step instead.
 constexpr index_t kStagedPlane = 256;
 
 // Plain stores, even for large outputs: staging and streaming y and the indices measured slower
@@ -99,7 +131,9 @@ template <class IndexT>
 void max_pool_planes(const PoolArgs& a, const float* x, float* y, IndexT* indices) {
   const index_t in_plane = a.height * a.width, out_plane = a.out_height * a.out_width;
   const bool int32_positions = in_plane < (index_t{1} << 31);
-  const bool staged = out_plane + kLanes <= kStagedPlane;
+  // int32 indices: narrow rows take the masked step, which needs no staging.
+  constexpr bool kMasked = std::is_same<IndexT, std::int32_t>::value;
+  const bool staged = !kMasked && out_plane + kLanes <= kStagedPlane;
   const float* x_end = x + a.planes * in_plane;
   for_each_plane(a.planes, a.num_threads, [&](index_t p) {
     const float* xp = x + p * in_plane;
@@ -118,6 +152,9 @@ void max_pool_planes(const PoolArgs& a, const float* x, float* y, IndexT* indice
                               xp + 2 * oh * a.width + a.width + kNarrowWidth <= x_end;
       if (whole >= kLanes)
         max_pool_row_2x2(a, xp, oh, whole, yr, ir);
+      else if (whole > 0 && kMasked)
+        max_pool_row_2x2_masked(a, xp, oh, static_cast<int>(whole), yr,
+                                reinterpret_cast<std::int32_t*>(ir));
       else if (whole > 0 && spill_fits)
         max_pool_row_2x2(a, xp, oh, kLanes, yr, ir);
       else if (whole > 0)
