@@ -2,6 +2,7 @@
 // python/hpnn/kernels/conv.py, which mirrors hpnn.reference's argument handling. Shapes are
 // re-checked here so that no call, however wrong, reaches a kernel with bad pointers.
 #include "bindings/array_checks.h"
+#include "bindings/output_buffers.h"
 #include "core/kernel_table.h"
 #include "core/parallel.h"
 
@@ -75,16 +76,22 @@ int conv_threads(const ConvShape& s) {
   return threads_for(2.0 * s.n * s.k * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw, kConvGrainFlops);
 }
 
-py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry,
-                  bool relu) {
-  const char* fn = "conv2d_forward";
-  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
-  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+// The bias argument: none, or a (K,) float32 array.
+FloatArray bias_of(py::handle bias_obj, const ConvShape& s, const char* fn) {
   FloatArray bias;
   if (!bias_obj.is_none()) {
     bias = contiguous_input(bias_obj, fn, "bias", 1);
     require_shape(bias, &s.k, fn, "bias");
   }
+  return bias;
+}
+
+py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry,
+                  bool relu) {
+  const char* fn = "conv2d_forward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  FloatArray bias = bias_of(bias_obj, s, fn);
   FloatArray y = new_array({s.n, s.k, s.oh, s.ow});
   const auto kernel = active_kernels().conv2d_forward;
   const int nt = conv_threads(s);
@@ -159,6 +166,29 @@ py::tuple backward(py::handle grad_y_obj, py::handle x_obj, py::handle w_obj, py
                         params.array[py::slice(weight_size, weight_size + s.k, 1)]);
 }
 
+// (values, int32 indices) of max_pool2d(relu(conv)) with 2x2 windows, stride 2, in one pass, or
+// None where no fused path suits the convolution (the caller then runs the two kernels).
+py::object relu_max_pool2x2(py::handle x_obj, py::handle w_obj, py::handle bias_obj,
+                            py::tuple geometry) {
+  const char* fn = "conv2d_relu_max_pool2d_forward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  FloatArray bias = bias_of(bias_obj, s, fn);
+  if (s.oh < 2 || s.ow < 2 || s.oh * s.ow >= (index_t{1} << 31)) return py::none();
+  FloatArray y = new_array({s.n, s.k, s.oh / 2, s.ow / 2});
+  py::array indices(new_output_array<std::int32_t>(y.array.shape(), 4));
+  const auto kernel = active_kernels().conv2d_relu_max_pool2x2;
+  const int nt = conv_threads(s);
+  bool fused;
+  {
+    py::gil_scoped_release release;
+    fused = kernel(s, x.data, w.data, bias.data, y.data,
+                   static_cast<std::int32_t*>(indices.mutable_data()), nt);
+  }
+  if (!fused) return py::none();
+  return py::make_tuple(y.array, indices);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& kernels) {
@@ -170,6 +200,8 @@ void bind_conv(py::module_& kernels) {
               py::arg("weight_shape"), py::arg("geometry"), py::arg("with_bias") = false);
   kernels.def("conv2d_backward", &backward, py::arg("grad_y"), py::arg("x"), py::arg("weight"),
               py::arg("geometry"));
+  kernels.def("conv2d_relu_max_pool2d_forward", &relu_max_pool2x2, py::arg("x"),
+              py::arg("weight"), py::arg("bias"), py::arg("geometry"));
 }
 
 }  // namespace hpnn

@@ -1,6 +1,7 @@
 // The dispatch table: one set of function pointers per compiled ISA, filled by the per-ISA
 // registration functions, the best one the CPU supports chosen at import (HPNN_ISA overrides).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,12 @@ struct KernelTable {
   void (*conv2d_backward)(const ConvShape&, const float* grad_y, const float* x,
                           const float* weight, float* grad_x, float* grad_params,
                           int num_threads) = nullptr;
+  // max_pool2d(relu(conv)) with a 2x2 stride-2 pool (floor): the pooled values (N, K, OH/2,
+  // OW/2) and their flat positions in the convolution's output planes; false (nothing written)
+  // where no fused path suits the convolution.
+  bool (*conv2d_relu_max_pool2x2)(const ConvShape&, const float* x, const float* weight,
+                                  const float* bias, float* y, std::int32_t* indices,
+                                  int num_threads) = nullptr;
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
   // Activations, losses, optimizer steps and dropout (core/nn_args.h).

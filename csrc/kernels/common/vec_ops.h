@@ -56,6 +56,24 @@ static inline void take_if_better(vfloat& best, vint& best_offset, vfloat candid
   best_offset = wins ? offset : best_offset;
 }
 
+// The maxima of a vector of 2x2 windows whose top rows are t0:t1 and bottom rows b0:b1 (two
+// vectors of input columns each), and their flat positions in the plane, the first window's
+// top-left at `corner`.
+static inline void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, index_t width,
+                                  index_t corner,
+                    vfloat& best, vint& at) {
+  vfloat tl, tr, bl, br;
+  deinterleave(t0, t1, tl, tr);
+  deinterleave(b0, b1, bl, br);
+  best = tl;
+  vint offset = vint{};  // of the winner from top-left: 0, 1, W, W + 1
+  const vint w = vint{} + static_cast<int>(width);
+  take_if_better(best, offset, tr, vint{} + 1);
+  take_if_better(best, offset, bl, w);
+  take_if_better(best, offset, br, w + 1);
+  at = offset + lane_iota() * 2 + static_cast<int>(corner);
+}
+
 static inline void store_index(index_t* out, vint positions) {
   *reinterpret_cast<vint64*>(out) = __builtin_convertvector(positions, vint64);
 }

@@ -15,6 +15,8 @@ void direct_forward(const ConvShape& s, const float* x, const float* weight, con
                     bool relu, float* y, int nt);
 void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                         bool with_bias, int nt);
+void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                             const float* bias, float* y, std::int32_t* indices, int nt);
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                   bool relu, float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,

@@ -7,6 +7,7 @@
 // dropped (the spare row keeps their reads inside the buffer). Small images are batched,
 // several to a GEMM, so the panels fill and the weights are packed once for all of them.
 #include "kernels/conv/conv_common.h"
+#include "kernels/common/vec_ops.h"
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -279,14 +280,21 @@ void tap_offsets(const ConvShape& s, const PaddedGrid& grid, index_t* offsets) {
   for (index_t t = taps_of(s); t < ceil_div(taps_of(s), kGradTaps) * kGradTaps; ++t) offsets[t] = 0;
 }
 
-// The weights as blocks of kForwardFilters filters, tap-major within a block (a block's
-// broadcasts for one tap are adjacent), zero past the last filter.
-void pack_filter_blocks(const ConvShape& s, const float* weight, float* packed) {
+// The weights as blocks of `block` filters, tap-major within a block (a block's broadcasts for
+// one tap are adjacent), zero past the last filter.
+void pack_filter_blocks(const ConvShape& s, const float* weight, int block, float* packed) {
   const index_t taps = taps_of(s);
-  for (index_t k0 = 0; k0 < s.k; k0 += kForwardFilters)
+  for (index_t k0 = 0; k0 < s.k; k0 += block)
     for (index_t t = 0; t < taps; ++t)
-      for (int f = 0; f < kForwardFilters; ++f)
+      for (int f = 0; f < block; ++f)
         *packed++ = k0 + f < s.k ? weight[(k0 + f) * taps + t] : 0.0f;
+}
+
+float* packed_filter_blocks(const ConvShape& s, const float* weight, int block) {
+  float* packed = thread_scratch(kScratchConvFilters, static_cast<std::size_t>(
+      ceil_div(s.k, block) * block * taps_of(s)));
+  pack_filter_blocks(s, weight, block, packed);
+  return packed;
 }
 
 // Filters [k_begin, k_end) of one image (k_begin a multiple of kForwardFilters).
@@ -315,6 +323,57 @@ void direct_forward_image(const ConvShape& s, const PaddedGrid& grid, const inde
         for (int f = 0; f < kForwardFilters; ++f)  // constant indices: lo and hi stay in registers
           if (f < filters)
             store_columns(y + ((k0 + f) * s.oh + oy) * s.ow + ox, lo[f], hi[f], s.ow - ox, relu);
+      }
+  }
+}
+
+// max_pool2d(relu(conv)), 2x2 windows with stride 2 (floor), of filters [k_begin, k_end) of one
+// image: conv rows 2py and 2py + 1 of a register block of kPoolFilters filters over 2 vectors of
+// columns, relu'd and pooled in registers (window_max_2x2: the pool kernel's order and NaN
+// rule); only the pooled values and their int32 positions in the conv plane are stored.
+constexpr int kPoolFilters = kLanes >= 16 ? 4 : 2;  // x 2 rows x 2 vectors of accumulators
+
+void direct_pooled_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
+                         const float* packed, const float* bias, const float* padded,
+                         index_t k_begin, index_t k_end, float* y, std::int32_t* indices) {
+  const index_t taps = taps_of(s), ph = s.oh / 2, pw = s.ow / 2;
+  packed += k_begin * taps;
+  for (index_t k0 = k_begin; k0 < k_end; k0 += kPoolFilters, packed += taps * kPoolFilters) {
+    const int filters = static_cast<int>(imin(kPoolFilters, k_end - k0));
+    for (index_t py = 0; py < ph; ++py)
+      for (index_t ox = 0; ox < 2 * pw; ox += 2 * kLanes) {
+        const float* src = padded + 2 * py * grid.wp + ox;
+        vfloat acc[kPoolFilters][2][2];  // filter, row, vector
+#pragma GCC unroll 4
+        for (int f = 0; f < kPoolFilters; ++f) {
+          const vfloat b = vbroadcast(bias && f < filters ? bias[k0 + f] : 0.0f);
+          acc[f][0][0] = acc[f][0][1] = acc[f][1][0] = acc[f][1][1] = b;
+        }
+        for (index_t t = 0; t < taps; ++t) {
+          const float* top = src + offsets[t];
+          const vfloat x00 = vload(top), x01 = vload(top + kLanes);
+          const vfloat x10 = vload(top + grid.wp), x11 = vload(top + grid.wp + kLanes);
+          const float* w = packed + t * kPoolFilters;
+#pragma GCC unroll 4
+          for (int f = 0; f < kPoolFilters; ++f) {
+            const vfloat wf = vbroadcast(w[f]);
+            acc[f][0][0] += wf * x00, acc[f][0][1] += wf * x01;
+            acc[f][1][0] += wf * x10, acc[f][1][1] += wf * x11;
+          }
+        }
+        const int columns = static_cast<int>(imin(kLanes, pw - ox / 2));
+#pragma GCC unroll 4
+        for (int f = 0; f < kPoolFilters; ++f) {  // constant indices: acc stays in registers
+          if (f >= filters) continue;
+          vfloat best;
+          vint at;
+          window_max_2x2(relu(acc[f][0][0]), relu(acc[f][0][1]), relu(acc[f][1][0]),
+                         relu(acc[f][1][1]), s.ow, 2 * py * s.ow + ox, best, at);
+          const index_t out = ((k0 + f) * ph + py) * pw + ox / 2;
+          vstore_first(y + out, best, columns);
+          vstore_first(reinterpret_cast<float*>(indices + out),
+                       reinterpret_cast<const vfloat&>(at), columns);
+        }
       }
   }
 }
@@ -416,9 +475,7 @@ void direct_forward(const ConvShape& s, const float* x, const float* weight, con
   const PaddedGrid wide = direct_grid(s);
   index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
   tap_offsets(s, wide, offsets);
-  float* packed = thread_scratch(kScratchConvFilters, static_cast<std::size_t>(
-      ceil_div(s.k, kForwardFilters) * kForwardFilters * taps_of(s)));
-  pack_filter_blocks(s, weight, packed);
+  const float* packed = packed_filter_blocks(s, weight, kForwardFilters);
   const DirectItems items = direct_items(s, kForwardFilters, nt);
   for_each_chunk(items.count(s), 1, nt, [&](index_t i, index_t, int) {
     items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
@@ -426,6 +483,24 @@ void direct_forward(const ConvShape& s, const float* x, const float* weight, con
       pad_images(s, wide, x, n, 1, 0, padded);
       direct_forward_image(s, wide, offsets, packed, bias, relu, padded, k_begin, k_end,
                            y + n * s.k * s.oh * s.ow);
+    });
+  });
+}
+
+void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                             const float* bias, float* y, std::int32_t* indices, int nt) {
+  const PaddedGrid wide = direct_grid(s);
+  index_t offsets[kMaxDirectTaps + kGradTaps];
+  tap_offsets(s, wide, offsets);
+  const float* packed = packed_filter_blocks(s, weight, kPoolFilters);
+  const index_t pooled = (s.oh / 2) * (s.ow / 2);
+  const DirectItems items = direct_items(s, kPoolFilters, nt);
+  for_each_chunk(items.count(s), 1, nt, [&](index_t i, index_t, int) {
+    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
+      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
+      pad_images(s, wide, x, n, 1, 0, padded);
+      direct_pooled_image(s, wide, offsets, packed, bias, padded, k_begin, k_end,
+                          y + n * s.k * pooled, indices + n * s.k * pooled);
     });
   });
 }

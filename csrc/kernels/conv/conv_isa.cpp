@@ -226,6 +226,15 @@ void conv2d_backward(const ConvShape& s, const float* grad_y, const float* x, co
   conv2d_backward_weight(s, grad_y, x, grad_params, true, nt);
 }
 
+// max_pool2d(relu(conv)) 2x2 / 2 in one pass where the direct few-tap path suits (the output
+// then never leaves the registers unpooled).
+bool conv2d_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                             const float* bias, float* y, std::int32_t* indices, int nt) {
+  if (!direct_suits(s) || s.oh < 2 || s.ow < 2) return false;
+  direct_relu_max_pool2x2(s, x, weight, bias, y, indices, nt);
+  return true;
+}
+
 }  // namespace
 }  // namespace HPNN_ISA_NS
 
@@ -234,6 +243,7 @@ void HPNN_ISA_FN(register_conv)(KernelTable& table) {
   table.conv2d_backward_input = HPNN_ISA_NS::conv2d_backward_input;
   table.conv2d_backward_weight = HPNN_ISA_NS::conv2d_backward_weight;
   table.conv2d_backward = HPNN_ISA_NS::conv2d_backward;
+  table.conv2d_relu_max_pool2x2 = HPNN_ISA_NS::conv2d_relu_max_pool2x2;
 }
 
 }  // namespace hpnn

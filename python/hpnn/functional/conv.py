@@ -7,6 +7,7 @@ from ..autograd import Function
 from ..backend import kernel
 from ._common import c32, pair, unbatched
 from .pool import max_pool_forward
+from ..reference.conv import _conv_shapes
 
 __all__ = ["conv2d", "pad"]
 
@@ -17,10 +18,14 @@ class Conv2d(Function):
     relu = False  # Conv2dReLU: the kernel applies the relu in its output write
 
     def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        self.x, self.weight, self.has_bias = x, weight, bias is not None
-        self.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        self._save(x, weight, bias, dict(stride=stride, padding=padding, dilation=dilation,
+                                         groups=groups))
         return kernel("conv2d_forward")(c32(x), c32(weight), bias, relu=self.relu,
                                         **self.geometry)
+
+    def _save(self, x, weight, bias, geometry):
+        """What backward needs of the convolution's arguments."""
+        self.x, self.weight, self.has_bias, self.geometry = x, weight, bias is not None, geometry
 
     def backward(self, grad):
         grad = c32(grad)
@@ -59,17 +64,30 @@ class Conv2dReLU(Conv2d):
         return super().backward(kernel("relu_backward")(c32(grad), self.out))
 
 
+# max_pool_geometry's window arguments of a 2x2 stride-2 pool, which has a fused kernel
+_POOL_2X2 = dict(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
+                 ceil_mode=False)
+
+
 class Conv2dReLUMaxPool(Conv2d):
     """max_pool2d(relu(conv2d(x))) as one node: the relu applied as the convolution writes its
     output, and in backward folded into the pool's (the gradient passes where the pooled output
     is > 0: exactly where the relu let the window's maximum through), so it makes no pass of its
-    own either way. The pooled values and their argmax are those of the written order."""
+    own either way; a 2x2 stride-2 pool runs in the convolution's own pass where a kernel fuses
+    them. The pooled values and their argmax are those of the written order."""
     relu = True
 
     def forward(self, x, weight, bias=None, pool=None, **geometry):
-        y = super().forward(x, weight, bias, **geometry)
-        self.y_shape = y.shape
-        self.out, self.indices = max_pool_forward(y, pool)
+        if pool != _POOL_2X2:
+            y = super().forward(x, weight, bias, **geometry)
+            self.y_shape = y.shape
+            self.out, self.indices = max_pool_forward(y, pool)
+            return self.out
+        self._save(x, weight, bias, geometry)
+        _, (oh, ow) = _conv_shapes(x.shape, weight.shape, **geometry)
+        self.y_shape = (x.shape[0], weight.shape[0], oh, ow)
+        self.out, self.indices = kernel("conv2d_relu_max_pool2d_forward")(
+            c32(x), c32(weight), bias, **geometry)
         return self.out
 
     def backward(self, grad):

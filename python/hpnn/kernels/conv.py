@@ -5,9 +5,11 @@ import numpy as np
 from .._C import kernels as _native
 from ..reference.conv import _conv_shapes
 from ._memo import memoized
+from .pool import max_pool2d_forward
 
 __all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-           "conv2d_backward_bias", "conv2d_backward_weight_bias", "conv2d_backward"]
+           "conv2d_backward_bias", "conv2d_backward_weight_bias", "conv2d_backward",
+           "conv2d_relu_max_pool2d_forward"]
 
 
 def _float32(value, name):
@@ -36,6 +38,23 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         if bias.shape != weight.shape[:1]:
             raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
     return _native.conv2d_forward(x, weight, bias, geometry, relu=bool(relu))
+
+
+def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1,
+                                   groups=1):
+    """(values, int32 indices) of max_pool2d(relu(conv2d(x)), 2): 2x2 windows, stride 2, floor,
+    indices flat positions in the convolution's output planes. One pass where a fused path
+    suits (a first layer's few taps: the convolution's output never leaves the registers
+    unpooled), else the two kernels in turn."""
+    x, weight = _float32(x, "x"), _float32(weight, "weight")
+    geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    if bias is not None:
+        bias = _float32(bias, "bias")
+    fused = _native.conv2d_relu_max_pool2d_forward(x, weight, bias, geometry)
+    if fused is not None:
+        return fused
+    y = conv2d_forward(x, weight, bias, stride, padding, dilation, groups, relu=True)
+    return max_pool2d_forward(y, 2, index_dtype=np.int32)
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):

@@ -217,6 +217,14 @@ def conv2d_backward(grad_y, x, weight, stride=1, padding=0, dilation=1, groups=1
             *conv2d_backward_weight_bias(grad_y, x, weight.shape, *geometry))
 
 
+def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1,
+                                   groups=1):
+    """max_pool2d_forward(conv2d_forward(..., relu=True), 2) with int32 indices."""
+    from .pool import max_pool2d_forward
+    y = conv2d_forward(x, weight, bias, stride, padding, dilation, groups, relu=True)
+    return max_pool2d_forward(y, 2, index_dtype=np.int32)
+
+
 def conv2d_backward_bias(grad_y):
     """Gradient with respect to bias: grad_y (N, K, OH, OW) summed over N, OH, OW -> (K,)."""
     grad_y = _float_array(grad_y, "grad_y")
