@@ -60,8 +60,7 @@ static inline void take_if_better(vfloat& best, vint& best_offset, vfloat candid
 // vectors of input columns each), and their flat positions in the plane, the first window's
 // top-left at `corner`.
 static inline void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, index_t width,
-                                  index_t corner,
-                    vfloat& best, vint& at) {
+                                  index_t corner, vfloat& best, vint& at) {
   vfloat tl, tr, bl, br;
   deinterleave(t0, t1, tl, tr);
   deinterleave(b0, b1, bl, br);
