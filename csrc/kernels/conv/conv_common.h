@@ -8,8 +8,9 @@
 namespace hpnn {
 namespace HPNN_ISA_NS {
 
-// The zero-padded-grid paths (conv_grid_isa.cpp), for stride-1 convolutions, and their direct
-// variant for few taps (a first layer), which needs no GEMM.
+// Stride-1 convolutions on a zero-padded copy of the images (padded_grid.h): direct loops for
+// few taps, a first layer's (conv_direct_isa.cpp), and the GEMM on the padded grid
+// (conv_grid_isa.cpp).
 bool direct_suits(const ConvShape& s);
 void direct_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     bool relu, float* y, int nt);
