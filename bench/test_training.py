@@ -46,7 +46,7 @@ WORKLOADS = [
                         ("Conv2d", 32, 64, 3), ("ReLU",), ("MaxPool2d", 2), ("Flatten",),
                         ("Linear", 1600, 128), ("ReLU",), ("Linear", 128, 10)),
              "image28", "SGD", (("lr", 0.01), ("momentum", 0.9)), batch_size=64, epochs=3,
-             rounds=2),
+             rounds=3),
     Workload("E3_lstm", (("LastHidden", 8, 64), ("Linear", 64, 10)),
              "rows", "Adam", (("lr", 1e-3),), batch_size=32, epochs=10, rounds=3),
 ]
