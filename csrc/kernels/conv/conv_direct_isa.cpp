@@ -28,8 +28,8 @@ PaddedGrid direct_grid(const ConvShape& s) {
   return {wp, plane, s.oh * wp, s.c * plane};
 }
 
-void store_columns(float* dst, vfloat lo, vfloat hi, index_t columns, bool relu) {
-  if (relu) lo = hpnn::HPNN_ISA_NS::relu(lo), hi = hpnn::HPNN_ISA_NS::relu(hi);
+void store_columns(float* dst, vfloat lo, vfloat hi, index_t columns, bool with_relu) {
+  if (with_relu) lo = relu(lo), hi = relu(hi);
   if (columns >= 2 * kLanes) return vstore(dst, lo), vstore(dst + kLanes, hi);
   if (columns <= kLanes) return vstore_first(dst, lo, static_cast<int>(columns));
   vstore(dst, lo);
@@ -207,24 +207,30 @@ void direct_weight_grad_image(const ConvShape& s, const PaddedGrid& grid, const 
   }
 }
 
-// The direct paths' work items: whole images, or with fewer images than threads, each image's
-// filters in parts (whole register blocks of `block` filters), so that a batch of one still
-// uses every thread. run(s, i, item) calls item(n, k_begin, k_end) for item i < count(s).
-struct DirectItems {
+// What the direct paths share: the wide grid, the taps' offsets in it, and the work items --
+// whole images, or with fewer images than threads, each image's filters in parts (whole
+// register blocks of `block` filters), so that a batch of one still uses every thread.
+struct DirectPlan {
+  PaddedGrid grid;
+  index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
   index_t parts, part_filters;
-  index_t count(const ConvShape& s) const { return s.n * parts; }
-  template <class Item>
-  void run(const ConvShape& s, index_t i, const Item& item) const {
-    const index_t k_begin = i % parts * part_filters;
-    item(i / parts, k_begin, imin(s.k, k_begin + part_filters));
+
+  DirectPlan(const ConvShape& s, index_t block, int nt) : grid(direct_grid(s)) {
+    tap_offsets(s, grid, offsets);
+    const index_t blocks = ceil_div(s.k, block);
+    parts = s.n >= nt ? 1 : imin(blocks, ceil_div(nt, s.n));
+    part_filters = ceil_div(blocks, parts) * block;
+  }
+  index_t items(const ConvShape& s) const { return s.n * parts; }
+  // Pads item i's image into this thread's scratch and calls fn(n, k_begin, k_end, padded).
+  template <class Fn>
+  void run(const ConvShape& s, const float* x, index_t i, const Fn& fn) const {
+    const index_t n = i / parts, k_begin = i % parts * part_filters;
+    float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(grid.image));
+    pad_images(s, grid, x, n, 1, 0, padded);
+    fn(n, k_begin, imin(s.k, k_begin + part_filters), padded);
   }
 };
-
-DirectItems direct_items(const ConvShape& s, index_t block, int nt) {
-  const index_t blocks = ceil_div(s.k, block);
-  const index_t parts = s.n >= nt ? 1 : imin(blocks, ceil_div(nt, s.n));
-  return {parts, ceil_div(blocks, parts) * block};
-}
 
 }  // namespace
 
@@ -235,34 +241,24 @@ bool direct_suits(const ConvShape& s) {
 
 void direct_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     bool relu, float* y, int nt) {
-  const PaddedGrid wide = direct_grid(s);
-  index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
-  tap_offsets(s, wide, offsets);
+  const DirectPlan plan(s, kForwardFilters, nt);
   const float* packed = packed_filter_blocks(s, weight, kForwardFilters);
-  const DirectItems items = direct_items(s, kForwardFilters, nt);
-  for_each_chunk(items.count(s), 1, nt, [&](index_t i, index_t, int) {
-    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
-      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
-      pad_images(s, wide, x, n, 1, 0, padded);
-      direct_forward_image(s, wide, offsets, packed, bias, relu, padded, k_begin, k_end,
-                           y + n * s.k * s.oh * s.ow);
+  for_each_chunk(plan.items(s), 1, nt, [&](index_t i, index_t, int) {
+    plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
+      direct_forward_image(s, plan.grid, plan.offsets, packed, bias, relu, padded, k_begin,
+                           k_end, y + n * s.k * s.oh * s.ow);
     });
   });
 }
 
 void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
                              const float* bias, float* y, std::int32_t* indices, int nt) {
-  const PaddedGrid wide = direct_grid(s);
-  index_t offsets[kMaxDirectTaps + kGradTaps];
-  tap_offsets(s, wide, offsets);
+  const DirectPlan plan(s, kPoolFilters, nt);
   const float* packed = packed_filter_blocks(s, weight, kPoolFilters);
   const index_t pooled = (s.oh / 2) * (s.ow / 2);
-  const DirectItems items = direct_items(s, kPoolFilters, nt);
-  for_each_chunk(items.count(s), 1, nt, [&](index_t i, index_t, int) {
-    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
-      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
-      pad_images(s, wide, x, n, 1, 0, padded);
-      direct_pooled_image(s, wide, offsets, packed, bias, padded, k_begin, k_end,
+  for_each_chunk(plan.items(s), 1, nt, [&](index_t i, index_t, int) {
+    plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
+      direct_pooled_image(s, plan.grid, plan.offsets, packed, bias, padded, k_begin, k_end,
                           y + n * s.k * pooled, indices + n * s.k * pooled);
     });
   });
@@ -270,17 +266,12 @@ void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* we
 
 void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                         bool with_bias, int nt) {
-  const PaddedGrid wide = direct_grid(s);
-  index_t offsets[kMaxDirectTaps + kGradTaps];  // room for the zero offsets past the taps
-  tap_offsets(s, wide, offsets);
+  const DirectPlan plan(s, kGradFilters, nt);
   const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
-  const DirectItems items = direct_items(s, kGradFilters, nt);
-  sum_over_items(items.count(s), size, nt, grad_w, [&](index_t i, float* out, int) {
-    items.run(s, i, [&](index_t n, index_t k_begin, index_t k_end) {
-      float* padded = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(wide.image));
-      pad_images(s, wide, x, n, 1, 0, padded);
-      direct_weight_grad_image(s, wide, offsets, grad_y + n * s.k * s.oh * s.ow, padded,
-                               k_begin, k_end, out, with_bias);
+  sum_over_items(plan.items(s), size, nt, grad_w, [&](index_t i, float* out, int) {
+    plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
+      direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y + n * s.k * s.oh * s.ow,
+                               padded, k_begin, k_end, out, with_bias);
     });
   });
 }
