@@ -27,17 +27,23 @@ def _geometry(input_shape, weight_shape, stride, padding, dilation, groups):
     return (*stride, *padding, *dilation, groups)
 
 
+def _bias(bias, weight):
+    """None, or a float32 (K,) bias for weight (K, ...)."""
+    if bias is None:
+        return None
+    bias = _float32(bias, "bias")
+    if bias.shape != weight.shape[:1]:
+        raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
+    return bias
+
+
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                    relu=False):
     """y (N, K, OH, OW) = conv(x (N, C, H, W), weight (K, C/groups, kh, kw)) + bias (K,); with
     ``relu``, max(y, 0) (NaN kept) applied in the same write."""
     x, weight = _float32(x, "x"), _float32(weight, "weight")
     geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    if bias is not None:
-        bias = _float32(bias, "bias")
-        if bias.shape != weight.shape[:1]:
-            raise ValueError(f"bias shape {bias.shape} must be ({weight.shape[0]},)")
-    return _native.conv2d_forward(x, weight, bias, geometry, relu=bool(relu))
+    return _native.conv2d_forward(x, weight, _bias(bias, weight), geometry, relu=bool(relu))
 
 
 def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1,
@@ -48,9 +54,7 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
     unpooled), else the two kernels in turn."""
     x, weight = _float32(x, "x"), _float32(weight, "weight")
     geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-    if bias is not None:
-        bias = _float32(bias, "bias")
-    fused = _native.conv2d_relu_max_pool2d_forward(x, weight, bias, geometry)
+    fused = _native.conv2d_relu_max_pool2d_forward(x, weight, _bias(bias, weight), geometry)
     if fused is not None:
         return fused
     y = conv2d_forward(x, weight, bias, stride, padding, dilation, groups, relu=True)
