@@ -45,6 +45,14 @@ constexpr index_t kWeightGradBlockTiles = 144;
 // 8% faster; the chunked forward measured 512 as fast as any size from 192 to 1024).
 constexpr index_t kMinBlockMacs = index_t{1} << 20;
 
+// The weight gradient adds each block's 16 K x C products into dU, which many channels make
+// larger than L2 (4 MB at 256 x 256). Per block that costs 2 K C floats of traffic against the
+// operands' (K + C) per tile, so blocks take about 3 K C / (K + C) tiles (a (32, 256, 14, 14)
+// layer: 384 instead of 144, weight gradient 10% faster; 256 gained 4%).
+index_t weight_grad_block_tiles(const ConvShape& s) {
+  return imin(kMaxBlockTiles, imax(kWeightGradBlockTiles, 3 * s.k * s.c / (s.k + s.c)));
+}
+
 index_t forward_block_tiles(const ConvShape& s) {
   return imax(kForwardBlockTiles, kMinBlockMacs / (s.k * s.c));
 }
@@ -360,7 +368,7 @@ void sum_weight_grad(const ConvShape& s, const TileGrid& grid, bool with_bias, i
 
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt) {
-  const TileGrid grid = tile_grid(s, kWeightGradBlockTiles, nt);
+  const TileGrid grid = tile_grid(s, weight_grad_block_tiles(s), nt);
   sum_weight_grad(s, grid, with_bias, kScratchWinogradWeights, nt, grad_w,
                   [&](index_t b, float* du, float* bias_sums, int inner) {
     const index_t first = b * grid.rows_per_block;
