@@ -209,10 +209,64 @@ void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst
                      dst_stride);
 }
 
+#if defined(__AVX2__)
+typedef float vfloat8u __attribute__((vector_size(32), aligned(4), may_alias));
+
+// dst[c * dst_stride + r] = src[r * src_stride + c] for an 8 x 8 block: pairs of rows
+// interleaved, then pairs of pairs, then the 128-bit halves (24 shuffles for 64 floats, where
+// four 4 x 4 blocks take 32 on half-width vectors).
+void transpose_8x8(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
+  vfloat8 a[8], t[8], u[8];
+  for (int r = 0; r < 8; ++r) a[r] = *reinterpret_cast<const vfloat8u*>(src + r * src_stride);
+  for (int r = 0; r < 8; r += 2) {
+    t[r] = __builtin_shufflevector(a[r], a[r + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[r + 1] = __builtin_shufflevector(a[r], a[r + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int r = 0; r < 8; r += 4)
+    for (int h = 0; h < 2; ++h) {  // h = 0: columns 0, 1 (and 4, 5); h = 1: columns 2, 3 (6, 7)
+      u[r + 2 * h] = __builtin_shufflevector(t[r + h], t[r + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      u[r + 2 * h + 1] = __builtin_shufflevector(t[r + h], t[r + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int c = 0; c < 4; ++c) {
+    *reinterpret_cast<vfloat8u*>(dst + c * dst_stride) =
+        __builtin_shufflevector(u[c], u[c + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    *reinterpret_cast<vfloat8u*>(dst + (c + 4) * dst_stride) =
+        __builtin_shufflevector(u[c], u[c + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+constexpr int kTransposeBlock = 8;
+#else
+constexpr int kTransposeBlock = 4;
+#endif
+
+template <int B>
+void transpose_block(const float* src, index_t src_stride, float* dst, index_t dst_stride) {
+#if defined(__AVX2__)
+  if constexpr (B == 8) return transpose_8x8(src, src_stride, dst, dst_stride);
+#endif
+  transpose_4x4(src, src_stride, dst, dst_stride);
+}
+
+// out[p * W + l] = src[l * lane_stride + p] for the lanes [0, B * groups): B x B transposes, B
+// steps at a time across all the groups (out is then written in whole rows, once, where group
+// by group its rows, 64 KiB at W = 32 and KC = 512, were swept W / B times), then the last
+// steps one by one. Returns the lanes done.
+template <int B, int W>
+int transpose_lane_groups(index_t kc, int groups, const float* src, index_t lane_stride,
+                          float* out) {
+  const index_t whole = kc - kc % B;
+  for (index_t p = 0; p < whole; p += B)
+    for (int g = 0; g < groups; ++g)
+      transpose_block<B>(src + B * g * lane_stride + p, lane_stride, out + p * W + B * g, W);
+  for (int l = 0; l < B * groups; ++l)
+    for (index_t p = whole; p < kc; ++p) out[p * W + l] = src[l * lane_stride + p];
+  return B * groups;
+}
+
 // Packs one panel of W lanes (the MR rows of an A panel or the NR columns of a B panel) over
 // kc steps of k: out[p * W + l] = src[l * lane_stride + p * step_stride]; lanes past `lanes`
 // are zero. Each source layout gets its fast loop: lanes contiguous (a plain copy per step),
-// steps contiguous (4 x 4 transposes), else element by element.
+// steps contiguous (block transposes), else element by element.
 template <int W>
 void pack_panel(index_t kc, int lanes, const float* src, index_t lane_stride, index_t step_stride,
                 float* out) {
@@ -224,13 +278,11 @@ void pack_panel(index_t kc, int lanes, const float* src, index_t lane_stride, in
   }
   int l = 0;
   if (step_stride == 1) {
-    const index_t kc4 = kc - kc % 4;
-    for (; l + 4 <= lanes; l += 4) {
-      const float* lane_src = src + l * lane_stride;
-      for (index_t p = 0; p < kc4; p += 4) transpose_4x4(lane_src + p, lane_stride, out + p * W + l, W);
-      for (index_t p = kc4; p < kc; ++p)
-        for (int i = 0; i < 4; ++i) out[p * W + l + i] = lane_src[i * lane_stride + p];
-    }
+    l = transpose_lane_groups<kTransposeBlock, W>(kc, lanes / kTransposeBlock, src, lane_stride,
+                                                  out);
+    if (kTransposeBlock > 4)
+      l += transpose_lane_groups<4, W>(kc, (lanes - l) / 4, src + l * lane_stride, lane_stride,
+                                       out + l);
   }
   for (; l < lanes; ++l)
     for (index_t p = 0; p < kc; ++p) out[p * W + l] = src[l * lane_stride + p * step_stride];
