@@ -232,8 +232,13 @@ def test_few_tap_weight_gradient_reads_no_column_past_its_outputs(isa, threads, 
     (2, 3, 21, 37, 10, 1, 1, 1),      # odd sizes: the last row and column dropped; filters off
     (1, 2, 17, 40, 7, 2, (2, 1), 1),  # the register blocks, dilation
     (2, 1, 9, 9, 41, 0, 1, 1),        # narrow rows, many filters (split over threads at batch 1)
-    (2, 16, 10, 10, 16, 1, 1, 1),     # Winograd: the two kernels in turn
-    (2, 2, 11, 11, 5, 1, 1, 2),       # strided: likewise
+    # Winograd: each 2 x 2 output tile is a window, pooled in the output transform
+    (2, 16, 10, 10, 16, 1, 1, 1),     # even sizes: every tile a window
+    (3, 32, 13, 13, 64, 0, 1, 1),     # E2's second layer: 11 x 11, the last tile row and column dropped
+    (2, 17, 9, 70, 19, 1, 1, 1),      # windows past a vector per row; K off the panels
+    (1, 16, 40, 5, 16, 0, 1, 1),      # chained narrow rows (3 wide: 1 window), one image
+    (9, 16, 6, 7, 20, 1, 1, 1),       # small images: blocks of several, split over threads
+    (2, 2, 11, 11, 5, 1, 1, 2),       # strided: the two kernels in turn
 ])
 def test_conv_relu_max_pool_matches_the_kernels_in_turn(isa, threads, rng, case):
     """conv2d_relu_max_pool2d_forward: exactly conv2d_forward(relu=True) then a 2x2 stride-2

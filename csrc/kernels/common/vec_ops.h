@@ -73,6 +73,18 @@ static inline void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, in
   at = offset + lane_iota() * 2 + static_cast<int>(corner);
 }
 
+// Stores the first `count` (0 < count <= kLanes) lanes of v to p, nothing past them.
+static inline void vstore_first(std::int32_t* p, vint v, int count) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << count) - 1), (__m512i)v);
+#elif defined(__AVX2__)
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  _mm256_maskstore_epi32(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes), (__m256i)v);
+#else
+  for (int i = 0; i < count; ++i) p[i] = v[i];
+#endif
+}
+
 static inline void store_index(index_t* out, vint positions) {
   *reinterpret_cast<vint64*>(out) = __builtin_convertvector(positions, vint64);
 }

@@ -26,6 +26,8 @@ void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, f
 bool winograd_suits(const ConvShape& s);
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                       bool relu, float* y, int nt);
+void winograd_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                               const float* bias, float* y, std::int32_t* indices, int nt);
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt);
 bool winograd_input_grad_suits(const ConvShape& s);

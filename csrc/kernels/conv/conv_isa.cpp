@@ -227,11 +227,17 @@ void conv2d_backward(const ConvShape& s, const float* grad_y, const float* x, co
 }
 
 // max_pool2d(relu(conv)) 2x2 / 2 in one pass where the direct few-tap path suits (the output
-// then never leaves the registers unpooled).
+// then never leaves the registers unpooled) or Winograd's (each 2 x 2 output tile is a pooling
+// window, pooled as it is transformed).
 bool conv2d_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
                              const float* bias, float* y, std::int32_t* indices, int nt) {
-  if (!direct_suits(s) || s.oh < 2 || s.ow < 2) return false;
-  direct_relu_max_pool2x2(s, x, weight, bias, y, indices, nt);
+  if (s.oh < 2 || s.ow < 2) return false;
+  if (direct_suits(s))
+    direct_relu_max_pool2x2(s, x, weight, bias, y, indices, nt);
+  else if (winograd_suits(s))
+    winograd_relu_max_pool2x2(s, x, weight, bias, y, indices, nt);
+  else
+    return false;
   return true;
 }
 

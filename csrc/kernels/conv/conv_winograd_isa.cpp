@@ -28,6 +28,7 @@
 // F(2x2) rather than F(4x4, 3x3): its transforms hold only 0, +-1 and 1/2, so results are as
 // accurate as the direct GEMM's (F(4x4) measured ~10x its error on 256 channels), for 2.25x
 // fewer multiplications instead of 4x.
+#include "kernels/common/vec_ops.h"
 #include "kernels/conv/winograd_tiles.h"
 
 namespace hpnn {
@@ -162,8 +163,68 @@ void stage_chunk_output(const float* m, index_t channels, index_t j0, float* sta
     }
 }
 
+// max_pool2d(relu(y + bias)), 2x2 windows of stride 2, of a chunk's products (m as
+// chunk_products leaves them): an F(2x2) tile is one pooling window. The window maxima go to
+// values[k * stride + t] for channel k's tile t, and which of the window's outputs won to
+// codes (0 .. 3 in window order; first maximum, last NaN, as max_pool2d picks them).
+void stage_chunk_pooled(const float* m, index_t channels, const float* bias, index_t j0,
+                        float* values, std::int32_t* codes, index_t stride) {
+  const index_t rows_padded = ceil_div(channels, MR) * MR;
+  for (index_t k = 0; k < channels; ++k) {
+    const vfloat b = vbroadcast(bias ? bias[k] : 0.0f);
+    for (int half = 0; half < NV; ++half) {
+      vfloat mm[kPoints], out[2][2];
+      for (int xi = 0; xi < kPoints; ++xi)
+        mm[xi] = vload(m + (xi * rows_padded + k) * NR + half * kLanes);
+      output_tiles(mm, out);
+      vfloat best = relu(out[0][0] + b);
+      vint code = vint{};
+      take_if_better(best, code, relu(out[0][1] + b), vint{} + 1);
+      take_if_better(best, code, relu(out[1][0] + b), vint{} + 2);
+      take_if_better(best, code, relu(out[1][1] + b), vint{} + 3);
+      const index_t at = k * stride + j0 + half * kLanes;
+      vstore(values + at, best);
+      *reinterpret_cast<vint*>(codes + at) = code;
+    }
+  }
+}
+
+// The pooled planes' rows of the block's tiles from stage_chunk_pooled's: window (py, px) is
+// tile (py, px) (a last partial tile row or column has no window), and its position in the
+// convolution's output plane follows from the winner's code.
+void copy_staged_pooled(const ConvShape& s, const TileGrid& grid, const float* values,
+                        const std::int32_t* codes, index_t stride, index_t first, index_t count,
+                        float* y, std::int32_t* indices) {
+  const index_t ph = s.oh / 2, pw = s.ow / 2;
+  const vint ow = vint{} + static_cast<int>(s.ow);
+  for (index_t k = 0; k < s.k; ++k)
+    for_each_segment(grid, first, count, [&](const Segment& seg) {
+      for (index_t ty = seg.ty0; ty < imin(seg.ty1, ph); ++ty) {
+        const index_t from = k * stride + (seg.row + ty - seg.ty0) * grid.row_tiles;
+        const index_t to = ((seg.n * s.k + k) * ph + ty) * pw;
+        for (index_t px = 0; px < pw; px += kLanes) {
+          const int lanes = static_cast<int>(imin(kLanes, pw - px));
+          const vint code = *reinterpret_cast<const vint*>(codes + from + px);
+          const vint column = 2 * (lane_iota() + static_cast<int>(px)) + (code & 1);
+          const vint at = (code >> 1) * ow + column + static_cast<int>(2 * ty * s.ow);
+          vstore_first(y + to + px, vload(values + from + px), lanes);
+          vstore_first(indices + to + px, at, lanes);
+        }
+      }
+    });
+}
+
+// Where a forward block's outputs go: y (N, K, OH, OW) with the bias added and relu'd when
+// asked, or with `indices`, max_pool2d(relu(y)) 2x2 / 2 (N, K, OH / 2, OW / 2) and its argmax.
+struct ForwardOutput {
+  const float* bias;
+  bool relu;
+  float* y;
+  std::int32_t* indices;
+};
+
 void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, const float* u,
-                   const float* bias, bool relu, float* y, index_t first, index_t count) {
+                   const ForwardOutput& out, index_t first, index_t count) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const index_t v_point = point_stride(s.c * ts), stride = staged_row_stride(tiles);
   const index_t chunk = kPoints * ceil_div(s.k, MR) * MR * NR;
@@ -173,6 +234,9 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   float* m = thread_scratch(kScratchWinogradProducts,
                             static_cast<std::size_t>(chunk + 2 * s.k * stride));
   float* stage = m + chunk;
+  // The pooled stage: values and codes of half the width each (stride is 2 * pooled + 2 lanes).
+  const index_t pooled = stride / 2;
+  std::int32_t* codes = reinterpret_cast<std::int32_t*>(stage + s.k * pooled);
   transform_input(s, grid, x, first, count, v, work);
   // The last chunk reads whole NR columns: zero V's past the tiles (their products are dropped,
   // but should not be uninitialised memory's, nor denormals).
@@ -182,9 +246,15 @@ void forward_block(const ConvShape& s, const TileGrid& grid, const float* x, con
   const index_t u_point = point_stride(packed_a_size(s.k, s.c));
   for (index_t j0 = 0; j0 < tiles; j0 += NR) {
     chunk_products(u, u_point, s.k, s.c, v, v_point, ts, j0, m);
-    stage_chunk_output(m, s.k, j0, stage, stride);
+    if (out.indices)
+      stage_chunk_pooled(m, s.k, out.bias, j0, stage, codes, pooled);
+    else
+      stage_chunk_output(m, s.k, j0, stage, stride);
   }
-  copy_staged_output(s, grid, stage, stride, bias, relu, first, count, y);
+  if (out.indices)
+    copy_staged_pooled(s, grid, stage, codes, pooled, first, count, out.y, out.indices);
+  else
+    copy_staged_output(s, grid, stage, stride, out.bias, out.relu, first, count, out.y);
 }
 
 // du[xi] (K x C) += dM[xi] @ V[xi]^T over a block's tiles (dm and v as transform_grad_output
@@ -295,6 +365,17 @@ void untransform_weight_grad(const ConvShape& s, const float* du, float* grad_w)
   }
 }
 
+void run_forward(const ConvShape& s, const float* x, const float* weight,
+                 const ForwardOutput& out, int nt) {
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt);
+  float* u = thread_scratch(kScratchWinogradWeights,
+                            static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
+  transform_weights(s, weight, false, u, nt);
+  for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int) {
+    forward_block(s, grid, x, u, out, first, count);
+  });
+}
+
 }  // namespace
 
 // Undilated stride-1 3x3 with one group and enough channels on both sides to fill the GEMMs
@@ -306,13 +387,12 @@ bool winograd_suits(const ConvShape& s) {
 
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                       bool relu, float* y, int nt) {
-  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt);
-  float* u = thread_scratch(kScratchWinogradWeights,
-                            static_cast<std::size_t>(kPoints * point_stride(packed_a_size(s.k, s.c))));
-  transform_weights(s, weight, false, u, nt);
-  for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int) {
-    forward_block(s, grid, x, u, bias, relu, y, first, count);
-  });
+  run_forward(s, x, weight, ForwardOutput{bias, relu, y, nullptr}, nt);
+}
+
+void winograd_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                               const float* bias, float* y, std::int32_t* indices, int nt) {
+  run_forward(s, x, weight, ForwardOutput{bias, true, y, indices}, nt);
 }
 
 // Tiles stored for one image of an h x w output.

@@ -343,20 +343,25 @@ void copy_row(const float* src, index_t n, float b, bool with_relu, index_t room
 }
 
 // The output transform A^T M A of a vector of tiles from its 16 products mm[xi], A^T =
-// [1 1 1 0; 0 1 -1 -1]: output row i of the tiles, their two columns interleaved (lo: tiles
-// 0 .. kLanes/2 - 1, hi: the rest).
-void output_tile_rows(const vfloat (&mm)[kPoints], vfloat (&lo)[2], vfloat (&hi)[2]) {
+// [1 1 1 0; 0 1 -1 -1]: out[i][j], output (i, j) of each tile.
+void output_tiles(const vfloat (&mm)[kPoints], vfloat (&out)[2][2]) {
   vfloat cols[4][2];  // M A, row a, column j
   for (int a = 0; a < 4; ++a) {
     cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
     cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
   }
-  for (int i = 0; i < 2; ++i) {
-    vfloat tile[2];
-    for (int j = 0; j < 2; ++j)
-      tile[j] = i == 0 ? cols[0][j] + cols[1][j] + cols[2][j] : cols[1][j] - cols[2][j] - cols[3][j];
-    interleave(tile[0], tile[1], &lo[i], &hi[i]);
+  for (int j = 0; j < 2; ++j) {
+    out[0][j] = cols[0][j] + cols[1][j] + cols[2][j];
+    out[1][j] = cols[1][j] - cols[2][j] - cols[3][j];
   }
+}
+
+// output_tiles as output rows: row i of the tiles, their two columns interleaved (lo: tiles
+// 0 .. kLanes/2 - 1, hi: the rest).
+void output_tile_rows(const vfloat (&mm)[kPoints], vfloat (&lo)[2], vfloat (&hi)[2]) {
+  vfloat out[2][2];
+  output_tiles(mm, out);
+  for (int i = 0; i < 2; ++i) interleave(out[i][0], out[i][1], &lo[i], &hi[i]);
 }
 
 // Floats from one staged output row to the next: two per tile of the block, rounded up to
