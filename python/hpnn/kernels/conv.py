@@ -51,7 +51,8 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
     """(values, int32 indices) of max_pool2d(relu(conv2d(x)), 2): 2x2 windows, stride 2, floor,
     indices flat positions in the convolution's output planes. One pass where a fused path
     suits (a first layer's few taps: the convolution's output never leaves the registers
-    unpooled), else the two kernels in turn."""
+    unpooled; Winograd's 3x3: each 2x2 output tile is a window, pooled as it is transformed),
+    else the two kernels in turn."""
     x, weight = _float32(x, "x"), _float32(weight, "weight")
     geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
     fused = _native.conv2d_relu_max_pool2d_forward(x, weight, _bias(bias, weight), geometry)
