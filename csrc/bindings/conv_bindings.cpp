@@ -189,6 +189,52 @@ py::object relu_max_pool2x2(py::handle x_obj, py::handle w_obj, py::handle bias_
   return py::make_tuple(y.array, indices);
 }
 
+// The int32 argmax of a fused pool: C-contiguous, the pooled shape; never converted.
+const std::int32_t* pool_indices(py::handle obj, const FloatArray& like, const char* fn) {
+  if (!py::isinstance<py::array>(obj) ||
+      !py::array(py::reinterpret_borrow<py::array>(obj)).dtype().is(py::dtype::of<std::int32_t>()))
+    throw py::type_error(std::string(fn) + ": argument 'indices' must be an int32 ndarray");
+  const auto indices = py::reinterpret_borrow<py::array>(obj);
+  bool same = indices.ndim() == like.ndim && (indices.flags() & py::array::c_style);
+  for (int i = 0; same && i < like.ndim; ++i) same = indices.shape(i) == like.shape[i];
+  if (!same)
+    throw py::value_error(std::string(fn) + ": argument 'indices' must be C-contiguous with "
+                          "grad's shape " + shape_str(like.shape, like.ndim));
+  return static_cast<const std::int32_t*>(indices.data());
+}
+
+// conv2d_backward of max_pool2d(relu(conv)) 2x2 / 2 from the pool's gradient, indices and
+// output, in one sweep (dy never written), or None where no fused path suits the convolution
+// or an index lies outside its window (the caller then runs the two kernels).
+py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj,
+                                     py::handle output_obj, py::handle x_obj, py::handle w_obj,
+                                     py::tuple geometry) {
+  const char* fn = "conv2d_relu_max_pool2d_backward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  FloatArray grad = contiguous_input(grad_obj, fn, "grad", 4);
+  FloatArray output = contiguous_input(output_obj, fn, "output", 4);
+  const index_t pooled[] = {s.n, s.k, s.oh / 2, s.ow / 2};
+  require_shape(grad, pooled, fn, "grad");
+  require_shape(output, pooled, fn, "output");
+  const std::int32_t* indices = pool_indices(indices_obj, grad, fn);
+  const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
+  FloatArray dx = new_array({s.n, s.c, s.h, s.w});
+  FloatArray params = new_array({weight_size + s.k});
+  const auto kernel = active_kernels().conv2d_relu_max_pool2x2_backward;
+  const int nt = conv_threads(s);
+  bool fused;
+  {
+    py::gil_scoped_release release;
+    fused = kernel(s, grad.data, indices, output.data, x.data, w.data, dx.data, params.data, nt);
+  }
+  if (!fused) return py::none();
+  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
+      py::make_tuple(w.shape[0], w.shape[1], w.shape[2], w.shape[3]));
+  return py::make_tuple(dx.array, grad_w,
+                        params.array[py::slice(weight_size, weight_size + s.k, 1)]);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& kernels) {
@@ -202,6 +248,9 @@ void bind_conv(py::module_& kernels) {
               py::arg("geometry"));
   kernels.def("conv2d_relu_max_pool2d_forward", &relu_max_pool2x2, py::arg("x"),
               py::arg("weight"), py::arg("bias"), py::arg("geometry"));
+  kernels.def("conv2d_relu_max_pool2d_backward", &relu_max_pool2x2_backward, py::arg("grad"),
+              py::arg("indices"), py::arg("output"), py::arg("x"), py::arg("weight"),
+              py::arg("geometry"));
 }
 
 }  // namespace hpnn

@@ -116,6 +116,13 @@ struct KernelTable {
   bool (*conv2d_relu_max_pool2x2)(const ConvShape&, const float* x, const float* weight,
                                   const float* bias, float* y, std::int32_t* indices,
                                   int num_threads) = nullptr;
+  // Its backward: conv2d_backward's (grad_x, grad_params) of the convolution under the relu and
+  // pool, from the pool's gradient, indices and output, with dy never written; false (outputs
+  // unfinished) where no fused path suits or an index lies outside its window.
+  bool (*conv2d_relu_max_pool2x2_backward)(const ConvShape&, const float* grad,
+                                           const std::int32_t* indices, const float* output,
+                                           const float* x, const float* weight, float* grad_x,
+                                           float* grad_params, int num_threads) = nullptr;
   // Runs `iters` iterations of independent FMAs in registers; returns the flops done.
   double (*fma_probe)(index_t iters) = nullptr;
   // Activations, losses, optimizer steps and dropout (core/nn_args.h).

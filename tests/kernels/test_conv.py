@@ -227,43 +227,6 @@ def test_few_tap_weight_gradient_reads_no_column_past_its_outputs(isa, threads, 
     assert_close(actual[..., :2], expected[..., :2])
 
 
-@pytest.mark.parametrize("case", [
-    (3, 1, 28, 28, 32, 0, 1, 1),      # a first layer: the fused direct path
-    (2, 3, 21, 37, 10, 1, 1, 1),      # odd sizes: the last row and column dropped; filters off
-    (1, 2, 17, 40, 7, 2, (2, 1), 1),  # the register blocks, dilation
-    (2, 1, 9, 9, 41, 0, 1, 1),        # narrow rows, many filters (split over threads at batch 1)
-    # Winograd: each 2 x 2 output tile is a window, pooled in the output transform
-    (2, 16, 10, 10, 16, 1, 1, 1),     # even sizes: every tile a window
-    (3, 32, 13, 13, 64, 0, 1, 1),     # E2's second layer: 11 x 11, the last tile row and column dropped
-    (2, 17, 9, 70, 19, 1, 1, 1),      # windows past a vector per row; K off the panels
-    (1, 16, 40, 5, 16, 0, 1, 1),      # chained narrow rows (3 wide: 1 window), one image
-    (9, 16, 6, 7, 20, 1, 1, 1),       # small images: blocks of several, split over threads
-    (2, 2, 11, 11, 5, 1, 1, 2),       # strided: the two kernels in turn
-])
-def test_conv_relu_max_pool_matches_the_kernels_in_turn(isa, threads, rng, case):
-    """conv2d_relu_max_pool2d_forward: exactly conv2d_forward(relu=True) then a 2x2 stride-2
-    max pool with int32 indices (integer data: exact sums, many ties and zero windows; a NaN),
-    and the reference twin on random data."""
-    n, c, h, w, k, padding, dilation, stride = case
-    geometry = dict(padding=padding, dilation=dilation, stride=stride)
-    x = rng.integers(-3, 3, size=(n, c, h, w)).astype(np.float32)
-    x[0, 0, 2, 3] = np.nan
-    weight = rng.integers(-2, 3, size=(k, c, 3, 3)).astype(np.float32)
-    bias = rng.integers(-2, 2, size=k).astype(np.float32)
-    values, indices = native.conv2d_relu_max_pool2d_forward(x, weight, bias, **geometry)
-    conv = native.conv2d_forward(x, weight, bias, relu=True, **geometry)
-    expected, expected_indices = kernels.max_pool2d_forward(conv, 2, index_dtype=np.int32)
-    assert indices.dtype == np.int32 and np.isnan(values).any()
-    np.testing.assert_array_equal(values, expected)
-    np.testing.assert_array_equal(indices, expected_indices)
-    x, weight = (rng.standard_normal(a.shape).astype(np.float32) for a in (x, weight))
-    values, indices = native.conv2d_relu_max_pool2d_forward(x, weight, None, **geometry)
-    expected, expected_indices = reference.conv2d_relu_max_pool2d_forward(
-        x.astype(np.float64), weight.astype(np.float64), None, **geometry)
-    assert_close(values, expected.astype(np.float32))
-    assert (indices == expected_indices).mean() > 0.99  # float32 rounding may flip near-ties
-
-
 def test_strided_input_is_handled(rng):
     x = rng.standard_normal((2, 3, 12, 14), dtype=np.float32)[:, :, ::2, 1::2]
     weight = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)

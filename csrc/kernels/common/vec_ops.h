@@ -73,6 +73,21 @@ static inline void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, in
   at = offset + lane_iota() * 2 + static_cast<int>(corner);
 }
 
+// The first `count` (0 < count <= kLanes) integers at p, zero in the other lanes; reads
+// nothing past them.
+static inline vint vload_first(const std::int32_t* p, int count) {
+#if defined(__AVX512F__)
+  return (vint)_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << count) - 1), p);
+#elif defined(__AVX2__)
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return (vint)_mm256_maskload_epi32(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes));
+#else
+  vint v = {};
+  for (int i = 0; i < count; ++i) v[i] = p[i];
+  return v;
+#endif
+}
+
 // Stores the first `count` (0 < count <= kLanes) lanes of v to p, nothing past them.
 static inline void vstore_first(std::int32_t* p, vint v, int count) {
 #if defined(__AVX512F__)

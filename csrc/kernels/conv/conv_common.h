@@ -35,6 +35,13 @@ void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* w
                          float* grad_x, int nt);
 void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
                        const float* weight, float* grad_x, float* grad_params, int nt);
+// winograd_backward with dy unpooled from a following 2x2 stride-2 max pool's gradient (grad,
+// int32 indices, the pooled relu'd output; see PooledGrad); false (outputs unfinished) when
+// an index lies outside its window.
+bool winograd_relu_max_pool2x2_backward(const ConvShape& s, const float* grad,
+                                        const std::int32_t* indices, const float* relu_output,
+                                        const float* x, const float* weight, float* grad_x,
+                                        float* grad_params, int nt);
 
 namespace {
 

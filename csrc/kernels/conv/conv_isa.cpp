@@ -241,6 +241,17 @@ bool conv2d_relu_max_pool2x2(const ConvShape& s, const float* x, const float* we
   return true;
 }
 
+// Its backward where Winograd's transposed transforms take both gradients (dy unpooled as
+// they read it).
+bool conv2d_relu_max_pool2x2_backward(const ConvShape& s, const float* grad,
+                                      const std::int32_t* indices, const float* output,
+                                      const float* x, const float* weight, float* grad_x,
+                                      float* grad_params, int nt) {
+  if (s.oh < 2 || s.ow < 2 || !winograd_input_grad_suits(s)) return false;
+  return winograd_relu_max_pool2x2_backward(s, grad, indices, output, x, weight, grad_x,
+                                            grad_params, nt);
+}
+
 }  // namespace
 }  // namespace HPNN_ISA_NS
 
@@ -250,6 +261,7 @@ void HPNN_ISA_FN(register_conv)(KernelTable& table) {
   table.conv2d_backward_weight = HPNN_ISA_NS::conv2d_backward_weight;
   table.conv2d_backward = HPNN_ISA_NS::conv2d_backward;
   table.conv2d_relu_max_pool2x2 = HPNN_ISA_NS::conv2d_relu_max_pool2x2;
+  table.conv2d_relu_max_pool2x2_backward = HPNN_ISA_NS::conv2d_relu_max_pool2x2_backward;
 }
 
 }  // namespace hpnn

@@ -332,13 +332,14 @@ void input_grad_block(const ConvShape& s, const TileGrid& grid, const float* gra
 }
 
 // Both gradients of a block of whole images from one dM: grad_x as input_grad_block, then
-// V = B^T x B into the same buffer as dV, and du (and bias sums) as weight_grad_block.
+// V = B^T x B into the same buffer as dV, and du (and bias sums) as weight_grad_block. dy is
+// grad_y, or with `pool`, unpooled from a following max pool's gradient.
 void backward_block(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                    const float* x, const float* ut, float* grad_x, float* du, float* bias_sums,
-                    index_t first, index_t count, int nt) {
+                    const PooledGrad* pool, const float* x, const float* ut, float* grad_x,
+                    float* du, float* bias_sums, index_t first, index_t count, int nt) {
   const index_t tiles = count * grid.row_tiles, ts = tile_stride(tiles);
   const BlockBuffers b = block_buffers(s, grid, count);
-  transform_grad_output(s, grid, grad_y, first, count, b.dm, b.work);
+  transform_grad_output(s, grid, grad_y, first, count, b.dm, b.work, pool);
   add_bias_sums(s, b.dm, b.dm_point, tiles, ts, bias_sums);
   scatter_input_grad(s, grid, b.dm, b.dm_point, ut, b.v, first, count, grad_x, b.work, nt);
   transform_input(s, grid, x, first, count, b.v, b.work);
@@ -457,18 +458,38 @@ void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* 
   });
 }
 
+namespace {
+
 // Both gradients where the input gradient suits the transposed transforms: in blocks of whole
 // images (as winograd_input_grad), each block's dM shared by the two.
-void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
-                       const float* weight, float* grad_x, float* grad_params, int nt) {
+void run_backward(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
+                  const float* x, const float* weight, float* grad_x, float* grad_params,
+                  int nt) {
   const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
   const float* ut = transposed_weights(s, weight, nt);
   sum_weight_grad(s, grid, true, kScratchWinogradGrads, nt, grad_params,
                   [&](index_t b, float* du, float* bias_sums, int inner) {
     const index_t first = b * grid.rows_per_block;
-    backward_block(s, grid, grad_y, x, ut, grad_x, du, bias_sums, first,
+    backward_block(s, grid, grad_y, pool, x, ut, grad_x, du, bias_sums, first,
                    imin(grid.rows_per_block, grid.rows - first), inner);
   });
+}
+
+}  // namespace
+
+void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
+                       const float* weight, float* grad_x, float* grad_params, int nt) {
+  run_backward(s, grad_y, nullptr, x, weight, grad_x, grad_params, nt);
+}
+
+bool winograd_relu_max_pool2x2_backward(const ConvShape& s, const float* grad, const std::int32_t* indices,
+                                        const float* relu_output, const float* x,
+                                        const float* weight, float* grad_x, float* grad_params,
+                                        int nt) {
+  int stray = 0;
+  const PooledGrad pool{grad, indices, relu_output, &stray};
+  run_backward(s, nullptr, &pool, x, weight, grad_x, grad_params, nt);
+  return !stray;
 }
 
 }  // namespace HPNN_ISA_NS

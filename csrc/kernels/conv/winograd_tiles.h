@@ -3,6 +3,7 @@
 // output transform y = A^T M A, all on vectors of tiles. Included by that per-ISA source only;
 // everything is in an anonymous namespace.
 #pragma once
+#include "kernels/common/vec_ops.h"
 #include "kernels/conv/conv_common.h"
 
 namespace hpnn {
@@ -216,10 +217,59 @@ void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __r
 
 // What a transform reads: `channels` planes of h x w per image, zero-padded by pad_h and pad_w,
 // a tile row reading `patch` rows of them (4 of the input, 2 of the output gradient).
+// The gradient of a 2x2 stride-2 max pool (floor) that follows the convolution, to be read as
+// the convolution's dy: dy's window (py, px) holds grad at the window's argmax (a flat position
+// in dy's plane) where the pooled relu'd output is > 0, and zero elsewhere, as
+// max_pool2d_backward(relu_output=) writes it. Each array is (N, K, oh / 2, ow / 2).
+struct PooledGrad {
+  const float* grad;
+  const std::int32_t* indices;
+  const float* relu_output;
+  int* stray;  // set when an index lies outside its window (dy then unfinished)
+};
+
 struct Planes {
   const float* data;
   index_t channels, h, w, pad_h, pad_w, patch;
+  const PooledGrad* pool = nullptr;  // data is null and dy is unpooled from here instead
 };
+
+// dy's rows 2 * ty0 .. 2 * (ty0 + rows) - 1 of plane `plane` (image n, channel k: n * K + k)
+// from the pool's gradient (split as split_rows: row 2 * ty to even[ty - ty0], 2 * ty + 1 to
+// odd), `width` columns each.
+void unpool_rows(const PooledGrad& pool, const Planes& dy, index_t plane, index_t ty0,
+                 index_t rows, index_t width, float* even, float* odd) {
+  const index_t ph = dy.h / 2, pw = dy.w / 2;
+  const vint w = vint{} + static_cast<int>(dy.w);
+  vint stray = vint{};
+  for (index_t j = 0; j < rows; ++j) {
+    float *top = even + j * width, *bottom = odd + j * width;
+    fill(top, width, 0.0f), fill(bottom, width, 0.0f);
+    const index_t ty = ty0 + j;
+    if (ty >= ph) continue;
+    const index_t o = (plane * ph + ty) * pw;
+    for (index_t px = 0; px < pw; px += kLanes) {
+      const int lanes = static_cast<int>(imin(kLanes, pw - px));
+      const vint lane = lane_iota();
+      const vint corner = 2 * (lane + static_cast<int>(px)) + static_cast<int>(2 * ty * dy.w);
+      const vint d = vload_first(pool.indices + o + px, lanes) - corner;
+      vfloat g = vload_first(pool.grad + o + px, lanes);
+      g = vload_first(pool.relu_output + o + px, lanes) > 0.0f ? g : vfloat{};
+      const vint tl = d == 0, tr = d == 1, bl = d == w, br = d == w + 1;
+      stray |= (lane < lanes) & ~(tl | tr | bl | br);
+      vfloat lo, hi;
+      const int pair_floats = 2 * lanes;  // the windows' two columns
+      interleave(tl ? g : vfloat{}, tr ? g : vfloat{}, &lo, &hi);
+      vstore_first(top + 2 * px, lo, static_cast<int>(imin(kLanes, pair_floats)));
+      if (pair_floats > kLanes) vstore_first(top + 2 * px + kLanes, hi, pair_floats - kLanes);
+      interleave(bl ? g : vfloat{}, br ? g : vfloat{}, &lo, &hi);
+      vstore_first(bottom + 2 * px, lo, static_cast<int>(imin(kLanes, pair_floats)));
+      if (pair_floats > kLanes) vstore_first(bottom + 2 * px + kLanes, hi, pair_floats - kLanes);
+    }
+  }
+  for (int i = 0; i < kLanes; ++i)
+    if (stray[i]) __atomic_store_n(pool.stray, 1, __ATOMIC_RELAXED);
+}
 
 // out[xi][c][t] for the block's tiles (tile rows [first, first + count)) and every channel c:
 // the planes' rows split (split_rows), row_pass over them, column_pass over the result.
@@ -230,16 +280,20 @@ void transform_planes(const TileGrid& grid, const Planes& in, index_t first, ind
   const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(in.channels * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count), plane = in.h * in.w;
   float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
-  const float* end = in.data + grid.rows / grid.th * in.channels * plane;  // past the last image
   clear_pass_tails(grid, count, pass);
   for (index_t c = 0; c < in.channels; ++c) {
-    if (c + 1 < in.channels)
+    if (c + 1 < in.channels && !in.pool)
       prefetch_channel(grid, in.data + (c + 1) * plane, in.channels * plane, in.h, in.w, in.pad_h,
                        in.patch, first, count);
     for_each_segment(grid, first, count, [&](const Segment& seg) {
       const index_t rows = seg.ty1 - seg.ty0;
-      split_rows(in.data + (seg.n * in.channels + c) * plane, in.h, in.w, in.pad_h, in.pad_w, end,
-                 2 * seg.ty0, rows + in.patch / 2 - 1, width, even, odd);
+      if (in.pool) {
+        unpool_rows(*in.pool, in, seg.n * in.channels + c, seg.ty0, rows, width, even, odd);
+      } else {
+        const float* end = in.data + grid.rows / grid.th * in.channels * plane;  // past the last image
+        split_rows(in.data + (seg.n * in.channels + c) * plane, in.h, in.w, in.pad_h, in.pad_w,
+                   end, 2 * seg.ty0, rows + in.patch / 2 - 1, width, even, odd);
+      }
       row_pass(even, odd, rows, width, pass + seg.row * width, size);
     });
     for_each_column_pass(grid, count, [&](index_t r, index_t n) {
@@ -258,9 +312,10 @@ void transform_input(const ConvShape& s, const TileGrid& grid, const float* x, i
 // dM[xi][k][t] = (A dy A^T)[xi] of the block's output-gradient tiles (zero past the output,
 // so chained rows' extra tiles get zero).
 void transform_grad_output(const ConvShape& s, const TileGrid& grid, const float* grad_y,
-                           index_t first, index_t count, float* dm, float* work) {
-  transform_planes(grid, Planes{grad_y, s.k, s.oh, s.ow, 0, 0, 2}, first, count, grad_row_pass,
-                   grad_column_pass, dm, work);
+                           index_t first, index_t count, float* dm, float* work,
+                           const PooledGrad* pool = nullptr) {
+  transform_planes(grid, Planes{grad_y, s.k, s.oh, s.ow, 0, 0, 2, pool}, first, count,
+                   grad_row_pass, grad_column_pass, dm, work);
 }
 
 // Floats of each of transform_input_grad's row arrays: two per tile and a vector's slack.

@@ -78,7 +78,8 @@ class Conv2dReLUMaxPool(Conv2d):
     relu = True
 
     def forward(self, x, weight, bias=None, pool=None, **geometry):
-        if pool != _POOL_2X2:
+        self.pool_2x2 = pool == _POOL_2X2
+        if not self.pool_2x2:
             y = super().forward(x, weight, bias, **geometry)
             self.y_shape = y.shape
             self.out, self.indices = max_pool_forward(y, pool)
@@ -91,6 +92,11 @@ class Conv2dReLUMaxPool(Conv2d):
         return self.out
 
     def backward(self, grad):
+        need = self.needs_input_grad
+        if self.pool_2x2 and need[0] and need[1]:  # the pool's backward in the convolution's
+            grad_x, grad_w, grad_b = kernel("conv2d_relu_max_pool2d_backward")(
+                c32(grad), self.indices, self.out, self.x, self.weight, **self.geometry)
+            return grad_x, grad_w, grad_b if self.has_bias and need[2] else None
         grad_y = kernel("max_pool2d_backward")(c32(grad), self.indices, self.y_shape,
                                                relu_output=self.out)
         return super().backward(grad_y)

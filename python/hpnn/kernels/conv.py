@@ -5,11 +5,11 @@ import numpy as np
 from .._C import kernels as _native
 from ..reference.conv import _conv_shapes
 from ._memo import memoized
-from .pool import max_pool2d_forward
+from .pool import max_pool2d_backward, max_pool2d_forward
 
 __all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
            "conv2d_backward_bias", "conv2d_backward_weight_bias", "conv2d_backward",
-           "conv2d_relu_max_pool2d_forward"]
+           "conv2d_relu_max_pool2d_forward", "conv2d_relu_max_pool2d_backward"]
 
 
 def _float32(value, name):
@@ -60,6 +60,27 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
         return fused
     y = conv2d_forward(x, weight, bias, stride, padding, dilation, groups, relu=True)
     return max_pool2d_forward(y, 2, index_dtype=np.int32)
+
+
+def conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, stride=1, padding=0,
+                                    dilation=1, groups=1):
+    """conv2d_backward's (grad_x, grad_w, grad_b) under max_pool2d(relu(conv2d(x)), 2), from the
+    pool's gradient, its indices and output (conv2d_relu_max_pool2d_forward's): the relu's
+    backward folded into the pool's (the gradient passes where output > 0). Where Winograd's
+    transposed transforms take both gradients, the convolution's grad_y is unpooled as they
+    read it and never written; else max_pool2d_backward, then conv2d_backward."""
+    grad, output = _float32(grad, "grad"), _float32(output, "output")
+    x, weight = _float32(x, "x"), _float32(weight, "weight")
+    geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    indices = np.asarray(indices)
+    if indices.dtype == np.int32:
+        fused = _native.conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, geometry)
+        if fused is not None:
+            return fused
+    _, (oh, ow) = _conv_shapes(x.shape, weight.shape, stride, padding, dilation, groups)
+    grad_y = max_pool2d_backward(grad, indices, (x.shape[0], weight.shape[0], oh, ow),
+                                 relu_output=output)
+    return conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups)
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):

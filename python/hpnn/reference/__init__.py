@@ -7,7 +7,7 @@ from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky
                          tanh_backward, tanh_forward)
 from .conv import (conv2d_backward, conv2d_backward_bias, conv2d_backward_input,
                    conv2d_backward_weight, conv2d_backward_weight_bias, conv2d_forward,
-                   conv2d_relu_max_pool2d_forward)
+                   conv2d_relu_max_pool2d_backward, conv2d_relu_max_pool2d_forward)
 from .dropout import dropout_backward, dropout_forward, dropout_uniforms
 from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forward_train
 from .optim import adagrad_step, adam_step, rmsprop_step, sgd_step
@@ -46,6 +46,7 @@ __all__ += [
 __all__ += [
     "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias",
     "conv2d_backward_weight_bias", "conv2d_backward", "conv2d_relu_max_pool2d_forward",
+    "conv2d_relu_max_pool2d_backward",
 ]
 __all__ += [
     "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward", "avg_pool2d_backward",

@@ -225,6 +225,17 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
     return max_pool2d_forward(y, 2, index_dtype=np.int32)
 
 
+def conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, stride=1, padding=0,
+                                    dilation=1, groups=1):
+    """conv2d_backward of max_pool2d_backward(grad, indices, relu_output=output) into the
+    convolution's output shape."""
+    from .pool import max_pool2d_backward
+    _, (oh, ow) = _conv_shapes(np.shape(x), np.shape(weight), stride, padding, dilation, groups)
+    grad_y = max_pool2d_backward(grad, indices, (np.shape(x)[0], np.shape(weight)[0], oh, ow),
+                                 relu_output=output)
+    return conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups)
+
+
 def conv2d_backward_bias(grad_y):
     """Gradient with respect to bias: grad_y (N, K, OH, OW) summed over N, OH, OW -> (K,)."""
     grad_y = _float_array(grad_y, "grad_y")
