@@ -204,11 +204,12 @@ const std::int32_t* pool_indices(py::handle obj, const FloatArray& like, const c
 }
 
 // conv2d_backward of max_pool2d(relu(conv)) 2x2 / 2 from the pool's gradient, indices and
-// output, in one sweep (dy never written), or None where no fused path suits the convolution
-// or an index lies outside its window (the caller then runs the two kernels).
+// output, in one sweep (dy never written; grad_x None unless input_grad), or None where no
+// fused path suits the convolution or an index lies outside its window (the caller then runs
+// the two kernels).
 py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj,
                                      py::handle output_obj, py::handle x_obj, py::handle w_obj,
-                                     py::tuple geometry) {
+                                     py::tuple geometry, bool input_grad) {
   const char* fn = "conv2d_relu_max_pool2d_backward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
   const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
@@ -219,7 +220,7 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
   require_shape(output, pooled, fn, "output");
   const std::int32_t* indices = pool_indices(indices_obj, grad, fn);
   const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
-  FloatArray dx = new_array({s.n, s.c, s.h, s.w});
+  FloatArray dx = input_grad ? new_array({s.n, s.c, s.h, s.w}) : FloatArray{};
   FloatArray params = new_array({weight_size + s.k});
   const auto kernel = active_kernels().conv2d_relu_max_pool2x2_backward;
   const int nt = conv_threads(s);
@@ -231,7 +232,7 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
   if (!fused) return py::none();
   py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
       py::make_tuple(w.shape[0], w.shape[1], w.shape[2], w.shape[3]));
-  return py::make_tuple(dx.array, grad_w,
+  return py::make_tuple(input_grad ? py::object(dx.array) : py::object(py::none()), grad_w,
                         params.array[py::slice(weight_size, weight_size + s.k, 1)]);
 }
 
@@ -250,7 +251,7 @@ void bind_conv(py::module_& kernels) {
               py::arg("weight"), py::arg("bias"), py::arg("geometry"));
   kernels.def("conv2d_relu_max_pool2d_backward", &relu_max_pool2x2_backward, py::arg("grad"),
               py::arg("indices"), py::arg("output"), py::arg("x"), py::arg("weight"),
-              py::arg("geometry"));
+              py::arg("geometry"), py::arg("input_grad") = true);
 }
 
 }  // namespace hpnn

@@ -117,8 +117,9 @@ struct KernelTable {
                                   const float* bias, float* y, std::int32_t* indices,
                                   int num_threads) = nullptr;
   // Its backward: conv2d_backward's (grad_x, grad_params) of the convolution under the relu and
-  // pool, from the pool's gradient, indices and output, with dy never written; false (outputs
-  // unfinished) where no fused path suits or an index lies outside its window.
+  // pool (grad_params alone where grad_x is null), from the pool's gradient, indices and output,
+  // with dy never written; false (outputs unfinished) where no fused path suits or an index
+  // lies outside its window.
   bool (*conv2d_relu_max_pool2x2_backward)(const ConvShape&, const float* grad,
                                            const std::int32_t* indices, const float* output,
                                            const float* x, const float* weight, float* grad_x,

@@ -96,17 +96,49 @@ def test_conv_relu_max_pool_backward_matches_the_kernels_in_turn(isa, threads, r
         assert_close(actual, want.astype(np.float32))
 
 
-def test_indices_outside_their_windows_take_the_kernels_in_turn(isa, rng):
+# The parameters' gradients alone (a first layer's input needs none): the direct few-tap path
+# unpools each filter block's dy planes into a buffer as it correlates them.
+WEIGHT_ONLY_CASES = [
+    (3, 1, 28, 28, 32, 0),      # E2's first layer
+    (2, 3, 21, 37, 10, 1),      # odd sizes: the last row and column unpooled; filters off blocks
+    (1, 2, 20, 40, 7, 0),       # one image: its filters split over threads
+    (2, 16, 12, 12, 16, 0),     # Winograd: the two kernels in turn
+]
+
+
+@pytest.mark.parametrize("case", WEIGHT_ONLY_CASES)
+def test_parameter_gradients_alone(isa, threads, rng, case):
+    padding = case[-1]
+    operands = pooled_operands(rng, case, integers=True)
+    grad_x, *actual = native.conv2d_relu_max_pool2d_backward(*operands, padding=padding,
+                                                             input_grad=False)
+    assert grad_x is None
+    for got, expected in zip(actual, in_turn(*operands, padding)[1:]):
+        np.testing.assert_array_equal(got, expected)
+    operands = pooled_operands(rng, case)
+    _, *expected = reference.conv2d_relu_max_pool2d_backward(
+        *(a.astype(np.float64) if a.dtype == np.float32 else a for a in operands), padding=padding,
+        input_grad=False)
+    _, *actual = native.conv2d_relu_max_pool2d_backward(*operands, padding=padding,
+                                                        input_grad=False)
+    for got, want in zip(actual, expected):
+        assert_close(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("case,input_grad", [(BACKWARD_CASES[0], True),
+                                             (WEIGHT_ONLY_CASES[0], False)])
+def test_indices_outside_their_windows_take_the_kernels_in_turn(isa, rng, case, input_grad):
     """The fused path unpools each gradient into its own window; an index elsewhere in the plane
     (which max_pool2d_backward accepts) sends the call to the two kernels, with their result."""
-    grad, indices, output, x, weight = pooled_operands(rng, BACKWARD_CASES[0])
+    grad, indices, output, x, weight = pooled_operands(rng, case)
     indices = indices.copy()
     indices[1, 5, 2, 3] = 0  # the plane's first element: window (0, 0), not (2, 3)
     output = np.abs(output) + 1  # every gradient passes the relu
-    for actual, expected in zip(native.conv2d_relu_max_pool2d_backward(grad, indices, output, x,
-                                                                       weight),
-                                in_turn(grad, indices, output, x, weight, 0)):
-        np.testing.assert_array_equal(actual, expected)
+    actual = native.conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight,
+                                                    input_grad=input_grad)
+    expected = in_turn(grad, indices, output, x, weight, 0)
+    for got, want in zip(actual[0 if input_grad else 1:], expected[0 if input_grad else 1:]):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_int64_indices_take_the_kernels_in_turn(rng):

@@ -18,6 +18,12 @@ void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x,
                         bool with_bias, int nt);
 void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
                              const float* bias, float* y, std::int32_t* indices, int nt);
+// direct_weight_grad (with the bias gradient) with dy unpooled from a following 2x2 stride-2
+// max pool's gradient, as winograd_relu_max_pool2x2_backward; false when an index lies outside
+// its window.
+bool direct_relu_max_pool2x2_weight_grad(const ConvShape& s, const float* grad,
+                                         const std::int32_t* indices, const float* relu_output,
+                                         const float* x, float* grad_params, int nt);
 void grid_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                   bool relu, float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,

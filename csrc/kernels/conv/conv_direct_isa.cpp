@@ -7,6 +7,7 @@
 // padded row (zeros, or columns no output uses).
 #include "kernels/common/vec_ops.h"
 #include "kernels/conv/padded_grid.h"
+#include "kernels/conv/pooled_grad.h"
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -181,17 +182,42 @@ void correlate_block(const ConvShape& s, const PaddedGrid& grid, const float* co
   }
 }
 
-// grad_w (k x taps) += one image's dy (k x oh x ow) correlated with its padded x, and with_bias
-// dy's channel sums into the k floats after it. A block's filters past the last read the last
-// filter's dy again, its taps past the last offset 0; their sums are dropped.
+// The dy planes of image n's filters [k0, k0 + kGradFilters) (the last filter again past K):
+// dy's own, or with `pool`, unpooled into `planes` (one row of slack each: the last pair of an
+// odd height runs one row past).
+void filter_planes(const ConvShape& s, const float* dy, const PooledGrad* pool, index_t n,
+                   index_t k0, float* planes, const float* (&dy_rows)[kGradFilters]) {
+  const index_t pixels = s.oh * s.ow;
+  for (int f = 0; f < kGradFilters; ++f) {
+    const index_t plane = n * s.k + imin(k0 + f, s.k - 1);
+    if (!pool) {
+      dy_rows[f] = dy + plane * pixels;
+      continue;
+    }
+    float* rows = planes + f * (pixels + s.ow);
+    for (index_t py = 0; 2 * py < s.oh; ++py)
+      unpool_row_pair(*pool, plane, py, s.oh, s.ow, s.ow, rows + 2 * py * s.ow,
+                      rows + (2 * py + 1) * s.ow);
+    dy_rows[f] = rows;
+  }
+}
+
+// grad_w (k x taps) += image n's dy (k x oh x ow; dy, or unpooled from `pool`) correlated with
+// its padded x, and with_bias dy's channel sums into the k floats after it. A block's filters
+// past the last read the last filter's dy again, its taps past the last offset 0; their sums
+// are dropped.
 void direct_weight_grad_image(const ConvShape& s, const PaddedGrid& grid, const index_t* offsets,
-                              const float* dy, const float* padded, index_t k_begin,
-                              index_t k_end, float* grad_w, bool with_bias) {
-  const index_t taps = taps_of(s), pixels = s.oh * s.ow;
+                              const float* dy, const PooledGrad* pool, index_t n,
+                              const float* padded, index_t k_begin, index_t k_end,
+                              float* grad_w, bool with_bias) {
+  const index_t taps = taps_of(s);
+  float* planes = pool ? thread_scratch(kScratchConvGrid, static_cast<std::size_t>(
+                             kGradFilters * (s.oh + 1) * s.ow))
+                       : nullptr;
   for (index_t k0 = k_begin; k0 < k_end; k0 += kGradFilters) {
     const index_t filters = imin(kGradFilters, k_end - k0);
     const float* dy_rows[kGradFilters];
-    for (int f = 0; f < kGradFilters; ++f) dy_rows[f] = dy + imin(k0 + f, s.k - 1) * pixels;
+    filter_planes(s, dy, pool, n, k0, planes, dy_rows);
     for (index_t t0 = 0; t0 < taps; t0 += kGradTaps) {
       float sums[kGradFilters][kGradTaps], dy_sums[kGradFilters];
       if (with_bias && t0 == 0)
@@ -264,16 +290,34 @@ void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* we
   });
 }
 
-void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                        bool with_bias, int nt) {
+namespace {
+
+void run_weight_grad(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
+                     const float* x, float* grad_w, bool with_bias, int nt) {
   const DirectPlan plan(s, kGradFilters, nt);
   const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
   sum_over_items(plan.items(s), size, nt, grad_w, [&](index_t i, float* out, int) {
     plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
-      direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y + n * s.k * s.oh * s.ow,
-                               padded, k_begin, k_end, out, with_bias);
+      direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y, pool, n, padded, k_begin,
+                               k_end, out, with_bias);
     });
   });
+}
+
+}  // namespace
+
+void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                        bool with_bias, int nt) {
+  run_weight_grad(s, grad_y, nullptr, x, grad_w, with_bias, nt);
+}
+
+bool direct_relu_max_pool2x2_weight_grad(const ConvShape& s, const float* grad,
+                                         const std::int32_t* indices, const float* relu_output,
+                                         const float* x, float* grad_params, int nt) {
+  int stray = 0;
+  const PooledGrad pool{grad, indices, relu_output, &stray};
+  run_weight_grad(s, nullptr, &pool, x, grad_params, true, nt);
+  return !stray;
 }
 
 }  // namespace HPNN_ISA_NS

@@ -241,15 +241,19 @@ bool conv2d_relu_max_pool2x2(const ConvShape& s, const float* x, const float* we
   return true;
 }
 
-// Its backward where Winograd's transposed transforms take both gradients (dy unpooled as
-// they read it).
+// Its backward, dy unpooled as it is read: both gradients where Winograd's transposed
+// transforms take them, the parameters' alone (grad_x null) where the direct few-tap path does.
 bool conv2d_relu_max_pool2x2_backward(const ConvShape& s, const float* grad,
                                       const std::int32_t* indices, const float* output,
                                       const float* x, const float* weight, float* grad_x,
                                       float* grad_params, int nt) {
-  if (s.oh < 2 || s.ow < 2 || !winograd_input_grad_suits(s)) return false;
-  return winograd_relu_max_pool2x2_backward(s, grad, indices, output, x, weight, grad_x,
-                                            grad_params, nt);
+  if (s.oh < 2 || s.ow < 2) return false;
+  if (grad_x && winograd_input_grad_suits(s))
+    return winograd_relu_max_pool2x2_backward(s, grad, indices, output, x, weight, grad_x,
+                                              grad_params, nt);
+  if (!grad_x && direct_suits(s))
+    return direct_relu_max_pool2x2_weight_grad(s, grad, indices, output, x, grad_params, nt);
+  return false;
 }
 
 }  // namespace

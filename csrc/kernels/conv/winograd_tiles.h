@@ -3,8 +3,7 @@
 // output transform y = A^T M A, all on vectors of tiles. Included by that per-ISA source only;
 // everything is in an anonymous namespace.
 #pragma once
-#include "kernels/common/vec_ops.h"
-#include "kernels/conv/conv_common.h"
+#include "kernels/conv/pooled_grad.h"
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -217,17 +216,6 @@ void grad_column_pass(const float* pass, index_t size, index_t tiles, float* __r
 
 // What a transform reads: `channels` planes of h x w per image, zero-padded by pad_h and pad_w,
 // a tile row reading `patch` rows of them (4 of the input, 2 of the output gradient).
-// The gradient of a 2x2 stride-2 max pool (floor) that follows the convolution, to be read as
-// the convolution's dy: dy's window (py, px) holds grad at the window's argmax (a flat position
-// in dy's plane) where the pooled relu'd output is > 0, and zero elsewhere, as
-// max_pool2d_backward(relu_output=) writes it. Each array is (N, K, oh / 2, ow / 2).
-struct PooledGrad {
-  const float* grad;
-  const std::int32_t* indices;
-  const float* relu_output;
-  int* stray;  // set when an index lies outside its window (dy then unfinished)
-};
-
 struct Planes {
   const float* data;
   index_t channels, h, w, pad_h, pad_w, patch;
@@ -235,40 +223,12 @@ struct Planes {
 };
 
 // dy's rows 2 * ty0 .. 2 * (ty0 + rows) - 1 of plane `plane` (image n, channel k: n * K + k)
-// from the pool's gradient (split as split_rows: row 2 * ty to even[ty - ty0], 2 * ty + 1 to
+// from the pool's gradient, split as split_rows (row 2 * ty to even[ty - ty0], 2 * ty + 1 to
 // odd), `width` columns each.
 void unpool_rows(const PooledGrad& pool, const Planes& dy, index_t plane, index_t ty0,
                  index_t rows, index_t width, float* even, float* odd) {
-  const index_t ph = dy.h / 2, pw = dy.w / 2;
-  const vint w = vint{} + static_cast<int>(dy.w);
-  vint stray = vint{};
-  for (index_t j = 0; j < rows; ++j) {
-    float *top = even + j * width, *bottom = odd + j * width;
-    fill(top, width, 0.0f), fill(bottom, width, 0.0f);
-    const index_t ty = ty0 + j;
-    if (ty >= ph) continue;
-    const index_t o = (plane * ph + ty) * pw;
-    for (index_t px = 0; px < pw; px += kLanes) {
-      const int lanes = static_cast<int>(imin(kLanes, pw - px));
-      const vint lane = lane_iota();
-      const vint corner = 2 * (lane + static_cast<int>(px)) + static_cast<int>(2 * ty * dy.w);
-      const vint d = vload_first(pool.indices + o + px, lanes) - corner;
-      vfloat g = vload_first(pool.grad + o + px, lanes);
-      g = vload_first(pool.relu_output + o + px, lanes) > 0.0f ? g : vfloat{};
-      const vint tl = d == 0, tr = d == 1, bl = d == w, br = d == w + 1;
-      stray |= (lane < lanes) & ~(tl | tr | bl | br);
-      vfloat lo, hi;
-      const int pair_floats = 2 * lanes;  // the windows' two columns
-      interleave(tl ? g : vfloat{}, tr ? g : vfloat{}, &lo, &hi);
-      vstore_first(top + 2 * px, lo, static_cast<int>(imin(kLanes, pair_floats)));
-      if (pair_floats > kLanes) vstore_first(top + 2 * px + kLanes, hi, pair_floats - kLanes);
-      interleave(bl ? g : vfloat{}, br ? g : vfloat{}, &lo, &hi);
-      vstore_first(bottom + 2 * px, lo, static_cast<int>(imin(kLanes, pair_floats)));
-      if (pair_floats > kLanes) vstore_first(bottom + 2 * px + kLanes, hi, pair_floats - kLanes);
-    }
-  }
-  for (int i = 0; i < kLanes; ++i)
-    if (stray[i]) __atomic_store_n(pool.stray, 1, __ATOMIC_RELAXED);
+  for (index_t j = 0; j < rows; ++j)
+    unpool_row_pair(pool, plane, ty0 + j, dy.h, dy.w, width, even + j * width, odd + j * width);
 }
 
 // out[xi][c][t] for the block's tiles (tile rows [first, first + count)) and every channel c:

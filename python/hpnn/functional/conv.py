@@ -93,9 +93,10 @@ class Conv2dReLUMaxPool(Conv2d):
 
     def backward(self, grad):
         need = self.needs_input_grad
-        if self.pool_2x2 and need[0] and need[1]:  # the pool's backward in the convolution's
+        if self.pool_2x2 and need[1]:  # the pool's backward in the convolution's
             grad_x, grad_w, grad_b = kernel("conv2d_relu_max_pool2d_backward")(
-                c32(grad), self.indices, self.out, self.x, self.weight, **self.geometry)
+                c32(grad), self.indices, self.out, self.x, self.weight, **self.geometry,
+                input_grad=need[0])
             return grad_x, grad_w, grad_b if self.has_bias and need[2] else None
         grad_y = kernel("max_pool2d_backward")(c32(grad), self.indices, self.y_shape,
                                                relu_output=self.out)

@@ -63,24 +63,30 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
 
 
 def conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, stride=1, padding=0,
-                                    dilation=1, groups=1):
+                                    dilation=1, groups=1, input_grad=True):
     """conv2d_backward's (grad_x, grad_w, grad_b) under max_pool2d(relu(conv2d(x)), 2), from the
-    pool's gradient, its indices and output (conv2d_relu_max_pool2d_forward's): the relu's
-    backward folded into the pool's (the gradient passes where output > 0). Where Winograd's
-    transposed transforms take both gradients, the convolution's grad_y is unpooled as they
-    read it and never written; else max_pool2d_backward, then conv2d_backward."""
+    pool's gradient, its indices and output (conv2d_relu_max_pool2d_forward's); grad_x is None
+    unless ``input_grad``. The relu's backward is folded into the pool's (the gradient passes
+    where output > 0), and where a fused path suits (Winograd's transposed transforms for both
+    gradients, the direct few-tap path for the parameters'), the convolution's grad_y is
+    unpooled as it is read and never written; else max_pool2d_backward, then the convolution's
+    backward."""
     grad, output = _float32(grad, "grad"), _float32(output, "output")
     x, weight = _float32(x, "x"), _float32(weight, "weight")
     geometry = _geometry(x.shape, weight.shape, stride, padding, dilation, groups)
     indices = np.asarray(indices)
     if indices.dtype == np.int32:
-        fused = _native.conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, geometry)
+        fused = _native.conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, geometry,
+                                                        input_grad=bool(input_grad))
         if fused is not None:
             return fused
     _, (oh, ow) = _conv_shapes(x.shape, weight.shape, stride, padding, dilation, groups)
     grad_y = max_pool2d_backward(grad, indices, (x.shape[0], weight.shape[0], oh, ow),
                                  relu_output=output)
-    return conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups)
+    geometry = (stride, padding, dilation, groups)
+    if input_grad:
+        return conv2d_backward(grad_y, x, weight, *geometry)
+    return (None, *conv2d_backward_weight_bias(grad_y, x, weight.shape, *geometry))
 
 
 def conv2d_backward_input(grad_y, weight, input_shape, stride=1, padding=0, dilation=1, groups=1):

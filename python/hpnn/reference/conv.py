@@ -226,14 +226,17 @@ def conv2d_relu_max_pool2d_forward(x, weight, bias=None, stride=1, padding=0, di
 
 
 def conv2d_relu_max_pool2d_backward(grad, indices, output, x, weight, stride=1, padding=0,
-                                    dilation=1, groups=1):
+                                    dilation=1, groups=1, input_grad=True):
     """conv2d_backward of max_pool2d_backward(grad, indices, relu_output=output) into the
-    convolution's output shape."""
+    convolution's output shape; grad_x None unless ``input_grad``."""
     from .pool import max_pool2d_backward
     _, (oh, ow) = _conv_shapes(np.shape(x), np.shape(weight), stride, padding, dilation, groups)
     grad_y = max_pool2d_backward(grad, indices, (np.shape(x)[0], np.shape(weight)[0], oh, ow),
                                  relu_output=output)
-    return conv2d_backward(grad_y, x, weight, stride, padding, dilation, groups)
+    geometry = (stride, padding, dilation, groups)
+    if input_grad:
+        return conv2d_backward(grad_y, x, weight, *geometry)
+    return (None, *conv2d_backward_weight_bias(grad_y, x, np.shape(weight), *geometry))
 
 
 def conv2d_backward_bias(grad_y):

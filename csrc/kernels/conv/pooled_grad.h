@@ -1,0 +1,58 @@
+// A 2x2 stride-2 max pool's backward folded into the convolution in front of it: the
+// convolution reads its dy straight from the pool's gradient, a pair of rows at a time, and dy
+// is never written. Include only from per-ISA sources (see core/isa.h).
+#pragma once
+#include "kernels/common/vec_ops.h"
+#include "kernels/conv/conv_common.h"
+
+namespace hpnn {
+namespace HPNN_ISA_NS {
+namespace {
+
+// The gradient of a 2x2 stride-2 max pool (floor) that follows the convolution, to be read as
+// the convolution's dy: dy's window (py, px) holds grad at the window's argmax (a flat position
+// in dy's plane) where the pooled relu'd output is > 0, and zero elsewhere, as
+// max_pool2d_backward(relu_output=) writes it. Each array is (N, K, oh / 2, ow / 2).
+struct PooledGrad {
+  const float* grad;
+  const std::int32_t* indices;
+  const float* relu_output;
+  int* stray;  // set when an index lies outside its window (dy then unfinished)
+};
+
+// Rows 2 py and 2 py + 1 of dy's plane `plane` (image n, channel k: n * K + k; oh x ow) into
+// top and bottom, `width` >= ow columns each (zero past ow, and where py is past the pool).
+void unpool_row_pair(const PooledGrad& pool, index_t plane, index_t py, index_t oh, index_t ow,
+                     index_t width, float* top, float* bottom) {
+  const index_t ph = oh / 2, pw = ow / 2;
+  fill(top, width, 0.0f), fill(bottom, width, 0.0f);
+  if (py >= ph) return;
+  const index_t o = (plane * ph + py) * pw;
+  const vint w = vint{} + static_cast<int>(ow);
+  vint stray = vint{};
+  for (index_t px = 0; px < pw; px += kLanes) {
+    const int lanes = static_cast<int>(imin(kLanes, pw - px));
+    const vint lane = lane_iota();
+    const vint corner = 2 * (lane + static_cast<int>(px)) + static_cast<int>(2 * py * ow);
+    const vint d = vload_first(pool.indices + o + px, lanes) - corner;
+    vfloat g = vload_first(pool.grad + o + px, lanes);
+    g = vload_first(pool.relu_output + o + px, lanes) > 0.0f ? g : vfloat{};
+    const vint tl = d == 0, tr = d == 1, bl = d == w, br = d == w + 1;
+    stray |= (lane < lanes) & ~(tl | tr | bl | br);
+    const int pair_floats = 2 * lanes;  // the windows' two columns
+    const int first = static_cast<int>(imin(kLanes, pair_floats));
+    vfloat lo, hi;
+    interleave(tl ? g : vfloat{}, tr ? g : vfloat{}, &lo, &hi);
+    vstore_first(top + 2 * px, lo, first);
+    if (pair_floats > kLanes) vstore_first(top + 2 * px + kLanes, hi, pair_floats - kLanes);
+    interleave(bl ? g : vfloat{}, br ? g : vfloat{}, &lo, &hi);
+    vstore_first(bottom + 2 * px, lo, first);
+    if (pair_floats > kLanes) vstore_first(bottom + 2 * px + kLanes, hi, pair_floats - kLanes);
+  }
+  for (int i = 0; i < kLanes; ++i)
+    if (stray[i]) __atomic_store_n(pool.stray, 1, __ATOMIC_RELAXED);
+}
+
+}  // namespace
+}  // namespace HPNN_ISA_NS
+}  // namespace hpnn
