@@ -25,6 +25,11 @@
 // chunk's output transformed while its products are in cache. (The input gradient, run the same
 // way, measured 3% slower at 1 thread: its adjoint scatter then needs every channel's rows.)
 //
+// A 2x2 stride-2 max pool after the relu lines up with the output tiles: each tile is one
+// window. The forward then pools the tiles in their output transform and writes only the
+// pooled values and their argmax (the convolution's output never exists), and the combined
+// backward reads dy unpooled from the pool's gradient as it transforms it (pooled_grad.h).
+//
 // F(2x2) rather than F(4x4, 3x3): its transforms hold only 0, +-1 and 1/2, so results are as
 // accurate as the direct GEMM's (F(4x4) measured ~10x its error on 256 channels), for 2.25x
 // fewer multiplications instead of 4x.
