@@ -25,8 +25,9 @@ struct PooledGrad {
 void unpool_row_pair(const PooledGrad& pool, index_t plane, index_t py, index_t oh, index_t ow,
                      index_t width, float* top, float* bottom) {
   const index_t ph = oh / 2, pw = ow / 2;
-  fill(top, width, 0.0f), fill(bottom, width, 0.0f);
-  if (py >= ph) return;
+  if (py >= ph) return fill(top, width, 0.0f), fill(bottom, width, 0.0f);
+  // The vectors below write the windows' columns [0, 2 pw), zeros where nothing won.
+  fill(top + 2 * pw, width - 2 * pw, 0.0f), fill(bottom + 2 * pw, width - 2 * pw, 0.0f);
   const index_t o = (plane * ph + py) * pw;
   const vint w = vint{} + static_cast<int>(ow);
   vint stray = vint{};
