@@ -195,9 +195,11 @@ void filter_planes(const ConvShape& s, const float* dy, const PooledGrad* pool, 
       continue;
     }
     float* rows = planes + f * (pixels + s.ow);
+    vint stray = vint{};
     for (index_t py = 0; 2 * py < s.oh; ++py)
       unpool_row_pair(*pool, plane, py, s.oh, s.ow, s.ow, rows + 2 * py * s.ow,
-                      rows + (2 * py + 1) * s.ow);
+                      rows + (2 * py + 1) * s.ow, stray);
+    report_stray(*pool, stray);
     dy_rows[f] = rows;
   }
 }

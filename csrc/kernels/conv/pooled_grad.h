@@ -22,15 +22,15 @@ struct PooledGrad {
 
 // Rows 2 py and 2 py + 1 of dy's plane `plane` (image n, channel k: n * K + k; oh x ow) into
 // top and bottom, `width` >= ow columns each (zero past ow, and where py is past the pool).
+// Lanes of `stray` are set where an index lies outside its window (report_stray tells).
 void unpool_row_pair(const PooledGrad& pool, index_t plane, index_t py, index_t oh, index_t ow,
-                     index_t width, float* top, float* bottom) {
+                     index_t width, float* top, float* bottom, vint& stray) {
   const index_t ph = oh / 2, pw = ow / 2;
   if (py >= ph) return fill(top, width, 0.0f), fill(bottom, width, 0.0f);
   // The vectors below write the windows' columns [0, 2 pw), zeros where nothing won.
   fill(top + 2 * pw, width - 2 * pw, 0.0f), fill(bottom + 2 * pw, width - 2 * pw, 0.0f);
   const index_t o = (plane * ph + py) * pw;
   const vint w = vint{} + static_cast<int>(ow);
-  vint stray = vint{};
   for (index_t px = 0; px < pw; px += kLanes) {
     const int lanes = static_cast<int>(imin(kLanes, pw - px));
     const vint lane = lane_iota();
@@ -50,8 +50,13 @@ void unpool_row_pair(const PooledGrad& pool, index_t plane, index_t py, index_t 
     vstore_first(bottom + 2 * px, lo, first);
     if (pair_floats > kLanes) vstore_first(bottom + 2 * px + kLanes, hi, pair_floats - kLanes);
   }
+}
+
+// Sets pool.stray if any lane of `stray` (unpool_row_pair's) is: once per plane or block, not
+// per row pair.
+void report_stray(const PooledGrad& pool, vint stray) {
   for (int i = 0; i < kLanes; ++i)
-    if (stray[i]) __atomic_store_n(pool.stray, 1, __ATOMIC_RELAXED);
+    if (stray[i]) return __atomic_store_n(pool.stray, 1, __ATOMIC_RELAXED);
 }
 
 }  // namespace

@@ -227,8 +227,11 @@ struct Planes {
 // odd), `width` columns each.
 void unpool_rows(const PooledGrad& pool, const Planes& dy, index_t plane, index_t ty0,
                  index_t rows, index_t width, float* even, float* odd) {
+  vint stray = vint{};
   for (index_t j = 0; j < rows; ++j)
-    unpool_row_pair(pool, plane, ty0 + j, dy.h, dy.w, width, even + j * width, odd + j * width);
+    unpool_row_pair(pool, plane, ty0 + j, dy.h, dy.w, width, even + j * width, odd + j * width,
+                    stray);
+  report_stray(pool, stray);
 }
 
 // out[xi][c][t] for the block's tiles (tile rows [first, first + count)) and every channel c:
