@@ -219,6 +219,7 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
   require_shape(grad, pooled, fn, "grad");
   require_shape(output, pooled, fn, "output");
   const std::int32_t* indices = pool_indices(indices_obj, grad, fn);
+  if (s.oh * s.ow >= (index_t{1} << 31)) return py::none();  // int32 cannot index the planes
   const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
   FloatArray dx = input_grad ? new_array({s.n, s.c, s.h, s.w}) : FloatArray{};
   FloatArray params = new_array({weight_size + s.k});
