@@ -33,8 +33,7 @@
 // F(2x2) rather than F(4x4, 3x3): its transforms hold only 0, +-1 and 1/2, so results are as
 // accurate as the direct GEMM's (F(4x4) measured ~10x its error on 256 channels), for 2.25x
 // fewer multiplications instead of 4x.
-#include "kernels/common/vec_ops.h"
-#include "kernels/conv/winograd_tiles.h"
+#include "kernels/conv/winograd_output.h"
 
 namespace hpnn {
 namespace HPNN_ISA_NS {
@@ -148,75 +147,6 @@ void chunk_products(const float* w, index_t w_point, index_t m, index_t depth, c
                  out + (xi * rows_padded + r0) * NR, NR, 1, write, rows, NR);
       }
   }
-}
-
-// The output transform of a chunk's products (m[xi] as chunk_products leaves them) into the
-// staged output rows: channel k's output row r of tile t at stage + (2k + r) * stride + 2t + j.
-void stage_chunk_output(const float* m, index_t channels, index_t j0, float* stage,
-                        index_t stride) {
-  const index_t rows_padded = ceil_div(channels, MR) * MR;
-  for (index_t k = 0; k < channels; ++k)
-    for (int half = 0; half < NV; ++half) {
-      vfloat mm[kPoints], lo[2], hi[2];
-      for (int xi = 0; xi < kPoints; ++xi)
-        mm[xi] = vload(m + (xi * rows_padded + k) * NR + half * kLanes);
-      output_tile_rows(mm, lo, hi);
-      for (int r = 0; r < 2; ++r) {
-        float* dst = stage + (2 * k + r) * stride + 2 * (j0 + half * kLanes);
-        vstore(dst, lo[r]), vstore(dst + kLanes, hi[r]);
-      }
-    }
-}
-
-// max_pool2d(relu(y + bias)), 2x2 windows of stride 2, of a chunk's products (m as
-// chunk_products leaves them): an F(2x2) tile is one pooling window. The window maxima go to
-// values[k * stride + t] for channel k's tile t, and which of the window's outputs won to
-// codes (0 .. 3 in window order; first maximum, last NaN, as max_pool2d picks them).
-void stage_chunk_pooled(const float* m, index_t channels, const float* bias, index_t j0,
-                        float* values, std::int32_t* codes, index_t stride) {
-  const index_t rows_padded = ceil_div(channels, MR) * MR;
-  for (index_t k = 0; k < channels; ++k) {
-    const vfloat b = vbroadcast(bias ? bias[k] : 0.0f);
-    for (int half = 0; half < NV; ++half) {
-      vfloat mm[kPoints], out[2][2];
-      for (int xi = 0; xi < kPoints; ++xi)
-        mm[xi] = vload(m + (xi * rows_padded + k) * NR + half * kLanes);
-      output_tiles(mm, out);
-      vfloat best = relu(out[0][0] + b);
-      vint code = vint{};
-      take_if_better(best, code, relu(out[0][1] + b), vint{} + 1);
-      take_if_better(best, code, relu(out[1][0] + b), vint{} + 2);
-      take_if_better(best, code, relu(out[1][1] + b), vint{} + 3);
-      const index_t at = k * stride + j0 + half * kLanes;
-      vstore(values + at, best);
-      *reinterpret_cast<vint*>(codes + at) = code;
-    }
-  }
-}
-
-// The pooled planes' rows of the block's tiles from stage_chunk_pooled's: window (py, px) is
-// tile (py, px) (a last partial tile row or column has no window), and its position in the
-// convolution's output plane follows from the winner's code.
-void copy_staged_pooled(const ConvShape& s, const TileGrid& grid, const float* values,
-                        const std::int32_t* codes, index_t stride, index_t first, index_t count,
-                        float* y, std::int32_t* indices) {
-  const index_t ph = s.oh / 2, pw = s.ow / 2;
-  const vint ow = vint{} + static_cast<int>(s.ow);
-  for (index_t k = 0; k < s.k; ++k)
-    for_each_segment(grid, first, count, [&](const Segment& seg) {
-      for (index_t ty = seg.ty0; ty < imin(seg.ty1, ph); ++ty) {
-        const index_t from = k * stride + (seg.row + ty - seg.ty0) * grid.row_tiles;
-        const index_t to = ((seg.n * s.k + k) * ph + ty) * pw;
-        for (index_t px = 0; px < pw; px += kLanes) {
-          const int lanes = static_cast<int>(imin(kLanes, pw - px));
-          const vint code = *reinterpret_cast<const vint*>(codes + from + px);
-          const vint column = 2 * (lane_iota() + static_cast<int>(px)) + (code & 1);
-          const vint at = (code >> 1) * ow + column + static_cast<int>(2 * ty * s.ow);
-          vstore_first(y + to + px, vload(values + from + px), lanes);
-          vstore_first(indices + to + px, at, lanes);
-        }
-      }
-    });
 }
 
 // Where a forward block's outputs go: y (N, K, OH, OW) with the bias added and relu'd when

@@ -1,6 +1,6 @@
 // The tile transforms of Winograd F(2x2, 3x3) (conv_winograd_isa.cpp): the tile grid and its
-// blocks, the input transform V = B^T d B, the output-gradient transform dM = A dy A^T, and the
-// output transform y = A^T M A, all on vectors of tiles. Included by that per-ISA source only;
+// blocks, the input transform V = B^T d B and the output-gradient transform dM = A dy A^T, on
+// vectors of tiles (the output transform y = A^T M A: winograd_output.h). Included by that per-ISA source only;
 // everything is in an anonymous namespace.
 #pragma once
 #include "kernels/conv/pooled_grad.h"
@@ -338,73 +338,6 @@ void transform_input_grad(const ConvShape& s, const TileGrid& grid, const float*
           for (index_t x = 0; x < s.w; ++x) dst[x] = upper[x] + lower[x];
       }
     }
-  }
-}
-
-// dst[0, n) = src[0, n) + b (then relu'd when with_relu), where dst is followed by
-// `room` - n floats of the same plane that are written later: whole vectors then, which may
-// write into them (short rows would otherwise spend their time in loop tails). src may be read
-// past n.
-void copy_row(const float* src, index_t n, float b, bool with_relu, index_t room, float* dst) {
-  if (ceil_div(n, kLanes) * kLanes <= room) {
-    const vfloat vb = vbroadcast(b);
-    for (index_t i = 0; i < n; i += kLanes) {
-      const vfloat v = vload(src + i) + vb;
-      vstore(dst + i, with_relu ? relu(v) : v);
-    }
-    return;
-  }
-  for (index_t i = 0; i < n; ++i) {
-    const float v = src[i] + b;
-    dst[i] = with_relu ? relu(v) : v;
-  }
-}
-
-// The output transform A^T M A of a vector of tiles from its 16 products mm[xi], A^T =
-// [1 1 1 0; 0 1 -1 -1]: out[i][j], output (i, j) of each tile.
-void output_tiles(const vfloat (&mm)[kPoints], vfloat (&out)[2][2]) {
-  vfloat cols[4][2];  // M A, row a, column j
-  for (int a = 0; a < 4; ++a) {
-    cols[a][0] = mm[4 * a] + mm[4 * a + 1] + mm[4 * a + 2];
-    cols[a][1] = mm[4 * a + 1] - mm[4 * a + 2] - mm[4 * a + 3];
-  }
-  for (int j = 0; j < 2; ++j) {
-    out[0][j] = cols[0][j] + cols[1][j] + cols[2][j];
-    out[1][j] = cols[1][j] - cols[2][j] - cols[3][j];
-  }
-}
-
-// output_tiles as output rows: row i of the tiles, their two columns interleaved (lo: tiles
-// 0 .. kLanes/2 - 1, hi: the rest).
-void output_tile_rows(const vfloat (&mm)[kPoints], vfloat (&lo)[2], vfloat (&hi)[2]) {
-  vfloat out[2][2];
-  output_tiles(mm, out);
-  for (int i = 0; i < 2; ++i) interleave(out[i][0], out[i][1], &lo[i], &hi[i]);
-}
-
-// Floats from one staged output row to the next: two per tile of the block, rounded up to
-// whole GEMM tiles (the last tile's stores run that far), and a vector of copy_row's over-read.
-index_t staged_row_stride(index_t tiles) { return 2 * ceil_div(tiles, NR) * NR + 2 * kLanes; }
-
-// y (+ bias) of the block's tiles from the staged output rows, channel k's output row i of the
-// tiles at stage + (2 * k + i) * stride (position 2t + j for tile t's column j): copied a tile
-// row at a time.
-void copy_staged_output(const ConvShape& s, const TileGrid& grid, const float* stage,
-                        index_t stride, const float* bias, bool with_relu, index_t first,
-                        index_t count, float* y) {
-  for (index_t k = 0; k < s.k; ++k) {
-    const float b = bias ? bias[k] : 0.0f;
-    for_each_segment(grid, first, count, [&](const Segment& seg) {
-      for (index_t ty = seg.ty0; ty < seg.ty1; ++ty)
-        for (index_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
-          const float* src = stage + (2 * k + i) * stride + 2 * (seg.row + ty - seg.ty0) * grid.row_tiles;
-          const index_t oy = 2 * ty + i;
-          // Room: the segment's rows below, which this thread writes next (the rows after
-          // them may be another block's, on another thread).
-          const index_t room = (imin(s.oh, 2 * seg.ty1) - oy) * s.ow;
-          copy_row(src, s.ow, b, with_relu, room, y + ((seg.n * s.k + k) * s.oh + oy) * s.ow);
-        }
-    });
   }
 }
 
