@@ -86,6 +86,19 @@ FloatArray bias_of(py::handle bias_obj, const ConvShape& s, const char* fn) {
   return bias;
 }
 
+index_t weight_elements(const index_t* weight_shape) {
+  return weight_shape[0] * weight_shape[1] * weight_shape[2] * weight_shape[3];
+}
+
+// (weight gradient, bias gradient): views of the one buffer of weight_elements + K floats that
+// a kernel filled in one sweep.
+py::tuple split_params(const FloatArray& params, const index_t* weight_shape) {
+  const index_t k = weight_shape[0], size = weight_elements(weight_shape);
+  py::object grad_w = params.array[py::slice(0, size, 1)].attr("reshape")(
+      py::make_tuple(k, weight_shape[1], weight_shape[2], weight_shape[3]));
+  return py::make_tuple(grad_w, params.array[py::slice(size, size + k, 1)]);
+}
+
 py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::tuple geometry,
                   bool relu) {
   const char* fn = "conv2d_forward";
@@ -130,18 +143,15 @@ py::object backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle w
   const std::vector<index_t> weight = shape_tuple(weight_shape, fn, "weight_shape");
   const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry));
   require_grad_y(dy, s, fn);
-  const index_t weight_size = weight[0] * weight[1] * weight[2] * weight[3];
-  FloatArray params = new_array({weight_size + (with_bias ? weight[0] : 0)});
+  FloatArray params = new_array({weight_elements(weight.data()) + (with_bias ? weight[0] : 0)});
   const auto kernel = active_kernels().conv2d_backward_weight;
   const int nt = conv_threads(s);
   {
     py::gil_scoped_release release;
     kernel(s, dy.data, x.data, params.data, with_bias, nt);
   }
-  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
-      py::make_tuple(weight[0], weight[1], weight[2], weight[3]));
-  if (!with_bias) return grad_w;
-  return py::make_tuple(grad_w, params.array[py::slice(weight_size, weight_size + weight[0], 1)]);
+  py::tuple grads = split_params(params, weight.data());
+  return with_bias ? py::object(grads) : py::object(grads[0]);
 }
 
 // (grad_x, grad_w, grad_b) in one sweep; the two parameter gradients are views of one buffer.
@@ -151,19 +161,16 @@ py::tuple backward(py::handle grad_y_obj, py::handle x_obj, py::handle w_obj, py
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
   const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
   require_grad_y(dy, s, fn);
-  const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
   FloatArray dx = new_array({s.n, s.c, s.h, s.w});
-  FloatArray params = new_array({weight_size + s.k});
+  FloatArray params = new_array({weight_elements(w.shape) + s.k});
   const auto kernel = active_kernels().conv2d_backward;
   const int nt = conv_threads(s);
   {
     py::gil_scoped_release release;
     kernel(s, dy.data, x.data, w.data, dx.data, params.data, nt);
   }
-  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
-      py::make_tuple(w.shape[0], w.shape[1], w.shape[2], w.shape[3]));
-  return py::make_tuple(dx.array, grad_w,
-                        params.array[py::slice(weight_size, weight_size + s.k, 1)]);
+  py::tuple grads = split_params(params, w.shape);
+  return py::make_tuple(dx.array, grads[0], grads[1]);
 }
 
 // (values, int32 indices) of max_pool2d(relu(conv)) with 2x2 windows, stride 2, in one pass, or
@@ -192,7 +199,7 @@ py::object relu_max_pool2x2(py::handle x_obj, py::handle w_obj, py::handle bias_
 // The int32 argmax of a fused pool: C-contiguous, the pooled shape; never converted.
 const std::int32_t* pool_indices(py::handle obj, const FloatArray& like, const char* fn) {
   if (!py::isinstance<py::array>(obj) ||
-      !py::array(py::reinterpret_borrow<py::array>(obj)).dtype().is(py::dtype::of<std::int32_t>()))
+      !py::reinterpret_borrow<py::array>(obj).dtype().is(py::dtype::of<std::int32_t>()))
     throw py::type_error(std::string(fn) + ": argument 'indices' must be an int32 ndarray");
   const auto indices = py::reinterpret_borrow<py::array>(obj);
   bool same = indices.ndim() == like.ndim && (indices.flags() & py::array::c_style);
@@ -220,9 +227,8 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
   require_shape(output, pooled, fn, "output");
   const std::int32_t* indices = pool_indices(indices_obj, grad, fn);
   if (s.oh * s.ow >= (index_t{1} << 31)) return py::none();  // int32 cannot index the planes
-  const index_t weight_size = w.shape[0] * w.shape[1] * w.shape[2] * w.shape[3];
   FloatArray dx = input_grad ? new_array({s.n, s.c, s.h, s.w}) : FloatArray{};
-  FloatArray params = new_array({weight_size + s.k});
+  FloatArray params = new_array({weight_elements(w.shape) + s.k});
   const auto kernel = active_kernels().conv2d_relu_max_pool2x2_backward;
   const int nt = conv_threads(s);
   bool fused;
@@ -231,10 +237,9 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
     fused = kernel(s, grad.data, indices, output.data, x.data, w.data, dx.data, params.data, nt);
   }
   if (!fused) return py::none();
-  py::object grad_w = params.array[py::slice(0, weight_size, 1)].attr("reshape")(
-      py::make_tuple(w.shape[0], w.shape[1], w.shape[2], w.shape[3]));
-  return py::make_tuple(input_grad ? py::object(dx.array) : py::object(py::none()), grad_w,
-                        params.array[py::slice(weight_size, weight_size + s.k, 1)]);
+  py::tuple grads = split_params(params, w.shape);
+  return py::make_tuple(input_grad ? py::object(dx.array) : py::object(py::none()), grads[0],
+                        grads[1]);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ typedef float vfloat __attribute__((vector_size(kVecBytes), aligned(4), may_alia
 typedef float vfloat4 __attribute__((vector_size(16)));
 typedef float vfloat8 __attribute__((vector_size(32)));
 typedef float vfloat4u __attribute__((vector_size(16), aligned(4), may_alias));
+typedef float vfloat8u __attribute__((vector_size(32), aligned(4), may_alias));
 
 static inline vfloat vload(const float* p) { return *reinterpret_cast<const vfloat*>(p); }
 static inline void vstore(float* p, vfloat v) { *reinterpret_cast<vfloat*>(p) = v; }
@@ -97,7 +98,8 @@ static inline vfloat shift_in(vfloat prev, vfloat cur) {
 }
 
 // The first `count` (0 < count <= kLanes) floats at p, zero in the other lanes; reads nothing
-// past them (masked loads on AVX2 and AVX-512).
+// past them (masked loads on AVX2 and AVX-512). Moves bits only, so 32-bit integers go through
+// it too (vec_ops.h).
 static inline vfloat vload_first(const float* p, int count) {
 #if defined(__AVX512F__)
   return (vfloat)_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), p);
@@ -106,7 +108,7 @@ static inline vfloat vload_first(const float* p, int count) {
   return (vfloat)_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes));
 #else
   vfloat v = {};
-  for (int i = 0; i < count; ++i) v[i] = p[i];
+  __builtin_memcpy(&v, p, static_cast<std::size_t>(count) * sizeof(float));
   return v;
 #endif
 }
@@ -119,7 +121,7 @@ static inline void vstore_first(float* p, vfloat v, int count) {
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes), (__m256)v);
 #else
-  for (int i = 0; i < count; ++i) p[i] = v[i];
+  __builtin_memcpy(p, &v, static_cast<std::size_t>(count) * sizeof(float));
 #endif
 }
 

@@ -1,5 +1,5 @@
-// Lane shuffles, index vectors and simple streaming loops shared by the pooling and
-// normalisation kernels. Include only from per-ISA sources (see core/isa.h).
+// Lane shuffles, index vectors, 2x2 window steps and simple streaming loops shared by the
+// pooling, normalisation and convolution kernels. Include only from per-ISA sources (see core/isa.h).
 #pragma once
 #include <cstdint>
 
@@ -73,31 +73,38 @@ static inline void window_max_2x2(vfloat t0, vfloat t1, vfloat b0, vfloat b1, in
   at = offset + lane_iota() * 2 + static_cast<int>(corner);
 }
 
-// The first `count` (0 < count <= kLanes) integers at p, zero in the other lanes; reads
-// nothing past them.
+// vload_first and vstore_first on 32-bit integer lanes: the same masked moves of bits.
 static inline vint vload_first(const std::int32_t* p, int count) {
-#if defined(__AVX512F__)
-  return (vint)_mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << count) - 1), p);
-#elif defined(__AVX2__)
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return (vint)_mm256_maskload_epi32(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes));
-#else
-  vint v = {};
-  for (int i = 0; i < count; ++i) v[i] = p[i];
-  return v;
-#endif
+  return (vint)vload_first(reinterpret_cast<const float*>(p), count);
 }
 
-// Stores the first `count` (0 < count <= kLanes) lanes of v to p, nothing past them.
 static inline void vstore_first(std::int32_t* p, vint v, int count) {
-#if defined(__AVX512F__)
-  _mm512_mask_storeu_epi32(p, static_cast<__mmask16>((1u << count) - 1), (__m512i)v);
-#elif defined(__AVX2__)
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  _mm256_maskstore_epi32(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lanes), (__m256i)v);
-#else
-  for (int i = 0; i < count; ++i) p[i] = v[i];
-#endif
+  vstore_first(reinterpret_cast<float*>(p), (vfloat)v, count);
+}
+
+// Max-unpools `count` (0 < count <= kLanes) disjoint 2x2 windows in one masked step: window i's
+// gradient gy[i] (zero where relu_out[i], when given, is not > 0) goes to its argmax idx[i], a
+// flat position in the plane (`width` wide; window 0's top-left at `corner`), within the
+// windows' 2 * count columns of rows top and bottom, zero elsewhere in them. Nothing past those
+// columns is read or written. Returns the lanes whose index lies outside its window.
+static inline vint unpool_2x2_masked(const float* gy, const float* relu_out,
+                                     const std::int32_t* idx, int count, index_t corner,
+                                     index_t width, float* top, float* bottom) {
+  const vint offset = vload_first(idx, count) - (lane_iota() * 2 + static_cast<int>(corner));
+  const vint w = vint{} + static_cast<int>(width);
+  const vint tl = offset == 0, tr = offset == 1, bl = offset == w, br = offset == w + 1;
+  const vfloat zero = vfloat{};
+  vfloat g = vload_first(gy, count);
+  if (relu_out) g = vload_first(relu_out, count) > 0.0f ? g : zero;
+  const int first = static_cast<int>(imin(2 * count, kLanes)), second = 2 * count - first;
+  vfloat lo, hi;
+  interleave(tl ? g : zero, tr ? g : zero, lo, hi);
+  vstore_first(top, lo, first);
+  if (second > 0) vstore_first(top + kLanes, hi, second);
+  interleave(bl ? g : zero, br ? g : zero, lo, hi);
+  vstore_first(bottom, lo, first);
+  if (second > 0) vstore_first(bottom + kLanes, hi, second);
+  return ~(tl | tr | bl | br) & (lane_iota() < count);
 }
 
 static inline void store_index(index_t* out, vint positions) {

@@ -135,8 +135,7 @@ void direct_pooled_image(const ConvShape& s, const PaddedGrid& grid, const index
                          relu(acc[f][1][1]), s.ow, 2 * py * s.ow + ox, best, at);
           const index_t out = ((k0 + f) * ph + py) * pw + ox / 2;
           vstore_first(y + out, best, columns);
-          vstore_first(reinterpret_cast<float*>(indices + out),
-                       reinterpret_cast<const vfloat&>(at), columns);
+          vstore_first(indices + out, at, columns);
         }
       }
   }
@@ -260,6 +259,18 @@ struct DirectPlan {
   }
 };
 
+void run_weight_grad(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
+                     const float* x, float* grad_w, bool with_bias, int nt) {
+  const DirectPlan plan(s, kGradFilters, nt);
+  const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
+  sum_over_items(plan.items(s), size, nt, grad_w, [&](index_t i, float* out, int) {
+    plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
+      direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y, pool, n, padded, k_begin,
+                               k_end, out, with_bias);
+    });
+  });
+}
+
 }  // namespace
 
 bool direct_suits(const ConvShape& s) {
@@ -291,22 +302,6 @@ void direct_relu_max_pool2x2(const ConvShape& s, const float* x, const float* we
     });
   });
 }
-
-namespace {
-
-void run_weight_grad(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
-                     const float* x, float* grad_w, bool with_bias, int nt) {
-  const DirectPlan plan(s, kGradFilters, nt);
-  const index_t size = s.k * taps_of(s) + (with_bias ? s.k : 0);
-  sum_over_items(plan.items(s), size, nt, grad_w, [&](index_t i, float* out, int) {
-    plan.run(s, x, i, [&](index_t n, index_t k_begin, index_t k_end, const float* padded) {
-      direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y, pool, n, padded, k_begin,
-                               k_end, out, with_bias);
-    });
-  });
-}
-
-}  // namespace
 
 void direct_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                         bool with_bias, int nt) {

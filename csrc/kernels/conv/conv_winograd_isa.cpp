@@ -312,39 +312,9 @@ void run_forward(const ConvShape& s, const float* x, const float* weight,
   });
 }
 
-}  // namespace
-
-// Undilated stride-1 3x3 with one group and enough channels on both sides to fill the GEMMs
-// (a first layer's few input channels would leave them starved).
-bool winograd_suits(const ConvShape& s) {
-  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
-         s.dilation_w == 1 && s.groups == 1 && s.c >= 16 && s.k >= 16;
-}
-
-void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                      bool relu, float* y, int nt) {
-  run_forward(s, x, weight, ForwardOutput{bias, relu, y, nullptr}, nt);
-}
-
-void winograd_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
-                               const float* bias, float* y, std::int32_t* indices, int nt) {
-  run_forward(s, x, weight, ForwardOutput{bias, true, y, indices}, nt);
-}
-
 // Tiles stored for one image of an h x w output.
 index_t stored_tiles(index_t h, index_t w) {
   return ceil_div(h, 2) * stored_row_tiles(ceil_div(w, 2));
-}
-
-// The input gradient through the transposed transforms (one GEMM per position over the tiles
-// of dy, instead of the flipped forward convolution over the tiles of dx): where dy has fewer
-// tiles than dx (no "same" padding), on chained rows (transform_input_grad), with images
-// small enough for blocks of whole ones (the windows of neighbouring tile rows overlap).
-bool winograd_input_grad_suits(const ConvShape& s) {
-  const index_t dy_tiles = stored_tiles(s.oh, s.ow);
-  const index_t tw = ceil_div(s.ow, 2);
-  return winograd_suits(s) && stored_row_tiles(tw) > tw && dy_tiles < stored_tiles(s.h, s.w) &&
-         dy_tiles <= kMaxBlockTiles;
 }
 
 // U^T for the input gradient through the transposed transforms, packed once.
@@ -353,15 +323,6 @@ const float* transposed_weights(const ConvShape& s, const float* weight, int nt)
       kPoints * point_stride(packed_a_size(s.c, s.k))));
   transform_weights(s, weight, true, ut, nt);
   return ut;
-}
-
-void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
-                         float* grad_x, int nt) {
-  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
-  const float* ut = transposed_weights(s, weight, nt);
-  for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
-    input_grad_block(s, grid, grad_y, ut, grad_x, first, count, inner);
-  });
 }
 
 // grad_params (dW, then with_bias the bias gradient) from the block sums of du and the bias
@@ -382,19 +343,6 @@ void sum_weight_grad(const ConvShape& s, const TileGrid& grid, bool with_bias, i
     for (index_t k = 0; k < s.k; ++k) grad_params[s.k * s.c * 9 + k] = du[du_size + k];
 }
 
-void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
-                          bool with_bias, int nt) {
-  const TileGrid grid = tile_grid(s, weight_grad_block_tiles(s), nt);
-  sum_weight_grad(s, grid, with_bias, kScratchWinogradWeights, nt, grad_w,
-                  [&](index_t b, float* du, float* bias_sums, int inner) {
-    const index_t first = b * grid.rows_per_block;
-    weight_grad_block(s, grid, grad_y, x, du, bias_sums, first,
-                      imin(grid.rows_per_block, grid.rows - first), inner);
-  });
-}
-
-namespace {
-
 // Both gradients where the input gradient suits the transposed transforms: in blocks of whole
 // images (as winograd_input_grad), each block's dM shared by the two.
 void run_backward(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
@@ -412,15 +360,63 @@ void run_backward(const ConvShape& s, const float* grad_y, const PooledGrad* poo
 
 }  // namespace
 
+// Undilated stride-1 3x3 with one group and enough channels on both sides to fill the GEMMs
+// (a first layer's few input channels would leave them starved).
+bool winograd_suits(const ConvShape& s) {
+  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.groups == 1 && s.c >= 16 && s.k >= 16;
+}
+
+void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
+                      bool relu, float* y, int nt) {
+  run_forward(s, x, weight, ForwardOutput{bias, relu, y, nullptr}, nt);
+}
+
+void winograd_relu_max_pool2x2(const ConvShape& s, const float* x, const float* weight,
+                               const float* bias, float* y, std::int32_t* indices, int nt) {
+  run_forward(s, x, weight, ForwardOutput{bias, true, y, indices}, nt);
+}
+
+// The input gradient through the transposed transforms (one GEMM per position over the tiles
+// of dy, instead of the flipped forward convolution over the tiles of dx): where dy has fewer
+// tiles than dx (no "same" padding), on chained rows (transform_input_grad), with images
+// small enough for blocks of whole ones (the windows of neighbouring tile rows overlap).
+bool winograd_input_grad_suits(const ConvShape& s) {
+  const index_t dy_tiles = stored_tiles(s.oh, s.ow);
+  const index_t tw = ceil_div(s.ow, 2);
+  return winograd_suits(s) && stored_row_tiles(tw) > tw && dy_tiles < stored_tiles(s.h, s.w) &&
+         dy_tiles <= kMaxBlockTiles;
+}
+
+void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
+                         float* grad_x, int nt) {
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
+  const float* ut = transposed_weights(s, weight, nt);
+  for_each_chunk(grid.rows, grid.rows_per_block, nt, [&](index_t first, index_t count, int inner) {
+    input_grad_block(s, grid, grad_y, ut, grad_x, first, count, inner);
+  });
+}
+
+void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
+                          bool with_bias, int nt) {
+  const TileGrid grid = tile_grid(s, weight_grad_block_tiles(s), nt);
+  sum_weight_grad(s, grid, with_bias, kScratchWinogradWeights, nt, grad_w,
+                  [&](index_t b, float* du, float* bias_sums, int inner) {
+    const index_t first = b * grid.rows_per_block;
+    weight_grad_block(s, grid, grad_y, x, du, bias_sums, first,
+                      imin(grid.rows_per_block, grid.rows - first), inner);
+  });
+}
+
 void winograd_backward(const ConvShape& s, const float* grad_y, const float* x,
                        const float* weight, float* grad_x, float* grad_params, int nt) {
   run_backward(s, grad_y, nullptr, x, weight, grad_x, grad_params, nt);
 }
 
-bool winograd_relu_max_pool2x2_backward(const ConvShape& s, const float* grad, const std::int32_t* indices,
-                                        const float* relu_output, const float* x,
-                                        const float* weight, float* grad_x, float* grad_params,
-                                        int nt) {
+bool winograd_relu_max_pool2x2_backward(const ConvShape& s, const float* grad,
+                                        const std::int32_t* indices, const float* relu_output,
+                                        const float* x, const float* weight, float* grad_x,
+                                        float* grad_params, int nt) {
   int stray = 0;
   const PooledGrad pool{grad, indices, relu_output, &stray};
   run_backward(s, nullptr, &pool, x, weight, grad_x, grad_params, nt);

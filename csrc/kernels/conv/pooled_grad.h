@@ -27,29 +27,13 @@ void unpool_row_pair(const PooledGrad& pool, index_t plane, index_t py, index_t 
                      index_t width, float* top, float* bottom, vint& stray) {
   const index_t ph = oh / 2, pw = ow / 2;
   if (py >= ph) return fill(top, width, 0.0f), fill(bottom, width, 0.0f);
-  // The vectors below write the windows' columns [0, 2 pw), zeros where nothing won.
+  // The steps below write the windows' columns [0, 2 pw), zeros where nothing won.
   fill(top + 2 * pw, width - 2 * pw, 0.0f), fill(bottom + 2 * pw, width - 2 * pw, 0.0f);
   const index_t o = (plane * ph + py) * pw;
-  const vint w = vint{} + static_cast<int>(ow);
-  for (index_t px = 0; px < pw; px += kLanes) {
-    const int lanes = static_cast<int>(imin(kLanes, pw - px));
-    const vint lane = lane_iota();
-    const vint corner = 2 * (lane + static_cast<int>(px)) + static_cast<int>(2 * py * ow);
-    const vint d = vload_first(pool.indices + o + px, lanes) - corner;
-    vfloat g = vload_first(pool.grad + o + px, lanes);
-    g = vload_first(pool.relu_output + o + px, lanes) > 0.0f ? g : vfloat{};
-    const vint tl = d == 0, tr = d == 1, bl = d == w, br = d == w + 1;
-    stray |= (lane < lanes) & ~(tl | tr | bl | br);
-    const int pair_floats = 2 * lanes;  // the windows' two columns
-    const int first = static_cast<int>(imin(kLanes, pair_floats));
-    vfloat lo, hi;
-    interleave(tl ? g : vfloat{}, tr ? g : vfloat{}, &lo, &hi);
-    vstore_first(top + 2 * px, lo, first);
-    if (pair_floats > kLanes) vstore_first(top + 2 * px + kLanes, hi, pair_floats - kLanes);
-    interleave(bl ? g : vfloat{}, br ? g : vfloat{}, &lo, &hi);
-    vstore_first(bottom + 2 * px, lo, first);
-    if (pair_floats > kLanes) vstore_first(bottom + 2 * px + kLanes, hi, pair_floats - kLanes);
-  }
+  for (index_t px = 0; px < pw; px += kLanes)
+    stray |= unpool_2x2_masked(pool.grad + o + px, pool.relu_output + o + px,
+                               pool.indices + o + px, static_cast<int>(imin(kLanes, pw - px)),
+                               2 * py * ow + 2 * px, ow, top + 2 * px, bottom + 2 * px);
 }
 
 // Sets pool.stray if any lane of `stray` (unpool_row_pair's) is: once per plane or block, not

@@ -1,7 +1,7 @@
 // The tile transforms of Winograd F(2x2, 3x3) (conv_winograd_isa.cpp): the tile grid and its
 // blocks, the input transform V = B^T d B and the output-gradient transform dM = A dy A^T, on
-// vectors of tiles (the output transform y = A^T M A: winograd_output.h). Included by that per-ISA source only;
-// everything is in an anonymous namespace.
+// vectors of tiles (the output transform y = A^T M A: winograd_output.h). Included by that
+// per-ISA source only; everything is in an anonymous namespace.
 #pragma once
 #include "kernels/conv/pooled_grad.h"
 
@@ -243,6 +243,8 @@ void transform_planes(const TileGrid& grid, const Planes& in, index_t first, ind
   const index_t ts = tile_stride(count * grid.row_tiles), point = point_stride(in.channels * ts);
   const index_t width = grid.row_width, size = pass_size(grid, count), plane = in.h * in.w;
   float *pass = work, *even = work + 4 * size, *odd = even + split_size(grid, count);
+  // Past the last image (split_rows reads no further); the planes of `pool` have no data.
+  const float* end = in.pool ? nullptr : in.data + grid.rows / grid.th * in.channels * plane;
   clear_pass_tails(grid, count, pass);
   for (index_t c = 0; c < in.channels; ++c) {
     if (c + 1 < in.channels && !in.pool)
@@ -253,7 +255,6 @@ void transform_planes(const TileGrid& grid, const Planes& in, index_t first, ind
       if (in.pool) {
         unpool_rows(*in.pool, in, seg.n * in.channels + c, seg.ty0, rows, width, even, odd);
       } else {
-        const float* end = in.data + grid.rows / grid.th * in.channels * plane;  // past the last image
         split_rows(in.data + (seg.n * in.channels + c) * plane, in.h, in.w, in.pad_h, in.pad_w,
                    end, 2 * seg.ty0, rows + in.patch / 2 - 1, width, even, odd);
       }

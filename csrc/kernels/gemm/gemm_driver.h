@@ -210,8 +210,6 @@ void transpose_4x4(const float* src, index_t src_stride, float* dst, index_t dst
 }
 
 #if defined(__AVX2__)
-typedef float vfloat8u __attribute__((vector_size(32), aligned(4), may_alias));
-
 // dst[c * dst_stride + r] = src[r * src_stride + c] for an 8 x 8 block: pairs of rows
 // interleaved, then pairs of pairs, then the 128-bit halves (24 shuffles for 64 floats, where
 // four 4 x 4 blocks take 32 on half-width vectors).

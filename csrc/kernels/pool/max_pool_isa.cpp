@@ -84,7 +84,7 @@ void max_pool_row_2x2_masked(const PoolArgs& a, const float* x, index_t oh, int 
   window_max_2x2(vload_first(top, first), upper(top), vload_first(bottom, first), upper(bottom),
                  a.width, 2 * oh * a.width, best, at);
   vstore_first(y, best, columns);
-  vstore_first(reinterpret_cast<float*>(indices), reinterpret_cast<const vfloat&>(at), columns);
+  vstore_first(indices, at, columns);
 }
 
 // Whole 2x2 windows of a row narrower than a vector (see narrow_rows).
@@ -205,29 +205,12 @@ void max_unpool_vector_2x2(const float* gy, const float* relu_out, const IndexT*
   vstore(top + width, lo), vstore(top + width + kLanes, hi);
 }
 
-// A row of fewer than kLanes windows (columns of them), int32 indices: as above with masked
-// loads and stores, which touch nothing past the row's windows; lanes past them count as in
-// their windows.
+// A row of fewer than kLanes windows (columns of them), int32 indices: one masked step
+// (unpool_2x2_masked), which touches nothing past the row's windows.
 void max_unpool_narrow_2x2(const float* gy, const float* relu_out, const std::int32_t* idx,
                            int columns, index_t corner, index_t width, float* top,
                            StrayIndices& stray) {
-  const vint offset = reinterpret_cast<const vint&>(
-      static_cast<const vfloat&>(vload_first(reinterpret_cast<const float*>(idx), columns))) -
-      (lane_iota() * 2 + static_cast<int>(corner));
-  const vint w = vint{} + static_cast<int>(width), active = lane_iota() < columns;
-  const vint tl = offset == 0, tr = offset == 1, bl = offset == w, br = offset == w + 1;
-  stray.outside |= ~(tl | tr | bl | br) & active;
-  const vfloat zero = vfloat{};
-  vfloat g = vload_first(gy, columns);
-  if (relu_out) g = vload_first(relu_out, columns) > 0.0f ? g : zero;
-  const int first = imin(2 * columns, kLanes), second = 2 * columns - first;
-  vfloat lo, hi;
-  interleave(tl ? g : zero, tr ? g : zero, lo, hi);
-  vstore_first(top, lo, first);
-  if (second > 0) vstore_first(top + kLanes, hi, second);
-  interleave(bl ? g : zero, br ? g : zero, lo, hi);
-  vstore_first(top + width, lo, first);
-  if (second > 0) vstore_first(top + width + kLanes, hi, second);
+  stray.outside |= unpool_2x2_masked(gy, relu_out, idx, columns, corner, width, top, top + width);
 }
 
 void max_unpool_narrow_2x2(const float*, const float*, const index_t*, int, index_t, index_t,
