@@ -21,7 +21,7 @@ from .tensor import Tensor
 from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
                        randn, stack, tensor, where, zeros, zeros_like)
 from . import callbacks, data, datasets, functional, nn, optim
-from .io import load, save
+from .io import CheckpointError, load, save
 
 __version__ = _C.build_info()["version"]
 
@@ -32,6 +32,7 @@ __all__ = [
     "enable_grad", "is_grad_enabled", "manual_seed",
     # subpackages, save/load, backends
     "nn", "functional", "optim", "data", "datasets", "callbacks", "save", "load", "backend",
+    "CheckpointError",
     "get_backend", "set_backend", "use_backend", "kernels", "reference",
     # build and threading configuration
     "available_isas", "get_isa", "set_isa", "get_num_threads", "set_num_threads", "show_config",

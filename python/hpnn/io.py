@@ -2,24 +2,43 @@
 
 Arrays go into the archive under generated keys; everything else (nesting, dict keys, numbers,
 strings) goes into a JSON document stored as the ``__meta__`` entry. Nothing is pickled, and
-files are written atomically (temporary file in the same directory, then ``os.replace``).
+files are written atomically (temporary file in the same directory, fsync, rename, fsync of the
+directory); the temporaries of saves that were killed are removed by the next save.
+
+``load`` treats the file as untrusted: every malformed checkpoint raises ``CheckpointError``
+saying what is wrong, and nothing bigger than ``max_bytes`` (uncompressed) is allocated.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
+import re
 
 import numpy as np
 
+from ._atomic import replace_atomically
+from ._safe_npz import Archive, Refused
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "CheckpointError"]
 _FORMAT, _VERSION = "hpnn-checkpoint", 1
+# Containers (dicts, lists, tuples) save nests; each adds at most 3 JSON brackets
+# ({"__dict__": [[key, value]]}), and the metadata wraps them in 2 more.
+_MAX_NESTING = 32
+_MAX_JSON_DEPTH = 3 * _MAX_NESTING + 2  # load refuses deeper JSON before parsing it
+# Uncompressed bytes load allows by default: a saved checkpoint is stored uncompressed, so its
+# size is about the file's; the slack admits np.savez_compressed archives of ordinary data.
+_DEFAULT_RATIO, _DEFAULT_SLACK = 64, 1 << 20
+_MARKERS = ("__tensor__", "__array__", "__tuple__", "__dict__")
 
 
-def _encode(obj, arrays, where):
+class CheckpointError(ValueError):
+    """``hpnn.load`` was given a file that is not a well-formed hpnn checkpoint (truncated, not
+    a zip, bad or missing metadata, a member that is not a plain numeric array) or one that
+    would inflate beyond ``max_bytes``. The message names the file and what is wrong."""
+
+
+def _encode(obj, arrays, where, depth=0):
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
         arrays[key] = obj.data
@@ -34,13 +53,17 @@ def _encode(obj, arrays, where):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, (dict, list, tuple)) and depth >= _MAX_NESTING:
+        raise ValueError(f"save: {where} is nested more than {_MAX_NESTING} containers deep "
+                         "(or contains itself)")
     if isinstance(obj, dict):
         for key in obj:
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 raise TypeError(f"save: {where} has a key {key!r}; keys must be str or int")
-        return {"__dict__": [[k, _encode(v, arrays, f"{where}[{k!r}]")] for k, v in obj.items()]}
+        return {"__dict__": [[k, _encode(v, arrays, f"{where}[{k!r}]", depth + 1)]
+                             for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
-        items = [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
+        items = [_encode(v, arrays, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj)]
         return items if isinstance(obj, list) else {"__tuple__": items}
     raise TypeError(f"save: {where} is a {type(obj).__name__}, which cannot be saved "
                     "(use tensors, arrays, numbers, strings, lists, tuples and dicts)")
@@ -51,75 +74,133 @@ def _write_archive(file, arrays, meta):
 
 
 def save(obj, path):
-    """Save a state dict or checkpoint (nested dicts/lists of tensors, arrays and plain values)."""
+    """Save a state dict or checkpoint (nested dicts/lists of tensors, arrays and plain values)
+    to ``path`` (str or path-like), atomically: ``path`` holds the old or the new checkpoint."""
     path = os.fspath(path)
     arrays = {}
     meta = json.dumps({"format": _FORMAT, "version": _VERSION,
                        "object": _encode(obj, arrays, "object")})
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            _write_archive(file, arrays, meta)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    replace_atomically(path, lambda file: _write_archive(file, arrays, meta))
 
 
-class _Reader:
-    def __init__(self, archive, path):
-        self.archive, self.path = archive, path
+class _Decoder:
+    def __init__(self, archive):
+        self.archive = archive
 
-    def array(self, key):
-        try:
-            return self.archive[key]
-        except KeyError:
-            raise ValueError(f"{self.path}: corrupt checkpoint, array {key!r} is missing") from None
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-            raise ValueError(f"{self.path}: corrupt checkpoint, array {key!r} cannot be read "
-                             f"({error})") from None
-
-    def decode(self, node):
+    def decode(self, node, where):
         if isinstance(node, list):
-            return [self.decode(v) for v in node]
+            return [self.decode(v, f"{where}[{i}]") for i, v in enumerate(node)]
         if not isinstance(node, dict):
-            return node
-        if "__tensor__" in node:
-            return Tensor(self.array(node["__tensor__"]))
-        if "__array__" in node:
-            return self.array(node["__array__"])
-        if "__tuple__" in node:
-            return tuple(self.decode(v) for v in node["__tuple__"])
-        if "__dict__" in node:
-            return {k: self.decode(v) for k, v in node["__dict__"]}
-        raise ValueError(f"{self.path}: corrupt checkpoint, unknown entry {sorted(node)}")
+            return node  # JSON gives only None, bool, int, float, str otherwise
+        if len(node) != 1 or next(iter(node)) not in _MARKERS:
+            raise Refused(f"metadata entry {where} has keys {sorted(node)}, expected one of "
+                          f"{list(_MARKERS)}")
+        (tag, value), = node.items()
+        if tag in ("__tensor__", "__array__"):
+            if not isinstance(value, str):
+                raise Refused(f"metadata entry {where} names its array with a "
+                              f"{type(value).__name__}, not a string")
+            array = self.archive.array(value)
+            return Tensor(array) if tag == "__tensor__" else array
+        if not isinstance(value, list):
+            raise Refused(f"metadata entry {where}: {tag} holds a {type(value).__name__}, "
+                          "not a list")
+        if tag == "__tuple__":
+            return tuple(self.decode(v, f"{where}[{i}]") for i, v in enumerate(value))
+        return self._decode_dict(value, where)
+
+    def _decode_dict(self, pairs, where):
+        result = {}
+        for pair in pairs:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise Refused(f"metadata entry {where}: a dict item is {pair!r:.60}, not a "
+                              "[key, value] pair")
+            key, value = pair
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise Refused(f"metadata entry {where} has a key {key!r:.60}; keys are str or int")
+            if key in result:
+                raise Refused(f"metadata entry {where} has the key {key!r} twice")
+            result[key] = self.decode(value, f"{where}[{key!r}]")
+        return result
 
 
-def load(path):
-    """Load what ``save`` wrote; tensors come back as hpnn tensors."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file {path!r}")
+def _json_depth(text):
+    """How deep brackets nest in ``text``, outside strings, counted without recursion."""
+    outside_strings = re.sub(r'"[^"\\]*(?:\\.[^"\\]*)*"', "", text, flags=re.S)
+    codes = np.frombuffer(outside_strings.encode("utf-8"), np.uint8)
+    steps = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(codes, (ord("]"), ord("}"))))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _refuse_duplicate_keys(pairs):
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        keys = [key for key, _ in pairs]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        raise Refused(f"metadata has duplicate JSON keys {duplicates}")
+    return result
+
+
+def _read_meta(archive):
+    raw = archive.array("__meta__")
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise Refused(f"metadata is a {raw.dtype} array of shape {raw.shape}, not uint8 text")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{path}: not an hpnn checkpoint or truncated/corrupt ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path}: not an hpnn checkpoint (a bare .npy array)")
-    with archive:
-        reader = _Reader(archive, path)
+        text = raw.tobytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Refused(f"metadata is not UTF-8 ({error})") from None
+    depth = _json_depth(text)
+    if depth > _MAX_JSON_DEPTH:
+        raise Refused(f"metadata nests {depth} levels deep, more than {_MAX_JSON_DEPTH}")
+    try:
+        meta = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except ValueError as error:  # JSONDecodeError, or an integer with too many digits
+        raise Refused(f"metadata is not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise Refused("not an hpnn checkpoint (no hpnn metadata)")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise Refused(f"metadata version is {version!r:.40}, not a positive integer")
+    if version > _VERSION:
+        raise Refused(f"checkpoint version {version} is newer than this hpnn supports "
+                      f"({_VERSION})")
+    if "object" not in meta:
+        raise Refused("metadata has no 'object' entry")
+    return meta
+
+
+def _max_bytes(max_bytes, file_size):
+    if max_bytes is None:
+        return _DEFAULT_RATIO * file_size + _DEFAULT_SLACK
+    if not isinstance(max_bytes, (int, np.integer)) or isinstance(max_bytes, bool):
+        raise TypeError(f"load: max_bytes must be an int or None, not {type(max_bytes).__name__}")
+    if max_bytes < 0:
+        raise ValueError(f"load: max_bytes must be >= 0, got {max_bytes}")
+    return int(max_bytes)
+
+
+def load(path, *, max_bytes=None):
+    """Load what ``save`` wrote from ``path`` (str or path-like); tensors come back as hpnn
+    tensors.
+
+    ``max_bytes`` caps the uncompressed size of what is read (default: 64 times the file's size
+    plus 1 MiB); larger declared or inflated sizes are refused before anything is allocated.
+    Raises ``CheckpointError`` (a ``ValueError``) for any malformed or oversized checkpoint.
+    """
+    path = os.fspath(path)
+    try:
+        file = open(path, "rb")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no such file {path!r}") from None
+    with file:
+        limit = _max_bytes(max_bytes, os.fstat(file.fileno()).st_size)
         try:
-            meta = json.loads(bytes(reader.array("__meta__")).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: corrupt checkpoint metadata ({error})") from None
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{path}: not an hpnn checkpoint (no hpnn metadata)")
-        if meta.get("version", 0) > _VERSION:
-            raise ValueError(f"{path}: checkpoint version {meta['version']} is newer than this "
-                             f"hpnn supports ({_VERSION})")
-        return reader.decode(meta["object"])
+            archive = Archive(file, limit)
+            try:
+                meta = _read_meta(archive)
+                return _Decoder(archive).decode(meta["object"], "object")
+            finally:
+                archive.close()
+        except Refused as error:
+            raise CheckpointError(f"load: {path}: {error}") from None
