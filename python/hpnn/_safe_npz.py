@@ -9,6 +9,7 @@ saying what is wrong; ``hpnn.io`` turns that into ``CheckpointError``.
 from __future__ import annotations
 
 import collections
+import io
 import math
 import struct
 import zipfile
@@ -24,9 +25,11 @@ PARSE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zli
                 ValueError, TypeError, struct.error, NotImplementedError, RuntimeError)
 
 _CHUNK = 1 << 20  # bytes inflated per read: bounds the transient copy, whatever a member claims
-_MAX_HEADER = 10_000  # numpy's own default cap on an npy header (it is parsed by literal_eval)
+_MAX_HEADER = 10_000  # numpy's own cap (>= 1.24) on an npy header, which it parses by literal_eval
 _MAGIC = b"\x93NUMPY"
-_HEADER_READERS = {1: np.lib.format.read_array_header_1_0, 2: np.lib.format.read_array_header_2_0}
+# npy format version -> the header length field and numpy's parser of the header after it
+_HEADER_FORMATS = {1: ("<H", np.lib.format.read_array_header_1_0),
+                   2: ("<I", np.lib.format.read_array_header_2_0)}
 # What save writes: booleans, signed and unsigned integers, floats. No objects (pickle), bytes,
 # strings, structured or complex types.
 _ALLOWED_KINDS = "biuf"
@@ -78,9 +81,9 @@ class Archive:
 
     def _read_npy(self, member, info):
         name = info.filename
-        shape, fortran_order, dtype = _read_header(member, name)
+        shape, fortran_order, dtype, header_size = _read_header(member, name)
         nbytes = math.prod(shape) * dtype.itemsize
-        held = info.file_size - member.tell()
+        held = info.file_size - header_size
         if nbytes != held:  # refused before allocating: a huge shape over tiny data, or the reverse
             raise Refused(f"member {name!r} declares shape {shape} of {dtype} ({nbytes} bytes) "
                           f"but holds {held} bytes of data")
@@ -99,20 +102,32 @@ class Archive:
 
 
 def _read_header(member, name):
+    """Shape, Fortran order, dtype and the header's size in bytes, the length capped here
+    (numpy < 1.24 has no cap) before numpy parses the header."""
     magic = member.read(len(_MAGIC) + 2)
     if magic[:len(_MAGIC)] != _MAGIC:
         raise Refused(f"member {name!r} is not an npy array")
-    reader = _HEADER_READERS.get(magic[len(_MAGIC)])
-    if reader is None or magic[-1] != 0:
+    length_format, parse = _HEADER_FORMATS.get(magic[len(_MAGIC)], (None, None))
+    if parse is None or magic[-1] != 0:
         raise Refused(f"member {name!r} has npy format version {tuple(magic[-2:])}, "
                       "not 1.0 or 2.0")
-    shape, fortran_order, dtype = reader(member, max_header_size=_MAX_HEADER)
+    length_field = member.read(struct.calcsize(length_format))
+    if len(length_field) != struct.calcsize(length_format):
+        raise Refused(f"member {name!r} is truncated inside its npy header")
+    (length,) = struct.unpack(length_format, length_field)
+    if length > _MAX_HEADER:
+        raise Refused(f"member {name!r} has an npy header of {length} bytes, more than "
+                      f"{_MAX_HEADER}")
+    header = member.read(length)
+    if len(header) != length:
+        raise Refused(f"member {name!r} is truncated inside its npy header")
+    shape, fortran_order, dtype = parse(io.BytesIO(length_field + header))
     if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise Refused(f"member {name!r} has dtype {dtype.str!r}; only bool, integer and float "
                       "arrays are read")
     if any(size < 0 for size in shape):
         raise Refused(f"member {name!r} declares a negative shape {shape}")
-    return shape, fortran_order, dtype
+    return shape, fortran_order, dtype, len(magic) + len(length_field) + length
 
 
 def _read_exactly(member, out, name):

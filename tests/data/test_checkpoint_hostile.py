@@ -333,13 +333,15 @@ def test_unknown_dtype(ckpt, descr):
     (npy("<f4", (-1, 4), b"\x00" * 16), "negative shape"),
     (npy("<f4", (3,), b"\x00" * 16), r"declares shape \(3,\) of float32 \(12 bytes\) but holds 16"),
     (npy("<f4", (5,), b"\x00" * 16), "holds 16 bytes"),
-    (b"\x93NUMPY\x01\x00\xff\xff" + b" " * 100, "cannot be read"),
+    (b"\x93NUMPY\x01\x00\xff\xff" + b" " * 100, "npy header of 65535 bytes, more than"),
+    (b"\x93NUMPY\x02\x00\xc8\x00\x00\x00" + b" " * 100, "truncated inside its npy header"),
+    (b"\x93NUMPY\x01\x00\x01", "truncated inside its npy header"),
     (b"\x93NUMPY\x09\x00" + npy("<f4", (1,), b"\x00" * 4)[8:], "npy format version"),
     (raw_npy("{'descr': '<f4', 'shape': (1,), }", b"\x00" * 4), "cannot be read"),
     (raw_npy("[1, 2]", b"\x00" * 4), "cannot be read"),
     (raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,), }"), "cannot be read"),
-], ids=["negative", "short-shape", "long-shape", "header-cut", "version", "header-keys",
-         "header-list", "float-shape"])
+], ids=["negative", "short-shape", "long-shape", "header-huge", "header-cut", "length-cut",
+         "version", "header-keys", "header-list", "float-shape"])
 def test_malformed_npy_headers(ckpt, member, match):
     write(ckpt, members={"a0.npy": member})
     refused(ckpt, match)
