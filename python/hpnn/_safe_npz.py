@@ -105,7 +105,7 @@ def _read_header(member, name):
     """Shape, Fortran order, dtype and the header's size in bytes, the length capped here
     (numpy < 1.24 has no cap) before numpy parses the header."""
     magic = member.read(len(_MAGIC) + 2)
-    if magic[:len(_MAGIC)] != _MAGIC:
+    if len(magic) != len(_MAGIC) + 2 or magic[:len(_MAGIC)] != _MAGIC:
         raise Refused(f"member {name!r} is not an npy array")
     length_format, parse = _HEADER_FORMATS.get(magic[len(_MAGIC)], (None, None))
     if parse is None or magic[-1] != 0:

@@ -318,8 +318,9 @@ def test_non_numeric_members(ckpt, array):
     refused(ckpt, "dtype .*only bool, integer and float")
 
 
-def test_raw_bytes_member_is_not_returned(ckpt):
-    write(ckpt, members={"a0.npy": b"just some bytes, no npy header"})
+@pytest.mark.parametrize("member", [b"just some bytes, no npy header", b"\x93NUMPY", b""])
+def test_raw_bytes_member_is_not_returned(ckpt, member):
+    write(ckpt, members={"a0.npy": member})
     refused(ckpt, "'a0.npy' is not an npy array")
 
 
@@ -386,3 +387,22 @@ def test_savez_compressed_checkpoint_loads(ckpt):
     # a checkpoint recompressed with deflate (as np.savez_compressed writes) stays readable
     write(ckpt, compression=zipfile.ZIP_DEFLATED)
     np.testing.assert_array_equal(hpnn.load(ckpt)["w"].numpy(), [0, 1, 2])
+
+
+def test_random_damage_raises_only_checkpoint_error(ckpt):
+    hpnn.save({"model": {"w": np.arange(15, dtype=np.float32).reshape(5, 3), "n": np.int64(3)},
+               "opt": {"state": {0: {"m": np.ones(4, np.float16)}}}, "t": (1, "x")}, ckpt)
+    raw = ckpt.read_bytes()
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        damaged = bytearray(raw)
+        for position in rng.integers(0, len(raw), rng.integers(1, 4)):
+            damaged[position] = rng.integers(256)
+        if rng.random() < 0.3:  # and cut a random stretch out
+            start = int(rng.integers(0, len(damaged)))
+            del damaged[start:start + int(rng.integers(1, 40))]
+        ckpt.write_bytes(bytes(damaged))
+        try:
+            hpnn.load(ckpt)
+        except CheckpointError:
+            pass
