@@ -13,7 +13,8 @@ from ._config import (
     show_config,
 )
 from . import kernels, reference
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                       no_grad, set_grad_enabled)
 from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
 from .backend import get_backend, set_backend, use_backend
 from .random import manual_seed
@@ -29,7 +30,8 @@ __all__ = [
     # tensors and autograd
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
     "randn", "rand", "randint", "arange", "cat", "concatenate", "stack", "where", "no_grad",
-    "enable_grad", "is_grad_enabled", "manual_seed",
+    "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+    "is_inference_mode_enabled", "manual_seed",
     # subpackages, save/load, backends
     "nn", "functional", "optim", "data", "datasets", "callbacks", "save", "load", "backend",
     "CheckpointError",

@@ -2,43 +2,135 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
-_mode = {"enabled": True}
+
+class _GradState(threading.local):
+    """Grad mode, per thread as PyTorch's: the class attributes are what every thread starts
+    with (grad on, not in inference mode); assignments stay in the assigning thread."""
+
+    enabled = True
+    inference = False
+
+    def __init__(self):
+        self.saved = []  # modes to restore, one per grad-mode block this thread is inside
+
+
+_mode = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    return _mode["enabled"]
+    """Whether ops in the calling thread record the graph (each thread has its own mode)."""
+    return _mode.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether the calling thread is inside ``inference_mode()``."""
+    return _mode.inference
 
 
 class _GradMode:
+    """Base of the grad-mode context managers: one instance may be entered by several threads
+    at once (each thread saves its previous mode on its own stack). Usable as a decorator,
+    with or without parentheses (``@no_grad`` and ``@no_grad()``)."""
+
     enabled = True
+    inference = False
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls._takes_no_mode():
+            return cls()(args[0])  # bare decorator: @no_grad
+        return super().__new__(cls)
+
+    @classmethod
+    def _takes_no_mode(cls):
+        return cls.__init__ is _GradMode.__init__
+
+    def __init__(self):
+        pass
 
     def __enter__(self):
-        self._previous = _mode["enabled"]
-        _mode["enabled"] = self.enabled
+        _mode.saved.append((_mode.enabled, _mode.inference))
+        _mode.enabled, _mode.inference = self.enabled, self.inference
 
     def __exit__(self, *exc):
-        _mode["enabled"] = self._previous
+        _mode.enabled, _mode.inference = _mode.saved.pop()
+
+    def _fresh(self):
+        return type(self)()
 
     def __call__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}: a decorator needs a callable, got "
+                            f"{type(fn).__name__}")
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
 class no_grad(_GradMode):
-    """Context manager / decorator: ops inside record no graph."""
+    """Context manager / decorator: ops inside record no graph (in the calling thread only)."""
 
     enabled = False
 
 
 class enable_grad(_GradMode):
+    """Context manager / decorator: ops inside record the graph, even within ``no_grad``."""
+
     enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """``set_grad_enabled(False)`` turns grad mode off in the calling thread at once; used as
+    ``with set_grad_enabled(mode):`` it restores the previous mode on exit (as PyTorch's)."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: argument 'mode' must be bool, got "
+                            f"{type(mode).__name__}")
+        self.enabled = mode
+        self._previous = _mode.enabled
+        _mode.enabled = mode  # the function form takes effect without a with-block
+
+    def __enter__(self):
+        # __init__ already switched: save the mode from before it, as the block's exit restores.
+        _mode.saved.append((self._previous, _mode.inference))
+
+    def _fresh(self):
+        return set_grad_enabled(self.enabled)
+
+    def __call__(self, fn):
+        _mode.enabled = self._previous  # decorating only: undo the switch __init__ made
+        return super().__call__(fn)
+
+
+class inference_mode(_GradMode):
+    """``with inference_mode():`` (or ``@inference_mode``) runs without recording the graph,
+    as ``no_grad``; ``inference_mode(False)`` changes nothing."""
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: argument 'mode' must be bool, got "
+                            f"{type(mode).__name__}")
+        self.active = mode
+
+    @classmethod
+    def _takes_no_mode(cls):
+        return True  # @inference_mode bare is allowed although __init__ takes a mode
+
+    def __enter__(self):
+        _mode.saved.append((_mode.enabled, _mode.inference))
+        if self.active:
+            _mode.enabled, _mode.inference = False, True
+
+    def _fresh(self):
+        return inference_mode(self.active)
 
 
 class Function:
@@ -51,7 +143,7 @@ class Function:
         fn = cls()
         needs = fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
         out = Tensor._wrap(fn.forward(*[t.data for t in inputs], **options))
-        if True in needs and _mode["enabled"]:
+        if True in needs and _mode.enabled:
             out.requires_grad = True
             out._ctx = fn
             fn.parents = inputs
@@ -66,7 +158,7 @@ class Function:
         into ``tensor``'s array and ``tensor`` itself, returned, becomes the op's output. The
         op's backward must not need its input's values (it may save the array: that then holds
         the output)."""
-        recording = tensor.requires_grad and _mode["enabled"]
+        recording = tensor.requires_grad and _mode.enabled
         if recording:
             _check_rebase(tensor, name)
         fn = cls()
