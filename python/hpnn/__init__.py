@@ -17,6 +17,7 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inferenc
                        no_grad, set_grad_enabled)
 from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
 from .backend import get_backend, set_backend, use_backend
+from .errors import DimensionError, ShapeError
 from .random import manual_seed
 from .tensor import Tensor
 from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
@@ -31,7 +32,7 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
     "randn", "rand", "randint", "arange", "cat", "concatenate", "stack", "where", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-    "is_inference_mode_enabled", "manual_seed",
+    "is_inference_mode_enabled", "manual_seed", "ShapeError", "DimensionError",
     # subpackages, save/load, backends
     "nn", "functional", "optim", "data", "datasets", "callbacks", "save", "load", "backend",
     "CheckpointError",

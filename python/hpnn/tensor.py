@@ -6,6 +6,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .errors import DimensionError
+
 # what Tensor.max(dim) / min(dim) return, as torch.return_types.max / min
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -309,6 +311,10 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
+        for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if not -self.ndim <= dim < self.ndim:  # a modulo would flatten other dims silently
+                raise DimensionError(f"flatten: argument '{name}' ({dim}) is out of range for "
+                                     f"{self.ndim} dims")
         start, end = start_dim % self.ndim, end_dim % self.ndim
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")

@@ -5,7 +5,8 @@ import numpy as np
 
 from .. import functional as F
 from ..functional.pool import max_pool_geometry
-from .layers import _positive_int, reset_weight_and_bias
+from ._checks import non_negative_pair, positive_int, positive_pair
+from .layers import reset_weight_and_bias
 from .module import Module, Parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -15,21 +16,23 @@ class Conv2d(Module):
     """2-D convolution with weight (out_channels, in_channels / groups, kH, kW)."""
 
     transposed, output_padding = False, (0, 0)
+    _tensor_args = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros"):
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2d")
-        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2d")
-        self.groups = _positive_int(groups, "groups", "Conv2d")
+        self.in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        self.out_channels = positive_int(out_channels, "out_channels", "Conv2d")
+        self.groups = positive_int(groups, "groups", "Conv2d")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"Conv2d: argument 'padding_mode' must be one of {_PADDING_MODES}, "
                              f"got {padding_mode!r}")
-        self.kernel_size = F._pair(kernel_size, "kernel_size")
-        self.stride, self.dilation = F._pair(stride, "stride"), F._pair(dilation, "dilation")
+        self.kernel_size = positive_pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = positive_pair(stride, "stride", "Conv2d")
+        self.dilation = positive_pair(dilation, "dilation", "Conv2d")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: argument 'padding' must be 'same', 'valid', an int "
@@ -39,7 +42,7 @@ class Conv2d(Module):
                                  "convolutions")
             self.padding = padding
         else:
-            self.padding = F._pair(padding, "padding")
+            self.padding = non_negative_pair(padding, "padding", "Conv2d")
         self.padding_mode = padding_mode
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(np.empty(shape, np.float32))
@@ -97,9 +100,33 @@ class Conv2d(Module):
         return text
 
 
+def _check_output_size(output_size, owner):
+    """An int or a pair whose entries are positive ints or None (keep that input size)."""
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"{owner}: argument 'output_size' must be an int or a pair, got "
+                         f"{output_size!r}")
+    for size in sizes:
+        if size is not None:
+            positive_int(size, "output_size", owner)
+
+
 class _Pool(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    """The window arguments are checked here and kept as given (as PyTorch shows them)."""
+
+    _tensor_args = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()
+        owner = type(self).__name__
+        kernel = positive_pair(kernel_size, "kernel_size", owner)
+        if stride is not None and stride != []:  # [] means the default, as in F.max_pool2d
+            positive_pair(stride, "stride", owner)
+        positive_pair(dilation, "dilation", owner)
+        pad = non_negative_pair(padding, "padding", owner)
+        if any(2 * p > k for p, k in zip(pad, kernel)):
+            raise ValueError(f"{owner}: argument 'padding' ({padding!r}) must be at most half "
+                             f"of kernel_size ({kernel_size!r})")
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
 
@@ -112,7 +139,7 @@ class MaxPool2d(_Pool):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(kernel_size, stride, padding, dilation)
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input):
@@ -128,6 +155,8 @@ class AvgPool2d(_Pool):
                  count_include_pad=True, divisor_override=None):
         super().__init__(kernel_size, stride, padding)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        if divisor_override is not None:
+            positive_int(divisor_override, "divisor_override", "AvgPool2d")
         self.divisor_override = divisor_override
 
     def forward(self, input):
@@ -136,8 +165,11 @@ class AvgPool2d(_Pool):
 
 
 class AdaptiveAvgPool2d(Module):
+    _tensor_args = 1
+
     def __init__(self, output_size):
         super().__init__()
+        _check_output_size(output_size, type(self).__name__)
         self.output_size = output_size
 
     def forward(self, input):

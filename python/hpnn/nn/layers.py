@@ -7,13 +7,11 @@ import numpy as np
 
 from .. import functional as F
 from . import init
+from ..errors import DimensionError
+from ._checks import choice, positive_int, real
 from .module import Module, Parameter
 
-
-def _positive_int(value, name, owner):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{owner}: argument '{name}' must be a positive int, got {value!r}")
-    return int(value)
+_positive_int = positive_int  # the former name (conv.py, norm.py and user code import it)
 
 
 def reset_weight_and_bias(weight, bias):
@@ -27,6 +25,8 @@ def reset_weight_and_bias(weight, bias):
 
 class Linear(Module):
     """y = x @ weight.T + bias with weight (out_features, in_features)."""
+
+    _tensor_args = 1
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
@@ -62,11 +62,22 @@ class Identity(Module):
 
 
 class Flatten(Module):
+    _tensor_args = 1
+
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"Flatten: argument '{name}' must be an int, got {value!r}")
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, input):
+        rank = max(input.ndim, 1)
+        for name, dim in (("start_dim", self.start_dim), ("end_dim", self.end_dim)):
+            if not -rank <= dim < rank:
+                raise DimensionError(f"Flatten: argument '{name}' ({dim}) is out of range for "
+                                     f"input of {input.ndim} dims (expected in [{-rank}, "
+                                     f"{rank - 1}])")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -79,6 +90,7 @@ class _Activation(Module):
 
     function = None
     options = ()
+    _tensor_args = 1
 
     def forward(self, input):
         return type(self).function(input, **{name: getattr(self, name) for name in self.options})
@@ -108,7 +120,8 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
+        self.negative_slope = real(negative_slope, "negative_slope", "LeakyReLU")
+        self.inplace = inplace
 
     def forward(self, input):
         return F.leaky_relu(input, self.negative_slope, self.inplace)
@@ -131,7 +144,7 @@ class GELU(_Activation):
 
     def __init__(self, approximate="none"):
         super().__init__()
-        self.approximate = approximate
+        self.approximate = choice(approximate, "approximate", "GELU", ("none", "tanh"))
 
 
 class Softmax(_Activation):
@@ -140,6 +153,9 @@ class Softmax(_Activation):
 
     def __init__(self, dim=None):
         super().__init__()
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+            raise TypeError(f"{type(self).__name__}: argument 'dim' must be an int or None, "
+                            f"got {dim!r}")
         self.dim = dim
 
 
@@ -148,11 +164,11 @@ class LogSoftmax(Softmax):
 
 
 class Dropout(Module):
+    _tensor_args = 1
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: argument 'p' must be in [0, 1], got {p}")
-        self.p, self.inplace = float(p), inplace
+        self.p, self.inplace = real(p, "p", "Dropout", 0.0, 1.0), inplace
 
     def forward(self, input):
         return F.dropout(input, self.p, self.training, self.inplace)

@@ -12,6 +12,7 @@ class _Loss(Module):
 
     function = None
     options = ()
+    _tensor_args = 2  # input and target
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()

@@ -6,6 +6,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..tensor import Tensor, as_array
+from ._checks import state_arg, tensor_arg
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -210,8 +211,28 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    # hpnn's own layers set this to how many leading arguments of forward must be Tensors
+    # (the input; a loss's target too); the rest may be None, a Tensor or a tuple of them.
+    # User modules keep 0: their forward may take anything.
+    _tensor_args = 0
+
     def __call__(self, *args, **kwargs):
+        if self._tensor_args:
+            self._check_args(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _check_args(self, args, kwargs):
+        """TypeError naming the argument for a numpy array, list, None... where forward needs
+        a Tensor (it would fail later with an AttributeError)."""
+        if not self._tensor_args:
+            return
+        names, owner = type(self).forward.__code__.co_varnames[1:], type(self).__name__
+        for i, value in enumerate(args):
+            name = names[i] if i < len(names) else f"#{i}"
+            (tensor_arg if i < self._tensor_args else state_arg)(value, name, owner)
+        for name, value in kwargs.items():
+            required = name in names[:self._tensor_args]
+            (tensor_arg if required else state_arg)(value, name, owner)
 
     def extra_repr(self):
         return ""
@@ -319,6 +340,7 @@ class Sequential(Module):
             after = modules[i + 2] if i + 2 < count else None
             triple = _triple_step(*modules[i:i + 3]) if after is not None else None
             if triple is not None:
+                modules[i]._check_args((x,), {})  # fused steps skip the first one's __call__
                 x = triple(x)
                 i += 3
                 continue
@@ -328,6 +350,7 @@ class Sequential(Module):
                 x = modules[i](x)
                 i += 1
             else:
+                modules[i]._check_args((x,), {})
                 x = step(x)
                 i += 2
         return x

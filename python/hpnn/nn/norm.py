@@ -5,18 +5,24 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import no_grad
-from .layers import _positive_int
+from ..errors import ShapeError
+from ._checks import positive_int, real
 from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
     input_dims = ()
+    _tensor_args = 1
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, *, bias=True):
         super().__init__()
-        self.num_features = _positive_int(num_features, "num_features", type(self).__name__)
-        self.eps, self.momentum = eps, momentum
+        owner = type(self).__name__
+        self.num_features = positive_int(num_features, "num_features", owner)
+        self.eps = real(eps, "eps", owner, low=0.0)
+        if self.eps == 0:  # the kernels divide by sqrt(var + eps): a constant channel gives inf
+            raise ValueError(f"{owner}: argument 'eps' must be positive, got {eps!r}")
+        self.momentum = real(momentum, "momentum", owner, 0.0, 1.0, allow_none=True)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, np.float32))
@@ -37,7 +43,7 @@ class _BatchNorm(Module):
 
     def forward(self, input):
         if input.ndim not in self.input_dims or input.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected input of {self.input_dims[0]}"
+            raise ShapeError(f"{type(self).__name__}: expected input of {self.input_dims[0]}"
                              f"{'/' + str(self.input_dims[-1]) if len(self.input_dims) > 1 else ''}"
                              f" dims with {self.num_features} channels in dim 1, got shape "
                              f"{tuple(input.shape)}")

@@ -10,10 +10,12 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Function
+from ..errors import ShapeError
 from ..backend import kernel
 from ..kernels import rnn as native_rnn
 from ..tensor import cat, stack
 from . import init
+from ._checks import choice, positive_int, real
 from .module import Module, Parameter
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -141,26 +143,45 @@ def _make_weights(module, kind, input_size, hidden_size, bias, suffix=""):
 
 
 def _check_sizes(owner, input_size, hidden_size):
-    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-            raise ValueError(f"{owner}: argument '{name}' must be a positive int, got {value!r}")
+    return positive_int(input_size, "input_size", owner), positive_int(hidden_size,
+                                                                       "hidden_size", owner)
+
+
+def _state_list(hx, count, owner):
+    """hx as a list of ``count`` tensors: a Tensor h for RNN/GRU, a pair (h, c) for LSTM."""
+    if count == 1:
+        if isinstance(hx, (tuple, list)):
+            raise TypeError(f"{owner}: argument 'hx' must be a Tensor (h0), got "
+                            f"{type(hx).__name__}")
+        return [hx]
+    if not isinstance(hx, (tuple, list)):
+        raise TypeError(f"{owner}: argument 'hx' must be a tuple of two Tensors (h0, c0), got "
+                        f"{type(hx).__name__}")
+    if len(hx) != 2:
+        raise ShapeError(f"{owner}: argument 'hx' must be a tuple of two Tensors (h0, c0), got "
+                         f"{len(hx)} of them")
+    return list(hx)
+
+
+def _check_state_shapes(states, shape, owner):
+    for state, name in zip(states, ("h0", "c0")):
+        if tuple(state.shape) != shape:
+            raise ShapeError(f"{owner}: argument 'hx' ({name}) has shape {tuple(state.shape)}, "
+                             f"expected {shape}")
 
 
 class _RNNBase(Module):
     kind = "rnn"
+    _tensor_args = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, nonlinearity="tanh"):
         super().__init__()
         owner = type(self).__name__
-        _check_sizes(owner, input_size, hidden_size)
-        if num_layers < 1:
-            raise ValueError(f"{owner}: argument 'num_layers' must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{owner}: argument 'dropout' must be in [0, 1], got {dropout}")
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"{owner}: argument 'nonlinearity' must be 'tanh' or 'relu', got "
-                             f"{nonlinearity!r}")
+        input_size, hidden_size = _check_sizes(owner, input_size, hidden_size)
+        num_layers = positive_int(num_layers, "num_layers", owner)
+        dropout = real(dropout, "dropout", owner, 0.0, 1.0)
+        choice(nonlinearity, "nonlinearity", owner, ("tanh", "relu"))
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
@@ -177,22 +198,17 @@ class _RNNBase(Module):
         """The (L*D, N, H) initial states as given, [] for zeros."""
         if hx is None:
             return []
-        count = 2 if self.kind == "lstm" else 1
-        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        states = list(hx) if count == 2 else [hx]
-        if len(states) != count:
-            raise ValueError(f"{type(self).__name__}: argument 'hx' must be (h0, c0)")
-        states = [s if batched else s.unsqueeze(1) for s in states]
-        for state in states:
-            if tuple(state.shape) != shape:
-                raise ValueError(f"{type(self).__name__}: initial state has shape "
-                                 f"{tuple(state.shape)}, expected {shape}")
-        return states
+        owner = type(self).__name__
+        states = _state_list(hx, 2 if self.kind == "lstm" else 1, owner)
+        layers = self.num_layers * self.num_directions
+        _check_state_shapes(states, (layers, batch, self.hidden_size) if batched
+                            else (layers, self.hidden_size), owner)
+        return [s if batched else s.unsqueeze(1) for s in states]
 
     def forward(self, input, hx=None):
         batched = input.ndim == 3
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: argument 'input' must be (T, N, "
+            raise ShapeError(f"{type(self).__name__}: argument 'input' must be (T, N, "
                              f"{self.input_size}) (or batch_first / unbatched), got shape "
                              f"{tuple(input.shape)}")
         x = input if batched else input.unsqueeze(1)
@@ -270,22 +286,27 @@ class _CellBase(Module):
     """One time step: runs the sequence kernels on a length-1 sequence (CellStep)."""
 
     kind = "rnn"
+    _tensor_args = 1
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
         super().__init__()
-        _check_sizes(type(self).__name__, input_size, hidden_size)
+        input_size, hidden_size = _check_sizes(type(self).__name__, input_size, hidden_size)
+        choice(nonlinearity, "nonlinearity", type(self).__name__, ("tanh", "relu"))
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.nonlinearity = nonlinearity
         self._names = _make_weights(self, self.kind, input_size, hidden_size, bias)
 
     def forward(self, input, hx=None):
         batched = input.ndim == 2
+        owner = type(self).__name__
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: argument 'input' must be (N, "
-                             f"{self.input_size}), got shape {tuple(input.shape)}")
+            raise ShapeError(f"{owner}: argument 'input' must be (N, {self.input_size}) or "
+                             f"({self.input_size},), got shape {tuple(input.shape)}")
         x = input if batched else input.unsqueeze(0)
         count = 2 if self.kind == "lstm" else 1
-        states = [] if hx is None else list(hx) if count == 2 else [hx]
+        states = [] if hx is None else _state_list(hx, count, owner)
+        _check_state_shapes(states, tuple(x.shape[:1] if batched else ()) + (self.hidden_size,),
+                            owner)
         states = [s if batched else s.unsqueeze(0) for s in states]
         options = {"nonlinearity": self.nonlinearity} if self.kind == "rnn" else {}
         handle = []
