@@ -1,6 +1,11 @@
 """A feed-forward net fitting y = sin(x) + noise with plain SGD on the mean squared error,
-written as an explicit PyTorch-style training loop."""
+written as an explicit PyTorch-style training loop.
+
+Stated result: with the default settings (200 epochs) the model is within mean squared error
+0.01 of sin(x) on a grid over [-3, 3] (about 0.001); it prints ``grid mse: X (stated: <=
+0.01)`` last. ``--check`` makes a miss the exit status."""
 import argparse
+import sys
 
 import numpy as np
 
@@ -8,11 +13,15 @@ import hpnn
 import hpnn.nn as nn
 from hpnn.data import DataLoader, TensorDataset
 
+STATED_MSE = 0.01
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit with status 1 unless the stated result is reached")
     args = parser.parse_args(argv)
     epochs = 20 if args.quick else args.epochs
 
@@ -41,7 +50,12 @@ def main(argv=None):
         print("x      ", np.round(grid.numpy()[:, 0], 2))
         print("model  ", np.round(model(grid).numpy()[:, 0], 3))
         print("sin(x) ", np.round(np.sin(grid.numpy()[:, 0]), 3))
-    return total / len(x)
+        fine = np.linspace(-3, 3, 61, dtype=np.float32)[:, None]
+        mse = float(np.mean((model(hpnn.tensor(fine)).numpy() - np.sin(fine)) ** 2))
+    print(f"grid mse: {mse:.5f} (stated: <= {STATED_MSE})")
+    if args.check and not mse <= STATED_MSE:
+        sys.exit(f"feedforward_mse: grid mse {mse:.5f} is above the stated {STATED_MSE}")
+    return mse
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""Smoke tests: every example runs (quick mode) in a subprocess; the main job reaches 97%."""
+"""Every example runs (quick mode) in a subprocess and reaches the result it states with its
+default settings (each a few seconds); the main job reaches 97%."""
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -25,6 +27,34 @@ def test_example_runs(script):
                             text=True, env=_env(), timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip()
+
+
+# The last line every example prints: "<metric>: <value> (stated: >= or <= <target>)"
+STATED = re.compile(r"^(?P<metric>[a-z ]+): (?P<value>[-+0-9.e]+) "
+                    r"\(stated: (?P<op>>=|<=) (?P<target>[-+0-9.e]+)\)$")
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_reaches_its_stated_result(script):
+    """Default settings, as a user runs it: the parsed result is checked here, and --check
+    must agree through the exit status."""
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                            text=True, env=_env(), timeout=120)
+    last = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    match = STATED.match(last)
+    assert match, f"last line does not state the result: {last!r}\n{result.stderr[-2000:]}"
+    value, target = float(match["value"]), float(match["target"])
+    reached = value >= target if match["op"] == ">=" else value <= target
+    assert reached, f"{script.stem}: {last}"
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_check_flag_fails_when_the_result_is_missed():
+    """--quick (2 epochs) leaves the CNN far below its stated accuracy: --check must say so."""
+    script = ROOT / "examples" / "cnn_digits.py"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--check"],
+                            capture_output=True, text=True, env=_env(), timeout=120)
+    assert result.returncode == 1 and "below the stated" in result.stderr
 
 
 def test_there_are_examples():
