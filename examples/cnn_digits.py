@@ -3,8 +3,8 @@ dense - dense(softmax), trained with SGD on the categorical cross-entropy (one-h
 Keras style.
 
 Stated result: with the default settings (20 epochs) the held-out test accuracy reaches at
-least 95% (about 97-99%, depending on the seed); it prints ``test accuracy: X (stated: >=
-0.95)`` last. ``--check`` makes a miss the exit status."""
+least 95% (about 97-99%, depending on the seed); it prints "test accuracy: X (stated: >=
+0.95)" last. "--check" makes a miss the exit status."""
 import argparse
 import sys
 
@@ -17,7 +17,8 @@ STATED_ACCURACY = 0.95
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
     parser.add_argument("--check", action="store_true",

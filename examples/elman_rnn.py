@@ -2,8 +2,8 @@
 previous ones; the last hidden state feeds a linear read-out.
 
 Stated result: with the default settings (30 epochs) the test mean squared error is at most
-0.01 (about 0.003; always predicting zero gives about 0.5); it prints ``test mse: X (stated:
-<= 0.01)`` last. ``--check`` makes a miss the exit status."""
+0.01 (about 0.003; always predicting zero gives about 0.5); it prints "test mse: X (stated:
+<= 0.01)" last. "--check" makes a miss the exit status."""
 import argparse
 import sys
 
@@ -35,7 +35,8 @@ STATED_MSE = 0.01
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
     parser.add_argument("--check", action="store_true",

@@ -2,8 +2,8 @@
 written as an explicit PyTorch-style training loop.
 
 Stated result: with the default settings (200 epochs) the model is within mean squared error
-0.01 of sin(x) on a grid over [-3, 3] (about 0.001); it prints ``grid mse: X (stated: <=
-0.01)`` last. ``--check`` makes a miss the exit status."""
+0.01 of sin(x) on a grid over [-3, 3] (about 0.001); it prints "grid mse: X (stated: <=
+0.01)" last. "--check" makes a miss the exit status."""
 import argparse
 import sys
 
@@ -17,7 +17,8 @@ STATED_MSE = 0.01
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
     parser.add_argument("--check", action="store_true",

@@ -3,7 +3,7 @@ cross-entropy, via compile + fit(X, y, epochs=10, batch_size=32) on random data 
 is the sign of the sum of 8 of the 64 features.
 
 Stated result: with the default settings the validation accuracy reaches at least 95% (about
-98%); it prints ``validation accuracy: X (stated: >= 0.95)`` last. ``--check`` makes a miss
+98%); it prints "validation accuracy: X (stated: >= 0.95)" last. "--check" makes a miss
 the exit status."""
 import argparse
 import sys
@@ -17,7 +17,8 @@ STATED_ACCURACY = 0.95
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="a few epochs (CI smoke test)")
     parser.add_argument("--check", action="store_true",

@@ -1,7 +1,55 @@
-"""hpnn: high-performance neural networks on the CPU.
+"""hpnn: high-performance neural networks on the CPU, with PyTorch's names.
 
-Hot paths are C++ kernels (SIMD per ISA, OpenMP) in ``hpnn.kernels``; ``hpnn.reference`` holds
-their numpy twins with the same names and signatures.
+Hot paths are C++ kernels (SIMD compiled per instruction set, OpenMP threads); the rest is a
+small Python frontend that follows PyTorch's API (names, defaults, parameter layouts), so
+PyTorch code usually ports by writing "hpnn" for "torch".
+
+Tensors and autograd
+    hpnn.tensor, zeros, ones, randn, arange, cat, stack, ... make a Tensor (float32 values,
+    int64 labels). Ops on tensors with requires_grad=True record a graph; loss.backward()
+    fills each leaf's .grad. no_grad(), enable_grad(), set_grad_enabled(mode) and
+    inference_mode() switch recording off or on for the calling thread only.
+
+hpnn.nn
+    Layers and losses with PyTorch's names, defaults and parameter layouts: Module,
+    Sequential, Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d, Dropout, Flatten,
+    RNN/LSTM/GRU and their cells, ReLU, Softmax, ..., CrossEntropyLoss, MSELoss, BCELoss, ...
+    hpnn.nn.functional (also hpnn.functional) holds the functional forms, hpnn.nn.init the
+    initialisers.
+
+hpnn.optim
+    SGD, Adam, AdamW, RMSprop, Adagrad (fused native update steps) and optim.lr_scheduler.
+
+hpnn.data and hpnn.datasets
+    Dataset, TensorDataset, DataLoader, random_split; load_digits() (bundled 8x8 digits) and
+    load_mnist().
+
+Keras-style training
+    model.compile(optimizer, loss, metrics), model.fit(x, y, epochs, batch_size,
+    validation_data, callbacks), model.evaluate, model.predict; hpnn.callbacks holds
+    EarlyStopping, ModelCheckpoint, LearningRateScheduler, History. fit shows a progress bar
+    in a terminal and one line per epoch in a log.
+
+Saving
+    hpnn.save(obj, path) and hpnn.load(path): state dicts and checkpoints in an .npz file
+    (no pickle).
+
+Kernels and their reference
+    hpnn.kernels holds the C++ kernels; hpnn.reference their numpy twins with the same names
+    and signatures. set_backend('numpy') or "with use_backend('numpy'):" runs the ops on the
+    twins (per thread).
+
+Configuration
+    show_config() prints the version, instruction sets and threads; get_isa/set_isa pick the
+    instruction set (HPNN_ISA=generic forces the portable one), get_num_threads/
+    set_num_threads the threads; manual_seed(n) seeds parameter init, shuffling and
+    dropout.
+
+Errors
+    Bad arguments raise TypeError or ValueError naming the argument; shape mismatches raise
+    hpnn.ShapeError (a ValueError and a RuntimeError, as PyTorch raises).
+
+Command line: "hpnn" or "python -m hpnn" trains a small CNN on the digits ("hpnn --help").
 """
 from . import _C
 from ._config import (

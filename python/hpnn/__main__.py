@@ -1,5 +1,5 @@
-"""``python -m hpnn`` (or ``hpnn``): train a small CNN on the bundled digits, print test
-accuracy."""
+"""python -m hpnn (or hpnn): train a small CNN on the bundled 8x8 digits with Adam and print
+its test accuracy (about 97% or more with the defaults)."""
 from __future__ import annotations
 
 import argparse
@@ -28,13 +28,18 @@ def split_digits(test_fraction=0.2, seed=0):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="hpnn", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", choices=BACKENDS, default="native")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    parser = argparse.ArgumentParser(prog="hpnn", description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=12, help="passes over the training set")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per update")
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for parameter init and shuffling")
+    parser.add_argument("--backend", choices=BACKENDS, default="native",
+                        help="run the ops on the C++ kernels or on their numpy twins")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help="0: silent, 1: progress bar (one line per epoch when not a "
+                             "terminal), 2: one line per epoch")
     return parser.parse_args(argv)
 
 

@@ -76,3 +76,27 @@ def test_console_entry_point_exits_cleanly():
                             capture_output=True, text=True, env=_env(), timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test accuracy" in result.stdout
+
+
+def test_cli_help_shows_defaults_in_plain_text():
+    result = subprocess.run([sys.executable, "-m", "hpnn", "--help"], capture_output=True,
+                            text=True, env=_env(), timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = result.stdout
+    assert "``" not in text
+    for option, default in [("--epochs", "12"), ("--batch-size", "32"), ("--lr", "0.003"),
+                            ("--seed", "0"), ("--backend", "native"), ("--verbose", "1")]:
+        assert option in text and f"(default: {default})" in text, option
+
+
+def test_help_of_the_package_starts_with_an_overview():
+    import pydoc
+
+    text = pydoc.render_doc(hpnn, renderer=pydoc.plaintext)
+    overview = text[:text.index("PACKAGE CONTENTS")]
+    for topic in ("Tensor", "autograd", "hpnn.nn", "hpnn.optim", "hpnn.data", "datasets",
+                  "fit", "hpnn.save", "hpnn.load", "hpnn.reference", "set_num_threads",
+                  "no_grad"):
+        assert topic in overview, topic
+    assert "``" not in overview
+    assert text.index("PACKAGE CONTENTS") < text.index("class Tensor")

@@ -1,4 +1,11 @@
 """compile / fit / evaluate / predict and the callbacks."""
+import io
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -123,14 +130,53 @@ def test_model_checkpoint(tmp_path):
     assert set(checkpoint) == {"model", "optimizer", "epoch"} and checkpoint["epoch"] >= 1
 
 
-def test_verbose_progress_bar_shows_metrics(capsys):
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr is when a user runs fit interactively."""
+
+    def isatty(self):
+        return True
+
+
+def test_verbose_progress_bar_shows_metrics(capsys, monkeypatch):
     x, y, _, _ = digits(64)
     model = mlp().compile(loss="cross_entropy", metrics=["accuracy"])
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
     model.fit(x, y, epochs=1, batch_size=16, verbose=1)
-    err = capsys.readouterr().err
+    err = terminal.getvalue()
     assert "Epoch 1/1" in err and "loss=" in err and "accuracy=" in err and "sample/s" in err
+    assert "Epoch 1/1" not in capsys.readouterr().out  # the bar only, no per-epoch line
     model.fit(x, y, epochs=1, verbose=2)
     assert "Epoch 1/1" in capsys.readouterr().out
+
+
+EPOCH_LINE = re.compile(r"^Epoch (\d+)/3 - \d+\.\d\ds - loss: \d+\.\d{4} - accuracy: "
+                        r"\d\.\d{4} - val_loss: \d+\.\d{4} - val_accuracy: \d\.\d{4}$")
+
+FIT_INTO_A_PIPE = """
+import hpnn, hpnn.nn as nn
+x, y = hpnn.datasets.load_digits(flatten=True)
+hpnn.manual_seed(0)
+model = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+model.compile(loss="cross_entropy", metrics=["accuracy"])
+model.fit(x[:256], y[:256], epochs=3, batch_size=16, validation_data=(x[1400:], y[1400:]),
+          verbose=1)
+"""
+
+
+def test_progress_in_a_log_is_one_line_per_epoch():
+    """stdout and stderr are pipes (as when output goes to a log): no bar redrawn with
+    carriage returns, but one Keras-style line per epoch."""
+    package_root = pathlib.Path(hpnn.__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", FIT_INTO_A_PIPE], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "\r" not in result.stdout + result.stderr and "sample/s" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert [EPOCH_LINE.match(line) is not None for line in lines] == [True] * 3, lines
+    assert [int(EPOCH_LINE.match(line)[1]) for line in lines] == [1, 2, 3]
 
 
 def test_fit_accepts_a_dataloader():
