@@ -11,8 +11,6 @@ from ..errors import DimensionError
 from ._checks import choice, positive_int, real
 from .module import Module, Parameter
 
-_positive_int = positive_int  # the former name (conv.py, norm.py and user code import it)
-
 
 def reset_weight_and_bias(weight, bias):
     """PyTorch's default for Linear/Conv: kaiming_uniform_(a=sqrt(5)), bias U(+-1/sqrt(fan_in))."""
@@ -30,8 +28,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         self.weight = Parameter(np.empty((out_features, in_features), np.float32))
         self.bias = Parameter(np.empty(out_features, np.float32)) if bias else None
         if not bias:
