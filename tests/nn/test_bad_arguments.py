@@ -189,6 +189,15 @@ def test_user_module_may_take_numpy_arguments():
     out = Lookup()(np.array([1, 0]), np.array([[1.0], [2.0]], np.float32))
     np.testing.assert_array_equal(out.numpy(), [[2.0], [1.0]])
 
+    class MaskedLinear(nn.Linear):  # a user's forward overriding a layer's
+        def forward(self, input, mask):
+            return super().forward(input * hpnn.tensor(mask))
+
+    layer = MaskedLinear(2, 1)
+    out = layer(hpnn.ones(1, 2), np.array([1.0, 0.0], np.float32))
+    expected = layer.weight.numpy()[0, 0] + layer.bias.numpy()[0]
+    np.testing.assert_allclose(out.numpy(), [[expected]], rtol=1e-6)
+
 
 @pytest.mark.parametrize("make", [
     lambda: nn.GRU(3, 4), lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True),

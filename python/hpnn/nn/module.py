@@ -224,9 +224,10 @@ class Module:
     def _check_args(self, args, kwargs):
         """TypeError naming the argument for a numpy array, list, None... where forward needs
         a Tensor (it would fail later with an AttributeError)."""
-        if not self._tensor_args:
-            return
-        names, owner = type(self).forward.__code__.co_varnames[1:], type(self).__name__
+        forward = type(self).forward
+        if not self._tensor_args or not forward.__module__.startswith("hpnn."):
+            return  # a user's forward (also one overriding a layer's) may take anything
+        names, owner = forward.__code__.co_varnames[1:], type(self).__name__
         for i, value in enumerate(args):
             name = names[i] if i < len(names) else f"#{i}"
             (tensor_arg if i < self._tensor_args else state_arg)(value, name, owner)
