@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,13 @@ import hpnn
 # support.py holds shared assert helpers: rewrite its asserts as pytest does a test module's.
 pytest.register_assert_rewrite("support")
 from support import TEST_ISAS  # noqa: E402
+
+# CI sets HPNN_REQUIRE_TORCH=1 so that the PyTorch parity modules run there instead of skipping.
+if os.environ.get("HPNN_REQUIRE_TORCH") == "1":
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise pytest.UsageError(f"HPNN_REQUIRE_TORCH=1 but torch cannot be imported: {error}")
 
 
 @pytest.fixture(params=TEST_ISAS)
