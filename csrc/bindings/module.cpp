@@ -65,6 +65,9 @@ PYBIND11_MODULE(_C, m) {
   m.def("available_isas", &available_isas, "ISAs compiled in and supported here, best first.");
   m.def("get_num_threads", &get_num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("are_deterministic_algorithms_enabled", &deterministic_algorithms);
+  m.def("use_deterministic_algorithms", &set_deterministic_algorithms, py::arg("mode"),
+        "Reductions split independently of the thread count (bit-identical results), or not.");
   m.def("gemm_blocking", &gemm_blocking);
   m.def("set_gemm_blocking", &set_gemm_blocking, py::arg("kc"), py::arg("mc"), py::arg("nc"),
         "Tuning hook: change the active ISA's GEMM cache blocking.");

@@ -18,6 +18,7 @@ int initial_threads() {
 }
 
 std::atomic<int> g_num_threads{initial_threads()};
+std::atomic<bool> g_deterministic{true};
 
 }  // namespace
 
@@ -33,6 +34,17 @@ int threads_for(double work, double grain) {
   if (max_threads <= 1 || work < 2 * grain) return 1;
   const double useful = work / grain;
   return useful >= max_threads ? max_threads : static_cast<int>(useful);
+}
+
+bool deterministic_algorithms() { return g_deterministic.load(std::memory_order_relaxed); }
+
+void set_deterministic_algorithms(bool on) { g_deterministic.store(on, std::memory_order_relaxed); }
+
+int reduction_parts(double units, double size) {
+  double parts = kMaxReductionParts;
+  if (parts * size > kReductionPartsFloats) parts = kReductionPartsFloats / (size > 1 ? size : 1);
+  if (parts > units) parts = units;
+  return parts < 1 ? 1 : static_cast<int>(parts);
 }
 
 }  // namespace hpnn

@@ -1,6 +1,9 @@
 // Loop drivers for elementwise kernels (activations, losses, optimizer steps, dropout), so each
 // op is written once as a vector function. Include only from per-ISA sources (see core/isa.h).
 #pragma once
+#include <vector>
+
+#include "core/parallel.h"
 #include "core/vmath.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,9 +26,25 @@ void parallel_ranges(index_t n, int nt, const Body& body) {
   for (index_t p = 0; p < parts; ++p) body(p * part, imin(n, (p + 1) * part));
 }
 
-// As parallel_ranges, for bodies returning a partial sum; returns the total.
+// Elements per part of a deterministic sum (a multiple of pointwise_range's 256-element
+// blocks): parts fixed by n alone, each summed by whichever thread takes it.
+constexpr index_t kSumPart = 1 << 14;
+
+// As parallel_ranges, for bodies returning a partial sum; returns the total. Deterministic
+// mode (core/parallel.h): the parts are kSumPart elements, whatever nt, and their sums are
+// added in order; otherwise nt parts, added in the order OpenMP's reduction takes them.
 template <class Body>
 double parallel_sum(index_t n, int nt, const Body& body) {
+  if (deterministic_algorithms()) {
+    const index_t parts = ceil_div(n, kSumPart);
+    if (parts <= 1) return n > 0 ? body(index_t{0}, n) : 0.0;
+    std::vector<double> sums(static_cast<std::size_t>(parts));
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (index_t p = 0; p < parts; ++p) sums[p] = body(p * kSumPart, imin(n, (p + 1) * kSumPart));
+    double total = 0.0;
+    for (const double part_sum : sums) total += part_sum;
+    return total;
+  }
   const index_t part = ceil_div(ceil_div(n, nt > 0 ? nt : 1), 16) * 16;
   const index_t parts = part > 0 ? ceil_div(n, part) : 0;
   if (parts <= 1) return n > 0 ? body(index_t{0}, n) : 0.0;

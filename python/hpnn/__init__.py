@@ -53,12 +53,14 @@ Command line: "hpnn" or "python -m hpnn" trains a small CNN on the digits ("hpnn
 """
 from . import _C
 from ._config import (
+    are_deterministic_algorithms_enabled,
     available_isas,
     get_isa,
     get_num_threads,
     set_isa,
     set_num_threads,
     show_config,
+    use_deterministic_algorithms,
 )
 from . import kernels, reference
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
@@ -87,4 +89,5 @@ __all__ = [
     "get_backend", "set_backend", "use_backend", "kernels", "reference",
     # build and threading configuration
     "available_isas", "get_isa", "set_isa", "get_num_threads", "set_num_threads", "show_config",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
 ]

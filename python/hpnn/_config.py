@@ -41,6 +41,30 @@ def set_num_threads(n: int) -> None:
     _C.set_num_threads(n)
 
 
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Make every kernel bit-reproducible (``True``, the default) or let a few split their sums
+    by thread (``False``), as ``torch.use_deterministic_algorithms``.
+
+    In deterministic mode every reduction that threads share is cut at boundaries fixed by the
+    problem's size, never by the thread count, and its partial sums are added in a fixed order:
+    results are bit-identical from run to run *and* at any ``set_num_threads``. It costs little
+    (see the README), hence the default. ``warn_only`` is accepted for PyTorch compatibility;
+    every kernel has a deterministic implementation, so there is nothing to warn about.
+    """
+    if not isinstance(mode, bool):
+        raise TypeError("use_deterministic_algorithms: argument 'mode' must be a bool, got "
+                        f"{type(mode).__name__}")
+    if not isinstance(warn_only, bool):
+        raise TypeError("use_deterministic_algorithms: argument 'warn_only' must be a bool, got "
+                        f"{type(warn_only).__name__}")
+    _C.use_deterministic_algorithms(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """Whether the kernels run in deterministic mode (see use_deterministic_algorithms)."""
+    return _C.are_deterministic_algorithms_enabled()
+
+
 def config() -> dict:
     """The build and runtime configuration as a dict."""
     info = dict(_C.build_info())
@@ -48,6 +72,7 @@ def config() -> dict:
         isa=get_isa(),
         available_isas=available_isas(),
         num_threads=get_num_threads(),
+        deterministic=are_deterministic_algorithms_enabled(),
         gemm_blocking=dict(_C.gemm_blocking()),
         python=platform.python_version(),
         machine=platform.machine(),
@@ -64,6 +89,7 @@ def show_config() -> None:
         f"  isa:            {info['isa']} (available: {', '.join(info['available_isas'])};"
         f" compiled: {', '.join(info['compiled_isas'])})",
         f"  threads:        {info['num_threads']} (OpenMP {info['openmp'] or 'not available'})",
+        f"  deterministic:  {info['deterministic']}",
         f"  compiler:       {info['compiler']}",
         f"  flags:          {info['flags']} + per-ISA -m flags",
         "  gemm blocking:  "

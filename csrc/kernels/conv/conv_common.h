@@ -3,6 +3,7 @@
 // an anonymous namespace: each including file gets its own copy for its ISA.
 #pragma once
 #include "kernels/gemm/gemm_dot.h"
+#include "core/parallel.h"
 #include "kernels/gemm/gemm_driver.h"
 
 namespace hpnn {
@@ -128,11 +129,51 @@ void for_each_chunk(index_t items, index_t chunk, int nt, const Work& work) {
   for (index_t i = 0; i < chunks; ++i) work(i * chunk, imin(chunk, items - i * chunk), nt);
 }
 
-// grad (size floats) = the sum of work(item, out, threads_inside) over `items`, each adding
-// its contribution into `out`: items across threads, each thread into a partial gradient of
-// its own, summed at the end; fewer items than threads run in turn with the threads inside.
+// grad[i] += partials[p * size + i] for p < parts, in order of p (threads split i).
+void add_partials(const float* partials, index_t parts, index_t size, int nt, float* grad) {
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && parts * size >= 65536)
+  for (index_t begin = 0; begin < size; begin += 1024)
+    for (index_t p = 0; p < parts; ++p)
+      for (index_t i = begin; i < imin(size, begin + 1024); ++i) grad[i] += partials[p * size + i];
+}
+
+// sum_over_items in deterministic mode: chunk 0 sums straight into grad, chunks 1.. into
+// partials; chunks across threads when there are enough of them, else in turn with the
+// threads inside (work's result must not depend on threads_inside, as the GEMM's does not).
 template <class Work>
-void sum_over_items(index_t items, index_t size, int nt, float* grad, const Work& work) {
+void sum_over_chunks(index_t items, index_t unit, index_t size, int nt, float* grad,
+                     const Work& work) {
+  const index_t units = ceil_div(items, unit);
+  const index_t parts = reduction_parts(static_cast<double>(units), static_cast<double>(size));
+  const index_t chunk = ceil_div(units, imax(1, parts)) * unit;
+  const index_t chunks = ceil_div(items, chunk);
+  float* partials = chunks > 1 ? thread_scratch(kScratchConvWork, static_cast<std::size_t>(
+      (chunks - 1) * size)) : nullptr;
+  const auto sum_chunk = [&](index_t q, int inner) {
+    float* out = q == 0 ? grad : partials + (q - 1) * size;
+    fill(out, size, 0.0f);
+    for (index_t i = q * chunk; i < imin(items, (q + 1) * chunk); ++i) work(i, out, inner);
+  };
+  if (nt > 1 && chunks >= nt) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+    for (index_t q = 0; q < chunks; ++q) sum_chunk(q, 1);
+  } else {
+    for (index_t q = 0; q < chunks; ++q) sum_chunk(q, nt);
+  }
+  if (chunks == 0) fill(grad, size, 0.0f);
+  if (chunks > 1) add_partials(partials, chunks - 1, size, nt, grad);
+}
+
+// grad (size floats) = the sum of work(item, out, threads_inside) over `items`, each adding
+// its contribution into `out`. Deterministic mode (core/parallel.h): the items are cut into
+// reduction_parts chunks of whole `unit`s (an image's items, whose outputs are disjoint),
+// fixed by the problem alone; each chunk is summed in item order into a partial of its own by
+// whichever thread takes it, and the partials are added in chunk order. Otherwise each thread
+// sums the items it takes into a partial of its own.
+template <class Work>
+void sum_over_items(index_t items, index_t size, int nt, float* grad, const Work& work,
+                    index_t unit = 1) {
+  if (deterministic_algorithms()) return sum_over_chunks(items, unit, size, nt, grad, work);
   fill(grad, size, 0.0f);
   if (nt <= 1 || items < nt) {
     for (index_t i = 0; i < items; ++i) work(i, grad, nt);
@@ -146,8 +187,7 @@ void sum_over_items(index_t items, index_t size, int nt, float* grad, const Work
 #pragma omp for schedule(dynamic)
     for (index_t i = 0; i < items; ++i) work(i, mine, 1);
   }
-  for (int t = 0; t < nt; ++t)
-    for (index_t i = 0; i < size; ++i) grad[i] += partials[t * size + i];
+  add_partials(partials, nt, size, nt, grad);
 }
 
 }  // namespace

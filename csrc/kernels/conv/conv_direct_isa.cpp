@@ -268,7 +268,7 @@ void run_weight_grad(const ConvShape& s, const float* grad_y, const PooledGrad* 
       direct_weight_grad_image(s, plan.grid, plan.offsets, grad_y, pool, n, padded, k_begin,
                                k_end, out, with_bias);
     });
-  });
+  }, plan.parts);  // an image's parts (filter ranges) in one chunk: fixed chunks of images
 }
 
 }  // namespace

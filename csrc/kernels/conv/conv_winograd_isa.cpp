@@ -325,6 +325,11 @@ const float* transposed_weights(const ConvShape& s, const float* weight, int nt)
   return ut;
 }
 
+// The thread count the weight gradients' tile blocks are balanced for: each block's tiles are
+// summed by one GEMM, so in deterministic mode the blocks may not follow the thread count
+// (balanced for kMaxReductionParts threads instead, which 1, 2, 4 and 8 divide).
+int block_threads(int nt) { return deterministic_algorithms() ? kMaxReductionParts : nt; }
+
 // grad_params (dW, then with_bias the bias gradient) from the block sums of du and the bias
 // (sums_of_block(b, du, bias_sums, threads) adds block b's into them), summed over the
 // grid's blocks in `slot`'s scratch.
@@ -348,7 +353,7 @@ void sum_weight_grad(const ConvShape& s, const TileGrid& grid, bool with_bias, i
 void run_backward(const ConvShape& s, const float* grad_y, const PooledGrad* pool,
                   const float* x, const float* weight, float* grad_x, float* grad_params,
                   int nt) {
-  const TileGrid grid = tile_grid(s, forward_block_tiles(s), nt, true);
+  const TileGrid grid = tile_grid(s, forward_block_tiles(s), block_threads(nt), true);
   const float* ut = transposed_weights(s, weight, nt);
   sum_weight_grad(s, grid, true, kScratchWinogradGrads, nt, grad_params,
                   [&](index_t b, float* du, float* bias_sums, int inner) {
@@ -399,7 +404,7 @@ void winograd_input_grad(const ConvShape& s, const float* grad_y, const float* w
 
 void winograd_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                           bool with_bias, int nt) {
-  const TileGrid grid = tile_grid(s, weight_grad_block_tiles(s), nt);
+  const TileGrid grid = tile_grid(s, weight_grad_block_tiles(s), block_threads(nt));
   sum_weight_grad(s, grid, with_bias, kScratchWinogradWeights, nt, grad_w,
                   [&](index_t b, float* du, float* bias_sums, int inner) {
     const index_t first = b * grid.rows_per_block;

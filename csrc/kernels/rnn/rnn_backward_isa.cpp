@@ -7,6 +7,7 @@
 //   grad_x[t] = D[t] @ w_ih. After the sweep the weight gradients are one GEMM per block of D:
 //   D^T [x | h_prev] gives grad_w_ih and grad_w_hh together (one packing of D), then the GRU's
 //   grad_x = D_i @ w_ih.
+#include "core/parallel.h"
 #include "kernels/rnn/rnn_cells.h"
 #include "kernels/rnn/rnn_sweep.h"
 
@@ -136,6 +137,22 @@ void bias_gradients(const RnnArgs& a, const RnnGrads& g, const float* sums) {
   }
 }
 
+// sums[k] += d[row][k] (rows ds floats apart) over the sweep's rows in the order a single thread
+// visits them (time steps last to first, batch rows in order); threads split the columns,
+// whose sums are independent.
+void column_sums_in_step_order(const Sweep& s, const float* d, index_t ds, int nt, float* sums) {
+  constexpr index_t kColumns = 256;  // a block of columns: 1 KiB of each row per visit
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+  for (index_t k0 = 0; k0 < ds; k0 += kColumns) {
+    const index_t k1 = imin(ds, k0 + kColumns);
+    for (index_t pos = s.T - 1; pos >= 0; --pos)
+      for (index_t n = 0; n < s.N; ++n) {
+        const float* row = d + (s.time(pos) * s.N + n) * ds;
+        for (index_t k = k0; k < k1; ++k) sums[k] += row[k];
+      }
+  }
+}
+
 template <class Cell>
 void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   const index_t T = a.steps, N = a.batch, H = a.hidden, GH = Cell::kGates * H;
@@ -160,6 +177,9 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
   fill(carry_h, N * H, 0.0f), fill(sums, s.threads * ds, 0.0f);
   copy_or_zero(g.grad_h0, g.grad_h_n, N * H);  // grad_h0 holds the recurrent gradient
   if (g.grad_c0) copy_or_zero(g.grad_c0, g.grad_c_n, N * H);
+  // Threads owning batch rows would each sum their own rows' D: in deterministic mode the
+  // column sums are taken after the sweep instead, in the one-thread order.
+  const bool sums_after = s.split_rows && s.threads > 1 && deterministic_algorithms();
   for_each_thread(s, [&](const Share& sh) {
     pack_weights(s, sh, b);
     float* packed_a = packed_a_scratch(sh.n1 - sh.n0, GH);
@@ -177,6 +197,7 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
                             h_prev + n * H, c_prev ? c_prev + n * H : nullptr, d + row * ds, H};
         for_each_vector(sh.j0, sh.j1, [&](index_t j, int count) {
           Cell::backward(r, j, count);
+          if (sums_after) return;
           for (int k = 0; k < Cell::kGradWidth; ++k) {
             float* sum = own_sums + k * H + j;
             store_n(sum, load_n(sum, count) + load_n(r.d + k * H + j, count), count);
@@ -189,6 +210,8 @@ void backward(const RnnArgs& a, const RnnSaved& saved, const RnnGrads& g) {
       step_product(b, d + (t * N + sh.n0) * ds, ds, sh.n1 - sh.n0, targets, packed_a);
     }
   });
+  if (sums_after)
+    column_sums_in_step_order(s, d, ds, a.num_threads, sums);
   for (int i = 1; i < s.threads; ++i)
     for (index_t k = 0; k < ds; ++k) sums[k] += sums[i * ds + k];
   if (Cell::kGates == 3)
