@@ -206,3 +206,18 @@ def test_training_is_bit_identical_at_1_and_2_threads():
         differ = np.flatnonzero(losses != runs[0])
         assert differ.size == 0, (f"{threads} threads (attempt {attempt}): losses differ from "
                                   f"step {differ[:1]} on")
+
+
+def test_mode_is_on_by_default_and_validated():
+    import subprocess
+    import sys
+    fresh = subprocess.run([sys.executable, "-c",
+                            "import hpnn; print(hpnn.are_deterministic_algorithms_enabled())"],
+                           capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "True"
+    hpnn.use_deterministic_algorithms(False)
+    assert hpnn.are_deterministic_algorithms_enabled() is False
+    hpnn.use_deterministic_algorithms(True, warn_only=True)
+    assert hpnn.are_deterministic_algorithms_enabled() is True
+    with pytest.raises(TypeError, match="use_deterministic_algorithms: argument 'mode'"):
+        hpnn.use_deterministic_algorithms(1)
