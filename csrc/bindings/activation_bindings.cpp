@@ -18,6 +18,20 @@ double activation_cost(Activation op) {
   }
 }
 
+// The public name of an op's kernel, for error messages.
+const char* op_name(Activation op, bool backward) {
+  static const char* const forward_names[] = {"relu_forward", "leaky_relu_forward",
+                                              "sigmoid_forward", "tanh_forward", "gelu_forward",
+                                              "gelu_forward"};
+  static const char* const backward_names[] = {"relu_backward", "leaky_relu_backward",
+                                               "sigmoid_backward", "tanh_backward",
+                                               "gelu_backward", "gelu_backward"};
+  return (backward ? backward_names : forward_names)[static_cast<int>(op)];
+}
+
+// Whether an op's backward takes its output y (sigmoid, tanh) rather than its input x.
+bool saves_output(Activation op) { return op == Activation::kSigmoid || op == Activation::kTanh; }
+
 Activation checked_op(int op) {
   if (op < 0 || op > static_cast<int>(Activation::kGeluTanh))
     throw py::value_error("activation: unknown op code " + std::to_string(op));
@@ -29,7 +43,7 @@ Activation checked_op(int op) {
 py::object activation_forward(py::handle x_obj, int op_code, float param, py::handle out) {
   const Activation op = checked_op(op_code);
   py::array x, y;
-  if (!as_contiguous_float32(x_obj, &x)) return not_implemented();
+  if (!as_contiguous_float32(x_obj, &x, op_name(op, false), "x")) return not_implemented();
   if (out.is_none())
     y = new_float32_like(x);
   else if (!as_output_like(out, x, &y) || partly_overlapping(x, y))
@@ -48,7 +62,9 @@ py::object activation_backward(py::handle grad_obj, py::handle saved_obj, int op
                                float param) {
   const Activation op = checked_op(op_code);
   py::array grad, saved;
-  if (!as_contiguous_float32(grad_obj, &grad) || !as_contiguous_float32(saved_obj, &saved) ||
+  const char* fn = op_name(op, true);
+  if (!as_contiguous_float32(grad_obj, &grad, fn, "grad_y") ||
+      !as_contiguous_float32(saved_obj, &saved, fn, saves_output(op) ? "y" : "x") ||
       !same_shape(grad, saved))
     return not_implemented();
   py::array grad_x = new_float32_like(grad);
@@ -71,28 +87,29 @@ int softmax_axis(const py::array& x, py::handle axis_obj) {
 }
 
 // x with `axis` moved last and made contiguous (a copy unless it is last already).
-py::array axis_last(const py::array& x, int axis) {
+py::array axis_last(const py::array& x, int axis, const char* fn, const char* arg) {
   if (axis == x.ndim() - 1) return x;
   py::object moved = py::module_::import("numpy").attr("moveaxis")(x, axis, -1);
-  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(moved);
+  return c_array<float>(moved, fn, arg);
 }
 
 // The inverse of axis_last for a result computed on the moved layout.
-py::array axis_back(const py::array& y, int axis, int ndim) {
+py::array axis_back(const py::array& y, int axis, int ndim, const char* fn) {
   if (axis == ndim - 1) return y;
   py::object moved = py::module_::import("numpy").attr("moveaxis")(y, -1, axis);
-  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(moved);
+  return c_array<float>(moved, fn, "result");
 }
 
 double softmax_work(index_t n) { return 6.0 * static_cast<double>(n); }
 
 py::object softmax_forward(py::handle x_obj, py::handle axis_obj, bool log) {
+  const char* fn = log ? "log_softmax_forward" : "softmax_forward";
   py::array x;
-  if (!as_contiguous_float32(x_obj, &x)) return not_implemented();
+  if (!as_contiguous_float32(x_obj, &x, fn, "x")) return not_implemented();
   const int axis = softmax_axis(x, axis_obj);
   if (axis < 0) return not_implemented();
   const int ndim = static_cast<int>(x.ndim());
-  py::array rows = axis_last(x, axis);
+  py::array rows = axis_last(x, axis, fn, "x");
   py::array y = new_float32_like(rows);
   const index_t n = element_count(rows), dim = rows.shape(ndim - 1);
   const int nt = threads_for(softmax_work(n), kPointwiseGrain);
@@ -101,19 +118,20 @@ py::object softmax_forward(py::handle x_obj, py::handle axis_obj, bool log) {
     py::gil_scoped_release release;
     kernel(float_data(rows), mutable_data(y), n / dim, dim, log, nt);
   }
-  return axis_back(y, axis, ndim);
+  return axis_back(y, axis, ndim, fn);
 }
 
 py::object softmax_backward(py::handle grad_obj, py::handle y_obj, py::handle axis_obj,
                             bool log) {
+  const char* fn = log ? "log_softmax_backward" : "softmax_backward";
   py::array grad, y;
-  if (!as_contiguous_float32(grad_obj, &grad) || !as_contiguous_float32(y_obj, &y) ||
-      !same_shape(grad, y))
+  if (!as_contiguous_float32(grad_obj, &grad, fn, "grad_y") ||
+      !as_contiguous_float32(y_obj, &y, fn, "y") || !same_shape(grad, y))
     return not_implemented();
   const int axis = softmax_axis(y, axis_obj);
   if (axis < 0) return not_implemented();
   const int ndim = static_cast<int>(y.ndim());
-  py::array grad_rows = axis_last(grad, axis), y_rows = axis_last(y, axis);
+  py::array grad_rows = axis_last(grad, axis, fn, "grad_y"), y_rows = axis_last(y, axis, fn, "y");
   py::array grad_x = new_float32_like(y_rows);
   const index_t n = element_count(y_rows), dim = y_rows.shape(ndim - 1);
   const int nt = threads_for(softmax_work(n), kPointwiseGrain);
@@ -122,7 +140,7 @@ py::object softmax_backward(py::handle grad_obj, py::handle y_obj, py::handle ax
     py::gil_scoped_release release;
     kernel(float_data(grad_rows), float_data(y_rows), mutable_data(grad_x), n / dim, dim, log, nt);
   }
-  return axis_back(grad_x, axis, ndim);
+  return axis_back(grad_x, axis, ndim, fn);
 }
 
 }  // namespace

@@ -72,9 +72,9 @@ std::string shape_str(std::initializer_list<index_t> shape) {
 }
 
 // `array` itself when it is C-contiguous with whole-float strides, else a C-ordered copy.
-py::array c_order(py::array array) {
+py::array c_order(py::array array, const char* fn, const char* arg) {
   if ((array.flags() & py::array::c_style) && whole_float_strides(array)) return array;
-  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(array);
+  return c_array<float>(array, fn, arg);
 }
 
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim) {
@@ -84,20 +84,40 @@ FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim
   py::array array = py::reinterpret_borrow<py::array>(obj);
   require_float32(array, fn, arg);
   require_ndim(array, fn, arg, ndim);
-  if (!whole_float_strides(array)) array = c_order(std::move(array));
+  if (!whole_float_strides(array)) array = c_order(std::move(array), fn, arg);
   return wrap(std::move(array));
 }
 
 FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim) {
-  return wrap(c_order(input_array(obj, fn, arg, ndim).array));
+  return wrap(c_order(input_array(obj, fn, arg, ndim).array, fn, arg));
 }
 
-bool as_contiguous_float32(py::handle obj, py::array* out, int min_ndim) {
+bool as_contiguous_float32(py::handle obj, py::array* out, const char* fn, const char* arg,
+                           int min_ndim) {
   if (!py::isinstance<py::array>(obj)) return false;
   py::array array = py::reinterpret_borrow<py::array>(obj);
   if (!is_float32(array) || array.ndim() < min_ndim) return false;
-  *out = c_order(std::move(array));
+  *out = c_order(std::move(array), fn, arg);
   return true;
+}
+
+void raise_conversion_error(py::error_already_set& error, py::handle obj, const char* fn,
+                            const char* arg) {
+  std::string what = std::string(fn) + ": argument '" + arg + "'";
+  if (py::isinstance<py::array>(obj)) {
+    const auto array = py::reinterpret_borrow<py::array>(obj);
+    what += " of shape " + std::string(py::str(obj.attr("shape"))) + " and dtype " +
+            std::string(py::str(array.dtype()));
+  }
+  const std::string cause = py::str(error.value());
+  if (error.matches(PyExc_MemoryError))
+    PyErr_SetString(PyExc_MemoryError,
+                    (what + " cannot be copied to a C-contiguous array: out of memory (" +
+                     cause + ")").c_str());
+  else
+    PyErr_SetString(error.type().ptr(),
+                    (what + " cannot be converted: " + cause).c_str());
+  throw py::error_already_set();
 }
 
 py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
@@ -138,6 +158,22 @@ void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* f
   if (shared)
     throw py::value_error(std::string(fn) + ": output '" + out_arg + "' overlaps input '" + in_arg +
                           "' in memory; pass a separate array");
+}
+
+void check_disjoint(const py::array& a, const py::array& b, const char* fn, const char* a_arg,
+                    const char* b_arg) {
+  if (a.size() == 0 || b.size() == 0) return;
+  const auto* a0 = static_cast<const char*>(a.data());
+  const auto* b0 = static_cast<const char*>(b.data());
+  // Two C-contiguous arrays are dense, so meeting extents mean shared bytes; for any other
+  // layout numpy's exact test decides (interleaved columns of one buffer share none).
+  const bool extents_meet = a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+  const bool contiguous = (a.flags() & py::array::c_style) && (b.flags() & py::array::c_style);
+  if (contiguous ? !extents_meet
+                 : !py::module_::import("numpy").attr("shares_memory")(a, b).cast<bool>())
+    return;
+  throw py::value_error(std::string(fn) + ": arguments '" + a_arg + "' and '" + b_arg +
+                        "' share memory; pass separate arrays");
 }
 
 }  // namespace hpnn

@@ -29,6 +29,26 @@ struct FloatArray {
 std::string shape_str(const index_t* shape, int ndim);
 std::string shape_str(std::initializer_list<index_t> shape);
 
+// Flags of the C-ordered copies the bindings make of inputs that are not C-contiguous.
+constexpr int kCOrder = py::array::c_style | py::array::forcecast;
+
+// Raises the Python error behind a failed conversion of argument `arg` again, with fn and arg
+// in its message: MemoryError when numpy could not allocate the copy, else its own type.
+[[noreturn]] void raise_conversion_error(py::error_already_set& error, py::handle obj,
+                                         const char* fn, const char* arg);
+
+// `obj` as a C-contiguous array of T: obj itself when it is one, else a converted copy. Never
+// null: pybind11's array_t::ensure returns a null array and clears numpy's MemoryError when the
+// copy cannot be allocated (e.g. of a broadcast view); this raises it, naming fn and arg.
+template <typename T>
+py::array_t<T, kCOrder> c_array(py::handle obj, const char* fn, const char* arg) {
+  try {
+    return py::array_t<T, kCOrder>(py::reinterpret_borrow<py::object>(obj));
+  } catch (py::error_already_set& error) {
+    raise_conversion_error(error, obj, fn, arg);
+  }
+}
+
 // An input: any float32 ndarray of rank `ndim`; strides that are not whole floats are copied.
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim);
 
@@ -36,8 +56,10 @@ FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim
 FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int ndim);
 
 // For kernels whose numpy twin handles every other case: `obj` as a C-contiguous float32 ndarray
-// of rank >= min_ndim (copied only when strided) in *out, or false (the caller defers).
-bool as_contiguous_float32(py::handle obj, py::array* out, int min_ndim = 1);
+// of rank >= min_ndim (copied only when strided) in *out, or false (the caller defers). A copy
+// that cannot be allocated raises MemoryError naming fn and arg.
+bool as_contiguous_float32(py::handle obj, py::array* out, const char* fn, const char* arg,
+                           int min_ndim = 1);
 
 // Python's NotImplemented: what a kernel returns to let its Python wrapper call the reference.
 py::object not_implemented();
@@ -52,5 +74,10 @@ FloatArray new_array(std::initializer_list<index_t> shape);
 // Raises ValueError if the output's memory overlaps the input's (the result would be wrong).
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,
                       const char* out_arg, const char* in_arg);
+
+// Raises ValueError naming both arguments if a and b share any memory, exact aliasing included:
+// for kernels that update one in place while reading the other.
+void check_disjoint(const py::array& a, const py::array& b, const char* fn, const char* a_arg,
+                    const char* b_arg);
 
 }  // namespace hpnn

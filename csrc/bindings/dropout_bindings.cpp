@@ -29,7 +29,7 @@ float keep_scale(double p) { return 1.0f / static_cast<float>(1.0 - p); }
 py::object dropout_forward(py::handle x_obj, py::handle p_obj, py::handle seed_obj) {
   py::array x;
   double p;
-  if (!as_contiguous_float32(x_obj, &x) || !probability(p_obj, &p) ||
+  if (!as_contiguous_float32(x_obj, &x, "dropout_forward", "x") || !probability(p_obj, &p) ||
       !PyLong_Check(seed_obj.ptr()) || PyBool_Check(seed_obj.ptr()))
     return not_implemented();
   const unsigned long long seed = PyLong_AsUnsignedLongLong(seed_obj.ptr());
@@ -59,12 +59,13 @@ py::object dropout_forward(py::handle x_obj, py::handle p_obj, py::handle seed_o
 py::object dropout_backward(py::handle grad_obj, py::handle mask_obj, py::handle p_obj) {
   py::array grad;
   double p;
-  if (!as_contiguous_float32(grad_obj, &grad) || !probability(p_obj, &p) ||
+  if (!as_contiguous_float32(grad_obj, &grad, "dropout_backward", "grad_y") ||
+      !probability(p_obj, &p) ||
       !py::isinstance<py::array>(mask_obj))
     return not_implemented();
   py::array mask = py::reinterpret_borrow<py::array>(mask_obj);
   if (mask.dtype().kind() != 'b' || !same_shape(mask, grad)) return not_implemented();
-  mask = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(mask);
+  mask = c_array<bool>(mask, "dropout_backward", "mask");
   DropoutArgs a{};
   py::array grad_x = new_float32_like(grad);
   a.input = float_data(grad);

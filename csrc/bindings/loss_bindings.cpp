@@ -20,13 +20,13 @@ py::array scalar_array(float value) {
 }
 
 // The upstream gradient of a reduced loss: a python float or a one-element float32 array.
-bool scalar_upstream(py::handle obj, float* value) {
+bool scalar_upstream(py::handle obj, float* value, const char* fn) {
   if (PyFloat_Check(obj.ptr())) {
     *value = static_cast<float>(PyFloat_AsDouble(obj.ptr()));
     return true;
   }
   py::array a;
-  if (!as_contiguous_float32(obj, &a, 0) || a.size() != 1) return false;
+  if (!as_contiguous_float32(obj, &a, fn, "grad_loss", 0) || a.size() != 1) return false;
   *value = *float_data(a);
   return true;
 }
@@ -34,10 +34,11 @@ bool scalar_upstream(py::handle obj, float* value) {
 // Upstream for a backward: per-element array (reduction 'none', shaped like `shape_of`) or a
 // scalar with 'mean' divided in (by `count`; 0 when count is 0, as the reference does).
 bool upstream(py::handle obj, int reduction, const py::array& shape_of, index_t count,
-              py::array* per_element, float* scale) {
+              py::array* per_element, float* scale, const char* fn) {
   if (reduction == kNone)
-    return as_contiguous_float32(obj, per_element, 1) && same_shape(*per_element, shape_of);
-  if (!scalar_upstream(obj, scale)) return false;
+    return as_contiguous_float32(obj, per_element, fn, "grad_loss", 1) &&
+           same_shape(*per_element, shape_of);
+  if (!scalar_upstream(obj, scale, fn)) return false;
   if (reduction == kMean) *scale = count ? *scale / static_cast<float>(count) : 0.0f;
   return true;
 }
@@ -54,15 +55,17 @@ bool probabilities(const py::array& p) {
 }
 
 // pos_weight broadcast to the logits' shape, if its shape is a suffix of theirs.
-bool broadcast_pos_weight(py::handle obj, const py::array& logits, py::array* out) {
+bool broadcast_pos_weight(py::handle obj, const py::array& logits, py::array* out,
+                          const char* fn) {
   if (obj.is_none()) return true;
   py::array pw;
-  if (!as_contiguous_float32(obj, &pw, 0) || pw.ndim() > logits.ndim()) return false;
+  if (!as_contiguous_float32(obj, &pw, fn, "pos_weight", 0) || pw.ndim() > logits.ndim())
+    return false;
   for (py::ssize_t i = 1; i <= pw.ndim(); ++i)
     if (pw.shape(pw.ndim() - i) != logits.shape(logits.ndim() - i)) return false;
   if (same_shape(pw, logits)) return *out = pw, true;
   py::object full = py::module_::import("numpy").attr("broadcast_to")(pw, logits.attr("shape"));
-  *out = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(full);
+  *out = c_array<float>(full, fn, "pos_weight");
   return true;
 }
 
@@ -71,15 +74,31 @@ struct PairInputs {
   bool weighted = false;
 };
 
+// The public kernel name of a pointwise loss and the name of its input argument.
+struct PointwiseNames {
+  const char* fn;
+  const char* input;
+};
+
+PointwiseNames pointwise_names(PointwiseLoss op, bool backward) {
+  switch (op) {
+    case PointwiseLoss::kMse: return {backward ? "mse_loss_backward" : "mse_loss_forward", "input"};
+    case PointwiseLoss::kBce: return {backward ? "bce_backward" : "bce_forward", "probs"};
+    default: return {backward ? "bce_with_logits_backward" : "bce_with_logits_forward", "logits"};
+  }
+}
+
 bool pair_inputs(PointwiseLoss op, py::handle input, py::handle target, py::handle pos_weight,
-                 PairInputs* in) {
-  if (!as_contiguous_float32(input, &in->input) || !as_contiguous_float32(target, &in->target) ||
+                 bool backward, PairInputs* in) {
+  const PointwiseNames names = pointwise_names(op, backward);
+  if (!as_contiguous_float32(input, &in->input, names.fn, names.input) ||
+      !as_contiguous_float32(target, &in->target, names.fn, "target") ||
       !same_shape(in->input, in->target) || !nonempty_batch(in->input))
     return false;
   if (op == PointwiseLoss::kBce && !probabilities(in->input)) return false;
   if (op != PointwiseLoss::kBceWithLogits) return pos_weight.is_none();
   in->weighted = !pos_weight.is_none();
-  return broadcast_pos_weight(pos_weight, in->input, &in->pos_weight);
+  return broadcast_pos_weight(pos_weight, in->input, &in->pos_weight, names.fn);
 }
 
 PointwiseLossArgs pointwise_args(int op, const PairInputs& in) {
@@ -95,9 +114,9 @@ PointwiseLossArgs pointwise_args(int op, const PairInputs& in) {
 
 // Checks a pointwise-loss call and fills *a; false where the reference must handle it.
 bool pointwise_call(int op, py::handle input, py::handle target, py::handle pos_weight,
-                    int reduction, PairInputs* in, PointwiseLossArgs* a) {
+                    int reduction, bool backward, PairInputs* in, PointwiseLossArgs* a) {
   if (op < 0 || op > 2 || !is_reduction(reduction) ||
-      !pair_inputs(static_cast<PointwiseLoss>(op), input, target, pos_weight, in))
+      !pair_inputs(static_cast<PointwiseLoss>(op), input, target, pos_weight, backward, in))
     return false;
   *a = pointwise_args(op, *in);
   return true;
@@ -107,7 +126,8 @@ py::object pointwise_loss_forward(int op, py::handle input, py::handle target,
                                   py::handle pos_weight, int reduction) {
   PairInputs in;
   PointwiseLossArgs a;
-  if (!pointwise_call(op, input, target, pos_weight, reduction, &in, &a)) return not_implemented();
+  if (!pointwise_call(op, input, target, pos_weight, reduction, false, &in, &a))
+    return not_implemented();
   py::array loss;
   if (reduction == kNone) loss = new_float32_like(in.input), a.out = mutable_data(loss);
   const auto kernel = active_kernels().pointwise_loss_forward;
@@ -125,9 +145,11 @@ py::object pointwise_loss_backward(int op, py::handle grad_loss, py::handle inpu
                                    py::handle target, py::handle pos_weight, int reduction) {
   PairInputs in;
   PointwiseLossArgs a;
-  if (!pointwise_call(op, input, target, pos_weight, reduction, &in, &a)) return not_implemented();
+  if (!pointwise_call(op, input, target, pos_weight, reduction, true, &in, &a))
+    return not_implemented();
   py::array per_element;
-  if (!upstream(grad_loss, reduction, in.input, a.n, &per_element, &a.grad_scale))
+  if (!upstream(grad_loss, reduction, in.input, a.n, &per_element, &a.grad_scale,
+                pointwise_names(a.op, true).fn))
     return not_implemented();
   a.grad_loss = reduction == kNone ? float_data(per_element) : nullptr;
   py::array grad = new_float32_like(in.input);
@@ -142,6 +164,17 @@ py::object pointwise_loss_backward(int op, py::handle grad_loss, py::handle inpu
 
 // ---- cross entropy and nll ---------------------------------------------------------------------
 
+// The public kernel name of a class loss and the name of its scores argument.
+struct ClassNames {
+  const char* fn;
+  const char* scores;
+};
+
+ClassNames class_names(bool nll, bool backward) {
+  if (nll) return {backward ? "nll_loss_backward" : "nll_loss_forward", "log_probs"};
+  return {backward ? "cross_entropy_backward" : "cross_entropy_forward", "logits"};
+}
+
 struct ClassInputs {
   py::array scores;
   py::array_t<std::int64_t> target;
@@ -149,15 +182,17 @@ struct ClassInputs {
 };
 
 // (N, C) float32 scores, (N,) integer targets in [0, C) or ignore_index, N > 0.
-bool class_inputs(py::handle scores, py::handle target, long long ignore_index, ClassInputs* in) {
-  if (!as_contiguous_float32(scores, &in->scores, 2) || in->scores.ndim() != 2 ||
+bool class_inputs(py::handle scores, py::handle target, long long ignore_index,
+                  const ClassNames& names, ClassInputs* in) {
+  if (!as_contiguous_float32(scores, &in->scores, names.fn, names.scores, 2) ||
+      in->scores.ndim() != 2 ||
       in->scores.shape(0) == 0 || !py::isinstance<py::array>(target))
     return false;
   py::array t = py::reinterpret_borrow<py::array>(target);
   const char kind = t.dtype().kind();
   if ((kind != 'i' && kind != 'u') || t.ndim() != 1 || t.shape(0) != in->scores.shape(0))
     return false;
-  in->target = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(t);
+  in->target = c_array<std::int64_t>(t, names.fn, "target");
   const std::int64_t* labels = in->target.data();
   const index_t classes = in->scores.shape(1);
   for (py::ssize_t i = 0; i < t.shape(0); ++i) {
@@ -190,12 +225,13 @@ ClassLossArgs class_args(const ClassInputs& in, long long ignore_index, float sm
 
 // Checks a cross-entropy / nll call and fills *a; false where the reference must handle it.
 bool class_call(py::handle scores, py::handle target, int reduction, py::handle ignore_obj,
-                py::handle smoothing_obj, bool nll, ClassInputs* in, ClassLossArgs* a) {
+                py::handle smoothing_obj, bool nll, bool backward, ClassInputs* in,
+                ClassLossArgs* a) {
   long long ignore_index;
   float smoothing = 0.0f;
   if (!is_reduction(reduction) || !as_int(ignore_obj, &ignore_index) ||
       (!nll && !smoothing_value(smoothing_obj, &smoothing)) ||
-      !class_inputs(scores, target, ignore_index, in))
+      !class_inputs(scores, target, ignore_index, class_names(nll, backward), in))
     return false;
   *a = class_args(*in, ignore_index, smoothing);
   return true;
@@ -218,7 +254,7 @@ py::object class_loss_forward(py::handle scores, py::handle target, int reductio
                               py::handle ignore_obj, py::handle smoothing_obj, bool nll) {
   ClassInputs in;
   ClassLossArgs a;
-  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, &in, &a))
+  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, false, &in, &a))
     return not_implemented();
   py::array rows = new_float32_array(&a.rows, 1);
   a.out = mutable_data(rows);
@@ -239,10 +275,11 @@ py::object class_loss_backward(py::handle grad_loss, py::handle scores, py::hand
                                bool nll) {
   ClassInputs in;
   ClassLossArgs a;
-  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, &in, &a))
+  if (!class_call(scores, target, reduction, ignore_obj, smoothing_obj, nll, true, &in, &a))
     return not_implemented();
   py::array per_row;
-  if (!upstream(grad_loss, reduction, in.target, in.kept, &per_row, &a.grad_scale))
+  if (!upstream(grad_loss, reduction, in.target, in.kept, &per_row, &a.grad_scale,
+                class_names(nll, true).fn))
     return not_implemented();
   a.grad_rows = reduction == kNone ? float_data(per_row) : nullptr;
   py::array grad = new_float32_like(in.scores);
