@@ -18,36 +18,67 @@ struct Geometry {
   index_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
 };
 
-Geometry parse_geometry(py::tuple t) {
+// Geometry entries and sizes beyond this cannot describe an allocatable array; below it the
+// output-size arithmetic stays within int64 (the one product is overflow-checked).
+constexpr index_t kMaxExtent = index_t{1} << 46;
+
+Geometry parse_geometry(py::tuple t, const char* fn) {
   if (t.size() != 7)
-    throw py::value_error("conv2d: geometry must be (stride_h, stride_w, pad_h, pad_w, "
-                          "dilation_h, dilation_w, groups)");
+    throw py::value_error(std::string(fn) + ": argument 'geometry' must be (stride_h, stride_w, "
+                          "pad_h, pad_w, dilation_h, dilation_w, groups)");
   Geometry g;
   index_t* fields[] = {&g.stride_h, &g.stride_w, &g.pad_h, &g.pad_w, &g.dilation_h, &g.dilation_w, &g.groups};
   for (size_t i = 0; i < 7; ++i) *fields[i] = t[i].cast<index_t>();
   if (g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1 || g.groups < 1 ||
       g.pad_h < 0 || g.pad_w < 0)
-    throw py::value_error("conv2d: stride, dilation and groups must be positive, padding >= 0");
+    throw py::value_error(std::string(fn) + ": argument 'geometry': stride, dilation and groups "
+                          "must be positive, padding >= 0");
+  for (size_t i = 0; i < 7; ++i)
+    if (*fields[i] > kMaxExtent)
+      throw py::value_error(std::string(fn) + ": argument 'geometry' has an entry out of range");
   return g;
+}
+
+// Whether a 4-d shape has no negative size and an element count within kMaxExtent.
+bool sizes_in_range(const index_t* shape) {
+  index_t count = 1;
+  for (int i = 0; i < 4; ++i)
+    if (shape[i] < 0 || shape[i] > kMaxExtent || __builtin_mul_overflow(count, shape[i], &count) ||
+        count > kMaxExtent)
+      return false;
+  return true;
+}
+
+// The padded input's extent minus the dilated kernel's along one axis (< 0: does not fit).
+index_t conv_span(index_t size, index_t pad, index_t dilation, index_t k, const char* fn) {
+  index_t reach;
+  if (__builtin_mul_overflow(dilation, k - 1, &reach) || reach > kMaxExtent)
+    throw py::value_error(std::string(fn) + ": the dilated kernel is larger than the padded input");
+  return size + 2 * pad - reach - 1;
 }
 
 // The full geometry from the input shape (n, c, h, w), weight shape (k, c/groups, kh, kw) and
 // the hyper-parameters; raises when they do not fit together.
-ConvShape make_shape(const index_t* input, const index_t* weight, const Geometry& g) {
+ConvShape make_shape(const index_t* input, const index_t* weight, const Geometry& g,
+                     const char* fn) {
   ConvShape s;
   s.n = input[0], s.c = input[1], s.h = input[2], s.w = input[3];
   s.k = weight[0], s.kh = weight[2], s.kw = weight[3];
   s.stride_h = g.stride_h, s.stride_w = g.stride_w, s.pad_h = g.pad_h, s.pad_w = g.pad_w;
   s.dilation_h = g.dilation_h, s.dilation_w = g.dilation_w, s.groups = g.groups;
-  if (s.c % s.groups || s.k % s.groups || weight[1] * s.groups != s.c)
-    throw py::value_error("conv2d: weight shape " + shape_str(weight, 4) + " does not fit input " +
-                          shape_str(input, 4) + " with groups=" + std::to_string(s.groups));
+  if (!sizes_in_range(input) || !sizes_in_range(weight))
+    throw py::value_error(std::string(fn) + ": input shape " + shape_str(input, 4) +
+                          " or weight shape " + shape_str(weight, 4) + " has a size out of range");
+  if (s.c % s.groups || s.k % s.groups || s.c / s.groups != weight[1])
+    throw py::value_error(std::string(fn) + ": weight shape " + shape_str(weight, 4) +
+                          " does not fit input " + shape_str(input, 4) +
+                          " with groups=" + std::to_string(s.groups));
   if (s.n < 1 || s.kh < 1 || s.kw < 1)
-    throw py::value_error("conv2d: empty batch or kernel");
-  const index_t span_h = s.h + 2 * s.pad_h - s.dilation_h * (s.kh - 1) - 1;
-  const index_t span_w = s.w + 2 * s.pad_w - s.dilation_w * (s.kw - 1) - 1;
+    throw py::value_error(std::string(fn) + ": empty batch or kernel");
+  const index_t span_h = conv_span(s.h, s.pad_h, s.dilation_h, s.kh, fn);
+  const index_t span_w = conv_span(s.w, s.pad_w, s.dilation_w, s.kw, fn);
   if (span_h < 0 || span_w < 0)
-    throw py::value_error("conv2d: the dilated kernel is larger than the padded input");
+    throw py::value_error(std::string(fn) + ": the dilated kernel is larger than the padded input");
   s.oh = span_h / s.stride_h + 1;
   s.ow = span_w / s.stride_w + 1;
   return s;
@@ -103,7 +134,7 @@ py::array forward(py::handle x_obj, py::handle w_obj, py::handle bias_obj, py::t
                   bool relu) {
   const char* fn = "conv2d_forward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
-  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry, fn), fn);
   FloatArray bias = bias_of(bias_obj, s, fn);
   FloatArray y = new_array({s.n, s.k, s.oh, s.ow});
   const auto kernel = active_kernels().conv2d_forward;
@@ -121,7 +152,7 @@ py::array backward_input(py::handle grad_y_obj, py::handle w_obj, py::handle inp
   FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   FloatArray w = contiguous_input(w_obj, fn, "weight", 4);
   const std::vector<index_t> input = shape_tuple(input_shape, fn, "input_shape");
-  const ConvShape s = make_shape(input.data(), w.shape, parse_geometry(geometry));
+  const ConvShape s = make_shape(input.data(), w.shape, parse_geometry(geometry, fn), fn);
   require_grad_y(dy, s, fn);
   FloatArray dx = new_array({s.n, s.c, s.h, s.w});
   const auto kernel = active_kernels().conv2d_backward_input;
@@ -141,7 +172,7 @@ py::object backward_weight(py::handle grad_y_obj, py::handle x_obj, py::handle w
   FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   FloatArray x = contiguous_input(x_obj, fn, "x", 4);
   const std::vector<index_t> weight = shape_tuple(weight_shape, fn, "weight_shape");
-  const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry));
+  const ConvShape s = make_shape(x.shape, weight.data(), parse_geometry(geometry, fn), fn);
   require_grad_y(dy, s, fn);
   FloatArray params = new_array({weight_elements(weight.data()) + (with_bias ? weight[0] : 0)});
   const auto kernel = active_kernels().conv2d_backward_weight;
@@ -159,7 +190,7 @@ py::tuple backward(py::handle grad_y_obj, py::handle x_obj, py::handle w_obj, py
   const char* fn = "conv2d_backward";
   FloatArray dy = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
-  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry, fn), fn);
   require_grad_y(dy, s, fn);
   FloatArray dx = new_array({s.n, s.c, s.h, s.w});
   FloatArray params = new_array({weight_elements(w.shape) + s.k});
@@ -179,7 +210,7 @@ py::object relu_max_pool2x2(py::handle x_obj, py::handle w_obj, py::handle bias_
                             py::tuple geometry) {
   const char* fn = "conv2d_relu_max_pool2d_forward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
-  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry, fn), fn);
   FloatArray bias = bias_of(bias_obj, s, fn);
   if (s.oh < 2 || s.ow < 2 || s.oh * s.ow >= (index_t{1} << 31)) return py::none();
   FloatArray y = new_array({s.n, s.k, s.oh / 2, s.ow / 2});
@@ -219,7 +250,7 @@ py::object relu_max_pool2x2_backward(py::handle grad_obj, py::handle indices_obj
                                      py::tuple geometry, bool input_grad) {
   const char* fn = "conv2d_relu_max_pool2d_backward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4), w = contiguous_input(w_obj, fn, "weight", 4);
-  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry));
+  const ConvShape s = make_shape(x.shape, w.shape, parse_geometry(geometry, fn), fn);
   FloatArray grad = contiguous_input(grad_obj, fn, "grad", 4);
   FloatArray output = contiguous_input(output_obj, fn, "output", 4);
   const index_t pooled[] = {s.n, s.k, s.oh / 2, s.ow / 2};

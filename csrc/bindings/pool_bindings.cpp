@@ -11,14 +11,71 @@ namespace {
 // Pooling is memory bound: a thread pays off from about this many input floats.
 constexpr double kPoolGrainFloats = 32768;
 
-using IndexArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-using Int32IndexArray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
 
-// geometry = (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-PoolArgs pool_args(const index_t* input_shape, py::tuple geometry) {
-  if (geometry.size() != 10) throw py::value_error("pool geometry must have 10 entries");
+// Geometry entries and input sizes beyond this cannot describe an allocatable array; below it
+// every sum and product the checks form stays within int64 (products are overflow-checked).
+constexpr index_t kMaxExtent = index_t{1} << 46;
+
+[[noreturn]] void bad_geometry(const char* fn, const std::string& what) {
+  throw py::value_error(std::string(fn) + ": argument 'geometry' " + what);
+}
+
+index_t checked_product(index_t a, index_t b, const char* fn, const char* arg) {
+  index_t out;
+  if (__builtin_mul_overflow(a, b, &out) || out > kMaxExtent)
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' is too large");
+  return out;
+}
+
+// The output size of one axis by PyTorch's rule (the reference's _output_shape): floor, or
+// with ceil_mode one more unless that last window would start in the right padding.
+index_t pooled_size(index_t size, index_t k, index_t s, index_t p, index_t d, bool ceil_mode) {
+  const index_t span = size + 2 * p - d * (k - 1) - 1;  // >= 0, checked by the caller
+  index_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (out - 1) * s >= size + p) --out;
+  return out;
+}
+
+// One axis of a pooling geometry against its input size: kernel, stride, dilation >= 1,
+// 0 <= padding <= kernel / 2 (every window then overlaps the input, so no divisor is 0), the
+// dilated kernel within the padded input, and the output size one of the two PyTorch gives.
+void check_pool_axis(const char* fn, const char* axis, index_t size, index_t k, index_t s,
+                     index_t p, index_t d, index_t out) {
+  const std::string at = std::string(" (") + axis + " axis)";
+  for (index_t v : {k, s, p, d, out})
+    if (v < 0 || v > kMaxExtent) bad_geometry(fn, "has an entry out of range" + at);
+  if (k < 1 || s < 1 || d < 1)
+    bad_geometry(fn, "needs kernel size, stride and dilation >= 1" + at);
+  if (p > k / 2) bad_geometry(fn, "padding must be at most half the kernel size" + at);
+  const index_t reach = checked_product(d, k - 1, fn, "geometry") + 1;
+  if (reach > size + 2 * p)
+    bad_geometry(fn, "has a dilated kernel larger than the padded input" + at);
+  if (out != pooled_size(size, k, s, p, d, false) && out != pooled_size(size, k, s, p, d, true))
+    bad_geometry(fn, "output size " + std::to_string(out) + " does not follow from input size " +
+                         std::to_string(size) + at);
+}
+
+// An (N, C, H, W) input shape: N >= 1 (the reference refuses empty batches), no negative size,
+// an element count that cannot overflow.
+void check_input_shape(const index_t* shape, const char* fn, const char* arg) {
+  if (shape[0] < 1 || shape[1] < 0 || shape[2] < 0 || shape[3] < 0)
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' " + shape_str(shape, 4) +
+                          " needs N >= 1 and no negative size");
+  checked_product(checked_product(checked_product(shape[0], shape[1], fn, arg), shape[2], fn, arg),
+                  shape[3], fn, arg);
+}
+
+// geometry = (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow), checked against the input shape by the
+// reference's rules (hpnn.reference.pool._pool_geometry), whoever built it.
+PoolArgs pool_args(const index_t* input_shape, const char* shape_arg, py::tuple geometry,
+                   const char* fn) {
+  if (geometry.size() != 10)
+    bad_geometry(fn, "must be (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)");
   index_t g[10];
   for (int i = 0; i < 10; ++i) g[i] = geometry[i].cast<index_t>();
+  check_input_shape(input_shape, fn, shape_arg);
+  check_pool_axis(fn, "height", input_shape[2], g[0], g[2], g[4], g[6], g[8]);
+  check_pool_axis(fn, "width", input_shape[3], g[1], g[3], g[5], g[7], g[9]);
   PoolArgs a;
   a.planes = input_shape[0] * input_shape[1];
   a.height = input_shape[2], a.width = input_shape[3];
@@ -28,6 +85,18 @@ PoolArgs pool_args(const index_t* input_shape, py::tuple geometry) {
   a.count_include_pad = true;
   a.divisor_override = 0;
   a.num_threads = threads_for(static_cast<double>(a.planes * a.height * a.width), kPoolGrainFloats);
+  return a;
+}
+
+// Average pooling has no dilation (PyTorch's avg_pool2d), and its divisor is 0 (none) or > 0.
+PoolArgs avg_pool_args(const index_t* input_shape, const char* shape_arg, py::tuple geometry,
+                       bool count_include_pad, index_t divisor_override, const char* fn) {
+  PoolArgs a = pool_args(input_shape, shape_arg, geometry, fn);
+  if (a.dilation_h != 1 || a.dilation_w != 1) bad_geometry(fn, "must have dilation 1");
+  if (divisor_override < 0)
+    throw py::value_error(std::string(fn) + ": argument 'divisor_override' must be >= 0 (0: "
+                          "none), got " + std::to_string(divisor_override));
+  a.count_include_pad = count_include_pad, a.divisor_override = divisor_override;
   return a;
 }
 
@@ -53,7 +122,7 @@ constexpr index_t kInt32PlaneLimit = index_t{1} << 31;
 py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry, bool int32_indices) {
   const char* fn = "max_pool2d_forward";
   FloatArray x = contiguous_input(x_obj, fn, "x", 4);
-  PoolArgs a = pool_args(x.shape, geometry);
+  PoolArgs a = pool_args(x.shape, "x", geometry, fn);
   if (int32_indices && a.height * a.width >= kInt32PlaneLimit)
     throw py::value_error(std::string(fn) + ": argument 'index_dtype' int32 cannot index planes "
                           "of 2**31 elements or more; use int64");
@@ -69,11 +138,17 @@ py::tuple max_pool2d_forward(py::handle x_obj, py::tuple geometry, bool int32_in
   return py::make_tuple(y.array, indices);
 }
 
-// The indices as C-contiguous int32 (when they are int32) or int64 (any other integer type).
-py::array index_array(py::handle obj, bool* int32_indices) {
+// The indices as C-contiguous int32 (when they are int32) or int64 (any other integer type);
+// anything but an integer ndarray raises TypeError.
+py::array index_array(py::handle obj, bool* int32_indices, const char* fn) {
+  char kind = 0;
+  if (py::isinstance<py::array>(obj)) kind = py::reinterpret_borrow<py::array>(obj).dtype().kind();
+  if (kind != 'i' && kind != 'u')
+    throw py::type_error(std::string(fn) + ": argument 'indices' must be an integer "
+                         "numpy.ndarray (int32 or int64)");
   *int32_indices = py::isinstance<py::array_t<std::int32_t>>(obj);
-  if (*int32_indices) return Int32IndexArray::ensure(obj);
-  return IndexArray::ensure(obj);
+  if (*int32_indices) return c_array<std::int32_t>(obj, fn, "indices");
+  return c_array<std::int64_t>(obj, fn, "indices");
 }
 
 py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py::tuple input_shape,
@@ -88,14 +163,15 @@ py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py
                             shape_str(grad_y.shape, 4));
   }
   bool int32_indices;
-  py::array indices = index_array(indices_obj, &int32_indices);
-  if (!indices || indices.ndim() != 4 ||
+  py::array indices = index_array(indices_obj, &int32_indices, fn);
+  if (indices.ndim() != 4 ||
       !std::equal(grad_y.shape, grad_y.shape + 4, indices.shape()))
     throw py::value_error(std::string(fn) + ": argument 'indices' must have grad_y's shape " +
                           shape_str(grad_y.shape, 4));
   index_t shape[4];
   input_shape_of(input_shape, shape, fn);
-  if (shape[0] != grad_y.shape[0] || shape[1] != grad_y.shape[1] || shape[2] < 0 || shape[3] < 0)
+  check_input_shape(shape, fn, "input_shape");
+  if (shape[0] != grad_y.shape[0] || shape[1] != grad_y.shape[1])
     throw py::value_error(std::string(fn) + ": argument 'input_shape' " + shape_str(shape, 4) +
                           " does not match grad_y shape " + shape_str(grad_y.shape, 4));
   PoolArgs a;
@@ -119,9 +195,9 @@ py::object max_pool2d_backward(py::handle grad_y_obj, py::handle indices_obj, py
 
 py::object avg_pool2d_forward(py::handle x_obj, py::tuple geometry, bool count_include_pad,
                               index_t divisor_override) {
-  FloatArray x = contiguous_input(x_obj, "avg_pool2d_forward", "x", 4);
-  PoolArgs a = pool_args(x.shape, geometry);
-  a.count_include_pad = count_include_pad, a.divisor_override = divisor_override;
+  const char* fn = "avg_pool2d_forward";
+  FloatArray x = contiguous_input(x_obj, fn, "x", 4);
+  PoolArgs a = avg_pool_args(x.shape, "x", geometry, count_include_pad, divisor_override, fn);
   FloatArray y = new_array({x.shape[0], x.shape[1], a.out_height, a.out_width});
   const KernelTable& kernels = active_kernels();
   {
@@ -137,8 +213,7 @@ py::object avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_shape, py:
   FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   index_t shape[4];
   input_shape_of(input_shape, shape, fn);
-  PoolArgs a = pool_args(shape, geometry);
-  a.count_include_pad = count_include_pad, a.divisor_override = divisor_override;
+  PoolArgs a = avg_pool_args(shape, "input_shape", geometry, count_include_pad, divisor_override, fn);
   check_grad_shape(grad_y, shape, a, fn);
   FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
   const KernelTable& kernels = active_kernels();
