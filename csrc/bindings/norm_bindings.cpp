@@ -1,5 +1,7 @@
 // Batch-norm entry points on (N, C, S) arrays: hpnn.kernels.norm flattens the spatial axes,
 // checks hyper-parameters and converts per-channel vectors; these check the arrays.
+#include <utility>
+
 #include "bindings/array_checks.h"
 #include "core/kernel_table.h"
 #include "core/parallel.h"
@@ -10,7 +12,15 @@ namespace {
 // Memory bound: a thread pays off from about this many floats.
 constexpr double kNormGrainFloats = 32768;
 
-BatchNormArgs norm_args(const FloatArray& x) {
+// The shape of x as kernel arguments. An empty batch has no statistics (the reference refuses
+// it), and training needs two values per channel for its unbiased running variance.
+BatchNormArgs norm_args(const FloatArray& x, const char* fn, bool training) {
+  if (x.shape[0] < 1)
+    throw py::value_error(std::string(fn) + ": argument 'x' is an empty batch, shape " +
+                          shape_str(x.shape, 3));
+  if (training && x.shape[0] * x.shape[2] < 2)
+    throw py::value_error(std::string(fn) + ": argument 'x' needs more than 1 value per channel "
+                          "in training, got shape " + shape_str(x.shape, 3));
   BatchNormArgs a;
   a.batch = x.shape[0], a.channels = x.shape[1], a.spatial = x.shape[2];
   a.weight = a.bias = nullptr;
@@ -40,16 +50,32 @@ float* running_vector(py::handle obj, const char* fn, const char* arg, index_t c
   return keep.data;
 }
 
+// The running statistics are written while x, weight and bias are still read: none may share
+// memory with another (running_mean and running_var included). Absent ones (None) are skipped.
+void check_running_disjoint(const FloatArray& running_mean, const FloatArray& running_var,
+                            const FloatArray& x, const FloatArray& weight, const FloatArray& bias,
+                            const char* fn) {
+  using Named = std::pair<const FloatArray*, const char*>;
+  const Named written[] = {{&running_mean, "running_mean"}, {&running_var, "running_var"}};
+  const Named read[] = {{&x, "x"}, {&weight, "weight"}, {&bias, "bias"},
+                        {&running_mean, "running_mean"}};
+  for (const Named& out : written)
+    for (const Named& in : read)
+      if (out.first != in.first && out.first->data && in.first->data)
+        check_no_overlap(*out.first, *in.first, fn, out.second, in.second);
+}
+
 py::tuple forward_train(py::handle x_obj, py::handle weight_obj, py::handle bias_obj,
                         py::handle running_mean_obj, py::handle running_var_obj, double momentum,
                         double eps) {
   const char* fn = "batch_norm_forward_train";
   FloatArray x = contiguous_input(x_obj, fn, "x", 3), weight, bias, rmean, rvar;
-  BatchNormArgs a = norm_args(x);
+  BatchNormArgs a = norm_args(x, fn, true);
   a.weight = channel_vector(weight_obj, fn, "weight", a.channels, weight);
   a.bias = channel_vector(bias_obj, fn, "bias", a.channels, bias);
   float* running_mean = running_vector(running_mean_obj, fn, "running_mean", a.channels, rmean);
   float* running_var = running_vector(running_var_obj, fn, "running_var", a.channels, rvar);
+  check_running_disjoint(rmean, rvar, x, weight, bias, fn);
   FloatArray y = new_array({a.batch, a.channels, a.spatial});
   FloatArray mean = new_array({a.channels}), invstd = new_array({a.channels});
   const KernelTable& kernels = active_kernels();
@@ -65,7 +91,7 @@ py::object forward_eval(py::handle x_obj, py::handle weight_obj, py::handle bias
                         py::handle mean_obj, py::handle var_obj, double eps) {
   const char* fn = "batch_norm_forward_eval";
   FloatArray x = contiguous_input(x_obj, fn, "x", 3), weight, bias, mean, var;
-  BatchNormArgs a = norm_args(x);
+  BatchNormArgs a = norm_args(x, fn, false);
   a.weight = channel_vector(weight_obj, fn, "weight", a.channels, weight);
   a.bias = channel_vector(bias_obj, fn, "bias", a.channels, bias);
   const float* mean_data = channel_vector(mean_obj, fn, "running_mean", a.channels, mean);
@@ -89,7 +115,7 @@ py::tuple backward(py::handle grad_y_obj, py::handle x_obj, py::handle weight_ob
   if (!std::equal(x.shape, x.shape + 3, grad_y.shape))
     throw py::value_error(std::string(fn) + ": argument 'grad_y' shape " + shape_str(grad_y.shape, 3) +
                           " does not match x shape " + shape_str(x.shape, 3));
-  BatchNormArgs a = norm_args(x);
+  BatchNormArgs a = norm_args(x, fn, false);
   a.weight = channel_vector(weight_obj, fn, "weight", a.channels, weight);
   const float* mean_data = channel_vector(save_mean_obj, fn, "save_mean", a.channels, mean);
   const float* invstd_data = channel_vector(save_invstd_obj, fn, "save_invstd", a.channels, invstd);

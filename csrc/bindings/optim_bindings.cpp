@@ -23,21 +23,36 @@ struct Buffers {
   const char* fn;
   py::array param, grad;
   std::vector<py::array> keep;  // state buffers, alive until the step is done
+  std::vector<const char*> names;  // keep's argument names
   index_t n = 0;
 };
+
+// Every buffer the step writes (param, the state) must share no memory with any other buffer
+// it reads or writes: the fused kernel reads each element once, so a partial overlap (e.g.
+// param b[1:] and grad b[:-1]) reads values it already updated, and even exact aliasing of two
+// roles gives another answer than the reference's sequence of numpy updates.
+void check_buffers_disjoint(const Buffers& b) {
+  for (std::size_t i = 0; i < b.keep.size(); ++i) {
+    check_disjoint(b.param, b.keep[i], b.fn, "param", b.names[i]);
+    check_disjoint(b.keep[i], b.grad, b.fn, b.names[i], "grad");
+    for (std::size_t j = 0; j < i; ++j)
+      check_disjoint(b.keep[i], b.keep[j], b.fn, b.names[i], b.names[j]);
+  }
+  check_disjoint(b.param, b.grad, b.fn, "param", "grad");
+}
 
 // param (writeable float32, C-contiguous) and grad (float32, param's shape; copied if strided).
 bool param_and_grad(py::handle param, py::handle grad, Buffers* b) {
   if (!py::isinstance<py::array>(param)) return false;
   py::array p = py::reinterpret_borrow<py::array>(param);
   py::array probe;
-  if (!as_contiguous_float32(p, &probe, 0) || !p.writeable()) return false;
+  if (!as_contiguous_float32(p, &probe, b->fn, "param", 0) || !p.writeable()) return false;
   if (!(p.flags() & py::array::c_style))
     throw py::value_error(std::string(b->fn) + ": argument 'param' must be C-contiguous (it is "
                           "updated in place); pass the flat parameter buffer, not a strided view");
   b->param = p;
   b->n = element_count(p);
-  return as_contiguous_float32(grad, &b->grad, 0) && same_shape(b->grad, p);
+  return as_contiguous_float32(grad, &b->grad, b->fn, "grad", 0) && same_shape(b->grad, p);
 }
 
 // A state buffer updated in place; null when absent. False: defer to the reference (missing
@@ -48,18 +63,21 @@ bool state(py::handle obj, bool needed, const char* arg, Buffers* b, float** dat
   if (!py::isinstance<py::array>(obj)) return false;
   py::array a = py::reinterpret_borrow<py::array>(obj);
   py::array probe;
-  if (!as_contiguous_float32(a, &probe, 0) || !a.writeable() || !same_shape(a, b->param))
+  if (!as_contiguous_float32(a, &probe, b->fn, arg, 0) || !a.writeable() ||
+      !same_shape(a, b->param))
     return false;
   if (!(a.flags() & py::array::c_style))
     throw py::value_error(std::string(b->fn) + ": argument '" + arg + "' must be C-contiguous " +
                           "(it is updated in place)");
   *data = mutable_data(a);
   b->keep.push_back(a);
+  b->names.push_back(arg);
   return true;
 }
 
 template <class Args>
 void run(void (*kernel)(const Args&), Args& args, Buffers& b) {
+  check_buffers_disjoint(b);
   args.param = mutable_data(b.param);
   args.grad = float_data(b.grad);
   args.n = b.n;
