@@ -213,7 +213,8 @@ py::object avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_shape, py:
   FloatArray grad_y = contiguous_input(grad_y_obj, fn, "grad_y", 4);
   index_t shape[4];
   input_shape_of(input_shape, shape, fn);
-  PoolArgs a = avg_pool_args(shape, "input_shape", geometry, count_include_pad, divisor_override, fn);
+  PoolArgs a =
+      avg_pool_args(shape, "input_shape", geometry, count_include_pad, divisor_override, fn);
   check_grad_shape(grad_y, shape, a, fn);
   FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
   const KernelTable& kernels = active_kernels();

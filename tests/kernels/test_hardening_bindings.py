@@ -83,17 +83,23 @@ def test_uncopyable_input_raises_memory_error(name):
 # ---- finding 2: geometry the raw bindings used to trust -----------------------------------------
 
 _X = "np.zeros((1, 2, 2, 4), np.float32)"
+
+
+def _avg(geometry):
+    return f"raw.avg_pool2d_forward({_X}, {geometry}, True, 0)"
+
+
 _BAD_POOL_GEOMETRY = {
     # The reproducer of the issue: padding 2 > kernel 2 // 2 and dilation 0 -> SIGFPE.
-    "issue_sigfpe": f"raw.avg_pool2d_forward({_X}, (2, 2, 1, 1, 0, 2, 1, 0, 1, 3), True, 0)",
-    "avg_output_too_large": f"raw.avg_pool2d_forward({_X}, (2, 2, 1, 1, 0, 0, 1, 1, 5, 9), True, 0)",
-    "avg_dilated": f"raw.avg_pool2d_forward({_X}, (2, 2, 1, 1, 0, 0, 2, 2, 1, 3), True, 0)",
-    "avg_zero_stride": f"raw.avg_pool2d_forward({_X}, (2, 2, 0, 1, 0, 0, 1, 1, 1, 3), True, 0)",
-    "avg_negative_padding": f"raw.avg_pool2d_forward({_X}, (1, 1, 1, 1, -1, 0, 1, 1, 1, 4), True, 0)",
+    "issue_sigfpe": _avg("(2, 2, 1, 1, 0, 2, 1, 0, 1, 3)"),
+    "avg_output_too_large": _avg("(2, 2, 1, 1, 0, 0, 1, 1, 5, 9)"),
+    "avg_dilated": _avg("(2, 2, 1, 1, 0, 0, 2, 2, 1, 3)"),
+    "avg_zero_stride": _avg("(2, 2, 0, 1, 0, 0, 1, 1, 1, 3)"),
+    "avg_negative_padding": _avg("(1, 1, 1, 1, -1, 0, 1, 1, 1, 4)"),
     "avg_zero_kernel": f"raw.avg_pool2d_forward({_X}, (0, 2, 1, 1, 0, 0, 1, 1, 3, 3), False, 0)",
-    "avg_kernel_too_large": f"raw.avg_pool2d_forward({_X}, (3, 2, 1, 1, 0, 0, 1, 1, 1, 3), True, 0)",
-    "avg_short_tuple": f"raw.avg_pool2d_forward({_X}, (2, 2, 1, 1), True, 0)",
-    "avg_huge_entries": f"raw.avg_pool2d_forward({_X}, (2**62, 2, 2**62, 1, 2**61, 0, 1, 1, 1, 3), True, 0)",
+    "avg_kernel_too_large": _avg("(3, 2, 1, 1, 0, 0, 1, 1, 1, 3)"),
+    "avg_short_tuple": _avg("(2, 2, 1, 1)"),
+    "avg_huge_entries": _avg("(2**62, 2, 2**62, 1, 2**61, 0, 1, 1, 1, 3)"),
     "max_output_too_large": f"raw.max_pool2d_forward({_X}, (2, 2, 1, 1, 0, 0, 1, 1, 4, 8))",
     "max_output_zero": f"raw.max_pool2d_forward({_X}, (2, 2, 1, 1, 0, 0, 1, 1, 0, 3))",
     "max_huge_dilation": f"raw.max_pool2d_forward({_X}, (2, 2, 1, 1, 0, 0, 2**62, 1, 1, 3))",
@@ -313,3 +319,13 @@ def test_batch_norm_binding_refuses_empty_batches():
     with pytest.raises(ValueError, match="batch_norm_backward: argument 'x'.*empty batch"):
         raw.batch_norm_backward(np.zeros((0, 2, 3), np.float32), np.zeros((0, 2, 3), np.float32),
                                 None, c, c)
+
+
+def test_errors_the_reference_raises_name_the_kernel():
+    """Calls the native path declines go to hpnn.reference; its error then names the kernel."""
+    with pytest.raises(ValueError, match=r"^cross_entropy_forward: .*target"):
+        kernels.cross_entropy_forward(np.zeros((2, 3), np.float32), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"^sgd_step: lr"):
+        kernels.sgd_step(np.zeros(4, np.float32), np.zeros(4, np.float32), None, lr=-1.0)
+    with pytest.raises(ValueError, match=r"^dropout_forward: "):
+        kernels.dropout_forward(np.zeros(4, np.float32), 1.5, 0)

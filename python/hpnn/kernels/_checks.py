@@ -2,6 +2,7 @@
 must be float32 numpy arrays; anything else raises TypeError naming the function and the
 argument (convert explicitly, precision is never changed silently). The same message as the
 C++ bindings' (csrc/bindings/array_checks.cpp)."""
+import functools
 import numbers
 
 import numpy as np
@@ -40,3 +41,33 @@ def require_scalar_or_float32(fn, name, value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     return require_float32(fn, name, value)
+
+
+
+def deferred(reference, *args, **kwargs):
+    """``reference(*args, **kwargs)`` for a call the native path declined, its TypeError /
+    ValueError / IndexError naming the kernel (hpnn.reference's functions have the kernels'
+    names; their messages name the argument but not the function), as the bindings' errors do.
+    Only the fallback pays for this: native calls never come here."""
+    name = reference.__name__
+    try:
+        return reference(*args, **kwargs)
+    except (TypeError, ValueError, IndexError) as error:
+        if str(error).startswith(name):
+            raise
+        try:
+            renamed = type(error)(f"{name}: {error}")
+        except Exception:  # an exception class whose constructor takes more than a message
+            raise error from None
+        raise renamed from error
+
+
+class Deferring:
+    """A reference module whose functions go through ``deferred``: what a wrapper module calls
+    as ``_ref`` for the calls its native path declines."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return functools.partial(deferred, getattr(self._module, name))

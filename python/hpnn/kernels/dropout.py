@@ -3,8 +3,11 @@ bit-identical SplitMix64 mask (independent of the thread count). x and grad_y mu
 (other dtypes raise TypeError naming the argument, see _checks.py); a bad p, seed or mask goes to
 the reference only for it to raise its error."""
 from .._C import kernels as _native
-from ..reference import dropout as _ref
-from ._checks import require_float32
+from ..reference import dropout as _reference
+from ._checks import Deferring, require_float32
+
+# The numpy twins, for the calls the native path declines; their errors name the kernel.
+_ref = Deferring(_reference)
 
 __all__ = ["dropout_forward", "dropout_backward"]
 

@@ -6,8 +6,11 @@ otherwise (bad shapes, read-only buffers, bad hyper-parameters) go to the refere
 to raise its error; a param or state buffer that is not C-contiguous raises ValueError (the
 kernels never update a copy)."""
 from .._C import kernels as _native
-from ..reference import optim as _ref
-from ._checks import require_float32, require_float32_or_none
+from ..reference import optim as _reference
+from ._checks import Deferring, require_float32, require_float32_or_none
+
+# The numpy twins, for the calls the native path declines; their errors name the kernel.
+_ref = Deferring(_reference)
 
 __all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step"]
 
