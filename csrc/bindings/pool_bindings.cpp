@@ -248,7 +248,9 @@ py::object global_avg_pool2d_backward(py::handle grad_y_obj, py::tuple input_sha
     throw py::value_error(std::string(fn) + ": argument 'grad_y' must have shape " +
                           shape_str(expected, 4) + " for input_shape " + shape_str(shape, 4) +
                           ", got " + shape_str(grad_y.shape, 4));
-  const index_t planes = shape[0] * shape[1], size = shape[2] * shape[3];
+  const index_t planes = checked_product(shape[0], shape[1], fn, "input_shape");
+  const index_t size = checked_product(shape[2], shape[3], fn, "input_shape");
+  checked_product(planes, size, fn, "input_shape");
   FloatArray grad_x = new_array({shape[0], shape[1], shape[2], shape[3]});
   const int nt = threads_for(static_cast<double>(planes * size), kPoolGrainFloats);
   const KernelTable& kernels = active_kernels();

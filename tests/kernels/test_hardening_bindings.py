@@ -329,3 +329,9 @@ def test_errors_the_reference_raises_name_the_kernel():
         kernels.sgd_step(np.zeros(4, np.float32), np.zeros(4, np.float32), None, lr=-1.0)
     with pytest.raises(ValueError, match=r"^dropout_forward: "):
         kernels.dropout_forward(np.zeros(4, np.float32), 1.5, 0)
+
+
+def test_global_avg_pool_backward_binding_refuses_impossible_sizes():
+    assert_raises_in_subprocess(
+        "raw.global_avg_pool2d_backward(np.zeros((1, 2, 1, 1), np.float32), (1, 2, 2**40, 2**40))",
+        "ValueError", "global_avg_pool2d_backward", "'input_shape'")
