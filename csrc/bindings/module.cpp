@@ -20,6 +20,7 @@ void bind_dropout(py::module_& kernels);
 void bind_conv(py::module_& kernels);
 void bind_pool(py::module_& kernels);
 void bind_rnn(py::module_& kernels);
+void bind_op_codes(py::module_& kernels);
 
 namespace {
 
@@ -82,6 +83,7 @@ PYBIND11_MODULE(_C, m) {
   bind_optim(kernels);
   bind_dropout(kernels);
   bind_conv(kernels);
+  bind_op_codes(kernels);
   bind_pool(kernels);
   bind_rnn(kernels);
 }

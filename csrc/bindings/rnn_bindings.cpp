@@ -19,11 +19,12 @@ struct Layer {
 };
 
 Layer make_layer(int cell, const FloatArray& x, const FloatArray& w_hh) {
-  if (cell < 0 || cell > 3) throw py::value_error("recurrent: unknown cell type");
+  if (cell < 0 || cell > static_cast<int>(RnnCell::kGru)) throw py::value_error("recurrent: unknown cell type");
   Layer l;
   l.cell = static_cast<RnnCell>(cell);
-  l.gates = cell == 2 ? 4 : cell == 3 ? 3 : 1;
-  l.saved_gates = cell >= 2 ? 4 : 0;
+  const bool gated = l.cell == RnnCell::kLstm || l.cell == RnnCell::kGru;
+  l.gates = l.cell == RnnCell::kLstm ? 4 : l.cell == RnnCell::kGru ? 3 : 1;
+  l.saved_gates = gated ? 4 : 0;
   l.T = x.shape[0], l.N = x.shape[1], l.F = x.shape[2], l.H = w_hh.shape[1];
   if (l.T < 1 || l.N < 1 || l.F < 1 || l.H < 1)
     throw py::value_error("recurrent: empty sequence, batch, input or hidden size");

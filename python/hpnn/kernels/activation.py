@@ -20,8 +20,10 @@ __all__ = [
     "log_softmax_backward",
 ]
 
-# Op codes of hpnn::Activation (csrc/core/nn_args.h).
-_RELU, _LEAKY_RELU, _SIGMOID, _TANH, _GELU, _GELU_TANH = range(6)
+# Op codes of hpnn::Activation (csrc/core/nn_args.h), exported by the extension.
+_OPS = _native.op_codes["activation"]
+_RELU, _LEAKY_RELU, _SIGMOID, _TANH = _OPS["relu"], _OPS["leaky_relu"], _OPS["sigmoid"], _OPS["tanh"]
+_GELU, _GELU_TANH = _OPS["gelu"], _OPS["gelu_tanh"]
 _GELU_CODES = {"none": _GELU, "tanh": _GELU_TANH}
 
 

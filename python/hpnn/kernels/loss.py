@@ -22,8 +22,9 @@ __all__ = [
 ]
 
 _REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}
-# Op codes of hpnn::PointwiseLoss (csrc/core/nn_args.h).
-_MSE, _BCE, _BCE_WITH_LOGITS = range(3)
+# Op codes of hpnn::PointwiseLoss (csrc/core/nn_args.h), exported by the extension.
+_OPS = _native.op_codes["pointwise_loss"]
+_MSE, _BCE, _BCE_WITH_LOGITS = _OPS["mse"], _OPS["bce"], _OPS["bce_with_logits"]
 _pointwise_forward, _pointwise_backward = (_native._pointwise_loss_forward,
                                            _native._pointwise_loss_backward)
 _class_forward, _class_backward = _native._class_loss_forward, _native._class_loss_backward

@@ -18,7 +18,9 @@ from ..reference.rnn_cells import check_activation, check_inputs
 __all__ = ["rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
            "gru_forward", "gru_backward"]
 
-_TANH, _RELU, _LSTM, _GRU = range(4)
+# Op codes of hpnn::RnnCell (csrc/core/kernel_table.h), exported by the extension.
+_CELLS = _native.op_codes["rnn_cell"]
+_TANH, _RELU, _LSTM, _GRU = _CELLS["tanh"], _CELLS["relu"], _CELLS["lstm"], _CELLS["gru"]
 _KINDS = {"rnn": _TANH, "lstm": _LSTM, "gru": _GRU}
 
 
