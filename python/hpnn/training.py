@@ -79,6 +79,8 @@ def compile(model, optimizer="adam", loss=None, metrics=None):
     elif not isinstance(optimizer, optimizers.Optimizer):
         raise TypeError(f"compile: argument 'optimizer' must be an Optimizer or a name, got "
                         f"{type(optimizer).__name__}")
+    elif not optimizer.param_groups:  # built without parameters (Keras style): bind them
+        optimizer._bind(model.parameters())
     loss_fn = _lookup(LOSSES, loss, "loss")() if isinstance(loss, str) else loss
     if not callable(loss_fn):
         raise TypeError(f"compile: argument 'loss' must be callable or a name, got {loss!r}")

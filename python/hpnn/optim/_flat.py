@@ -1,4 +1,4 @@
-"""One parameter group's parameters, gradients and optimizer state in flat float32 buffers."""
+"""One parameter group's parameters, gradients and optimizer state in flat buffers (the parameters' dtype)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,11 +9,16 @@ class FlatGroup:
     ``grad_buffer``; state buffers (``buffer(name)``) are laid out the same way. Per parameter
     it keeps what PyTorch keeps per parameter: a step count and which state entries exist."""
 
-    def __init__(self, params):
+    def __init__(self, params, scalar_names=()):
+        dtypes = {p.data.dtype for p in params}
+        if len(dtypes) > 1:
+            raise TypeError(f"optimizer: the parameters of one group must share a dtype, got "
+                            f"{sorted(d.name for d in dtypes)} (put them in separate groups)")
+        self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         self.shapes = [p.data.shape for p in params]
         self.bounds = np.cumsum([0] + [p.data.size for p in params]).tolist()
-        self.param_buffer = np.empty(self.bounds[-1], np.float32)
-        self.grad_buffer = np.zeros(self.bounds[-1], np.float32)
+        self.param_buffer = np.empty(self.bounds[-1], self.dtype)
+        self.grad_buffer = np.zeros(self.bounds[-1], self.dtype)
         self.param_views = [self.view(self.param_buffer, i) for i in range(len(params))]
         self.grad_views = [self.view(self.grad_buffer, i) for i in range(len(params))]
         for param, view, grad_view in zip(params, self.param_views, self.grad_views):
@@ -21,6 +26,8 @@ class FlatGroup:
             param.data = view
             param._grad_buffer = grad_view  # backward writes new gradients in place
         self.state = {}
+        # per-parameter 0-d state (float32 as PyTorch keeps it), 1 until first used
+        self.scalars = {name: [np.ones((), np.float32) for _ in params] for name in scalar_names}
         self.steps = [0] * len(params)  # per-parameter step count
         self.names = [set() for _ in params]  # the state entries each parameter has
         self.has_state = [False] * len(params)  # whether it appears in state_dict()['state']
@@ -32,13 +39,25 @@ class FlatGroup:
     def buffer(self, name):
         """The flat state buffer ``name`` (zeros when first asked for)."""
         if name not in self.state:
-            self.state[name] = np.zeros(self.bounds[-1], np.float32)
+            self.state[name] = np.zeros(self.bounds[-1], self.dtype)
         return self.state[name]
+
+    def group_state(self, name):
+        """State ``name`` for a step of the whole (uniform) group: the flat buffer, or for a
+        scalar the first parameter's (``stepped_all`` copies it to the others)."""
+        return self.scalars[name][0] if name in self.scalars else self.buffer(name)
+
+    def state_of(self, name, index):
+        """State ``name`` of parameter ``index``: a view of the buffer, or its 0-d scalar."""
+        return self.scalars[name][index] if name in self.scalars else \
+            self.view(self.buffer(name), index)
 
     def reset(self, index):
         """Forget parameter ``index``'s state (zeros in every buffer), as a fresh optimizer."""
         for buffer in self.state.values():
             self.view(buffer, index)[...] = 0
+        for values in self.scalars.values():
+            values[index][...] = 1
         self.steps[index], self.names[index], self.has_state[index] = 0, set(), False
         self._uniform = False
 
@@ -47,12 +66,16 @@ class FlatGroup:
         kernel call over the whole group does what one call per parameter would."""
         if not self._uniform:
             self._uniform = all(s == self.steps[0] for s in self.steps) and \
-                all(n == self.names[0] for n in self.names)
+                all(n == self.names[0] for n in self.names) and \
+                all(v == values[0] for values in self.scalars.values() for v in values)
         return self._uniform
 
     def stepped_all(self, step, used_names):
         """Note a step of the whole group that used the state entries ``used_names``."""
         self.steps = [step] * len(self.steps)
+        for values in self.scalars.values():
+            for value in values[1:]:
+                value[...] = values[0]
         if not used_names <= self.names[0]:
             for names in self.names:
                 names |= used_names

@@ -207,3 +207,137 @@ def adagrad_step(param, grad, state_sum, *, step, lr, lr_decay=0.0, weight_decay
     clr = lr / (1 + (step - 1) * lr_decay)
     state_sum += g * g
     param += -clr * (g / (np.sqrt(state_sum) + param.dtype.type(eps)))
+
+
+def _weight_decayed(param, g, lr, weight_decay, decoupled):
+    """Apply weight decay as Adam/NAdam/RAdam do: shrink param (decoupled) or add to g."""
+    if weight_decay == 0:
+        return g
+    if decoupled:
+        param *= 1 - lr * weight_decay
+        return g
+    return g + weight_decay * param
+
+
+def adadelta_step(param, grad, square_avg, acc_delta, *, lr=1.0, rho=0.9, eps=1e-6,
+                  weight_decay=0.0, maximize=False):
+    """torch.optim.Adadelta update:
+
+        g = (-grad if maximize else grad) + weight_decay * param
+        square_avg = rho * square_avg + (1 - rho) * g * g
+        delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g
+        acc_delta = rho * acc_delta + (1 - rho) * delta * delta
+        param -= lr * delta
+    """
+    _writable(param, "param")
+    _check_range(lr, "lr", 0.0)
+    _check_range(rho, "rho", 0.0, 1.0)
+    _check_range(eps, "eps", 0.0)
+    _check_range(weight_decay, "weight_decay", 0.0)
+    square_avg = _buffer(square_avg, "square_avg", param, True, "by this optimizer")
+    acc_delta = _buffer(acc_delta, "acc_delta", param, True, "by this optimizer")
+    g = _with_weight_decay(_checked_grad(param, grad, maximize), param, weight_decay)
+    square_avg *= rho
+    square_avg += (1 - rho) * (g * g)
+    delta = np.sqrt(acc_delta + param.dtype.type(eps)) / np.sqrt(square_avg +
+                                                                  param.dtype.type(eps)) * g
+    acc_delta *= rho
+    acc_delta += (1 - rho) * (delta * delta)
+    param += -lr * delta
+
+
+def adamax_step(param, grad, exp_avg, exp_inf, *, step, lr=2e-3, beta1=0.9, beta2=0.999,
+                eps=1e-8, weight_decay=0.0, maximize=False):
+    """torch.optim.Adamax update, ``step`` being the 1-based step count after increment:
+
+        g = (-grad if maximize else grad) + weight_decay * param
+        exp_avg = lerp(exp_avg, g, 1 - beta1)
+        exp_inf = max(beta2 * exp_inf, |g| + eps)
+        param -= lr / (1 - beta1**step) * exp_avg / exp_inf
+    """
+    _writable(param, "param")
+    _check_step(step)
+    _check_range(lr, "lr", 0.0)
+    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
+    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
+    _check_range(eps, "eps", 0.0)
+    _check_range(weight_decay, "weight_decay", 0.0)
+    exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
+    exp_inf = _buffer(exp_inf, "exp_inf", param, True, "by this optimizer")
+    g = _with_weight_decay(_checked_grad(param, grad, maximize), param, weight_decay)
+    _lerp_(exp_avg, g, 1 - beta1)
+    exp_inf *= beta2
+    np.maximum(exp_inf, np.abs(g) + param.dtype.type(eps), out=exp_inf)
+    param += -(lr / (1 - beta1**step)) * (exp_avg / exp_inf)
+
+
+def nadam_step(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr=2e-3, beta1=0.9,
+               beta2=0.999, eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+               decoupled_weight_decay=False, maximize=False):
+    """torch.optim.NAdam update; ``mu_product`` is a 0-d float32 array (1 before step 1):
+
+        mu(t) = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay)); mu_product *= mu(step)
+        exp_avg = lerp(exp_avg, g, 1 - beta1); exp_avg_sq = beta2 exp_avg_sq + (1-beta2) g g
+        denom = sqrt(exp_avg_sq / (1 - beta2**step)) + eps
+        param -= lr (1 - mu) / (1 - mu_product) g / denom
+               + lr mu(step+1) / (1 - mu_product mu(step+1)) exp_avg / denom
+    """
+    _writable(param, "param")
+    _check_step(step)
+    _check_range(lr, "lr", 0.0)
+    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
+    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
+    _check_range(eps, "eps", 0.0)
+    _check_range(weight_decay, "weight_decay", 0.0)
+    _check_range(momentum_decay, "momentum_decay", 0.0)
+    exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
+    exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
+    if not isinstance(mu_product, np.ndarray) or mu_product.shape != ():
+        raise TypeError("mu_product must be a 0-d numpy array (it is updated in place)")
+    g = _weight_decayed(param, _checked_grad(param, grad, maximize), lr, weight_decay,
+                        decoupled_weight_decay)
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    mu_product *= mu
+    product = float(mu_product)
+    _lerp_(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
+    denom = np.sqrt(exp_avg_sq / (1 - beta2**step)) + param.dtype.type(eps)
+    param += (-lr * (1.0 - mu) / (1.0 - product)) * (g / denom)
+    param += (-lr * mu_next / (1.0 - product * mu_next)) * (exp_avg / denom)
+
+
+def radam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+               eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+    """torch.optim.RAdam update, ``step`` being the 1-based step count after increment:
+
+        exp_avg, exp_avg_sq as Adam; m = exp_avg / (1 - beta1**step)
+        rho_inf = 2 / (1 - beta2) - 1; rho = rho_inf - 2 step beta2**step / (1 - beta2**step)
+        rho > 5: param -= lr m sqrt(1 - beta2**step) / (sqrt(exp_avg_sq) + eps) * rect(rho)
+        else:    param -= lr m
+    """
+    _writable(param, "param")
+    _check_step(step)
+    _check_range(lr, "lr", 0.0)
+    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
+    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
+    _check_range(eps, "eps", 0.0)
+    _check_range(weight_decay, "weight_decay", 0.0)
+    exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
+    exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
+    g = _weight_decayed(param, _checked_grad(param, grad, maximize), lr, weight_decay,
+                        decoupled_weight_decay)
+    _lerp_(exp_avg, g, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (g * g)
+    bias_correction2 = 1 - beta2**step
+    corrected = exp_avg / (1 - beta1**step)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho > 5.0:
+        rect = ((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)) ** 0.5
+        adaptive = bias_correction2**0.5 / (np.sqrt(exp_avg_sq) + param.dtype.type(eps))
+        param -= corrected * lr * adaptive * rect
+    else:
+        param -= corrected * lr
