@@ -16,6 +16,9 @@ def check_optimizer(optimizer, owner):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner}: argument 'optimizer' must be an hpnn Optimizer; "
                         f"{type(optimizer).__name__} is not an Optimizer")
+    if not optimizer.param_groups:
+        raise ValueError(f"{owner}: the optimizer has no parameters yet (built without them); "
+                         "create the scheduler after model.compile(...) has bound them")
 
 
 def per_group(name, optimizer, value):
@@ -71,11 +74,17 @@ class LRScheduler:
 
     def step(self, epoch=None):
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        """Set the groups' lrs for the next epoch (or, closed form where there is one, for
+        ``epoch``)."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
