@@ -143,3 +143,36 @@ def test_lbfgs_rejects_second_group_and_needs_closure():
         optim.LBFGS([p]).step(None)
     with pytest.raises(ValueError, match="line_search_fn"):
         optim.LBFGS([p], line_search_fn="armijo")
+
+
+def test_mnist_recipe_adadelta_with_steplr_on_a_model_matches_torch():
+    """pytorch/examples' mnist: Adadelta(model.parameters(), lr) and StepLR(gamma=0.7)."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    tmodel = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        for p, t in zip(model.parameters(), tmodel.parameters()):
+            t.copy_(torch.tensor(p.numpy()))
+    opt = optim.Adadelta(model.parameters(), lr=1.0)
+    topt = torch.optim.Adadelta(tmodel.parameters(), lr=1.0)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=1, gamma=0.7)
+    loss_fn, tloss_fn = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    for epoch in range(3):
+        for start in range(0, 32, 8):
+            opt.zero_grad()
+            topt.zero_grad()
+            loss = loss_fn(model(hpnn.tensor(x[start:start + 8])), hpnn.tensor(y[start:start + 8]))
+            tloss = tloss_fn(tmodel(torch.tensor(x[start:start + 8])),
+                             torch.tensor(y[start:start + 8]))
+            loss.backward()
+            tloss.backward()
+            opt.step()
+            topt.step()
+            np.testing.assert_allclose(float(loss), tloss.item(), rtol=1e-5)
+        sched.step()
+        tsched.step()
+    for p, t in zip(model.parameters(), tmodel.parameters()):
+        np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-4, atol=1e-5)
