@@ -20,9 +20,15 @@ hpnn.nn
 hpnn.optim
     SGD, Adam, AdamW, RMSprop, Adagrad (fused native update steps) and optim.lr_scheduler.
 
-hpnn.data and hpnn.datasets
-    Dataset, TensorDataset, DataLoader, random_split; load_digits() (bundled 8x8 digits) and
-    load_mnist().
+hpnn.utils.data (also hpnn.data) and hpnn.datasets
+    Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, random_split, DataLoader,
+    the samplers and default_collate, as in torch.utils.data; load_digits() (bundled 8x8
+    digits) and load_mnist().
+
+Devices
+    hpnn runs on the CPU: hpnn.device("cpu"), Tensor.to/cpu and Module.to/cpu are no-ops
+    there and raise DeviceError for any other device; hpnn.cuda.is_available(),
+    hpnn.backends.mps.is_available() and hpnn.accelerator.is_available() are False.
 
 Keras-style training
     model.compile(optimizer, loss, metrics), model.fit(x, y, epochs, batch_size,
@@ -68,11 +74,13 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inferenc
 from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clear_cache()
 from .backend import get_backend, set_backend, use_backend
 from .errors import DimensionError, ShapeError
-from .random import manual_seed
+from .random import Generator, manual_seed
+from .device import device
 from .tensor import Tensor
 from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
                        randn, stack, tensor, where, zeros, zeros_like)
 from . import callbacks, data, datasets, functional, nn, optim
+from . import accelerator, backends, cuda, utils
 from .io import CheckpointError, load, save
 
 __version__ = _C.build_info()["version"]
@@ -82,9 +90,11 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
     "randn", "rand", "randint", "arange", "cat", "concatenate", "stack", "where", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-    "is_inference_mode_enabled", "manual_seed", "ShapeError", "DimensionError",
+    "is_inference_mode_enabled", "manual_seed", "Generator", "ShapeError", "DimensionError",
+    # devices: the CPU only
+    "device", "cuda", "backends", "accelerator",
     # subpackages, save/load, backends
-    "nn", "functional", "optim", "data", "datasets", "callbacks", "save", "load", "backend",
+    "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "save", "load", "backend",
     "CheckpointError",
     "get_backend", "set_backend", "use_backend", "kernels", "reference",
     # build and threading configuration

@@ -6,6 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import device as _device
 from .errors import DimensionError
 
 # what Tensor.max(dim) / min(dim) return, as torch.return_types.max / min
@@ -66,6 +67,20 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx)
     T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)))
     mT = property(lambda self: self.transpose(-2, -1))
+
+    device = property(lambda self: _device.CPU)  # hpnn runs on the CPU only
+    is_cuda = property(lambda self: False)
+
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other)``: only the CPU
+        exists, so this is the tensor itself unless the dtype changes or ``copy=True``."""
+        return _device.tensor_to(self, *args, **kwargs)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        _device.refuse_cuda("Tensor.cuda", device)
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]

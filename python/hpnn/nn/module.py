@@ -5,6 +5,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import device as _device
 from ..tensor import Tensor, as_array
 from ._checks import state_arg, tensor_arg
 
@@ -154,6 +155,18 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    # ---- devices (the CPU only) --------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)`` or ``to(tensor)``: checks that the device is the CPU
+        and the dtype float32, and returns the module itself (nothing moves)."""
+        return _device.module_to(self, *args, **kwargs)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        _device.refuse_cuda("Module.cuda", device)
 
     def requires_grad_(self, flag=True):
         for p in self.parameters():
