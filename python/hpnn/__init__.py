@@ -75,7 +75,7 @@ from . import backend  # the module: hpnn.backend.kernel(...), hpnn.backend.clea
 from .backend import get_backend, set_backend, use_backend
 from .errors import DimensionError, ShapeError
 from .random import Generator, manual_seed
-from .device import device
+from ._device import DeviceError, device
 from .tensor import Tensor
 from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
                        randn, stack, tensor, where, zeros, zeros_like)
@@ -92,7 +92,7 @@ __all__ = [
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     "is_inference_mode_enabled", "manual_seed", "Generator", "ShapeError", "DimensionError",
     # devices: the CPU only
-    "device", "cuda", "backends", "accelerator",
+    "device", "DeviceError", "cuda", "backends", "accelerator",
     # subpackages, save/load, backends
     "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "save", "load", "backend",
     "CheckpointError",

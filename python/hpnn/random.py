@@ -29,8 +29,8 @@ class Generator:
     Only the CPU exists, so ``device`` must be "cpu"."""
 
     def __init__(self, device="cpu"):
-        from .device import device as _device, check_cpu
-        self.device = check_cpu(_device(device), "Generator")
+        from ._device import check_cpu
+        self.device = check_cpu(device, "Generator")
         self.seed()
 
     def manual_seed(self, seed):

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import device as _device
+from . import _device
 from .errors import DimensionError
 
 # what Tensor.max(dim) / min(dim) return, as torch.return_types.max / min

@@ -5,7 +5,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import device as _device
+from .. import _device
 from ..tensor import Tensor, as_array
 from ._checks import state_arg, tensor_arg
 

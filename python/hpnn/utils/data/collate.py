@@ -71,12 +71,12 @@ def default_collate(batch):
         except (TypeError, AttributeError):
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if len({len(b) for b in batch}) != 1:
             raise ShapeError("default_collate: each element in list of batch should be of "
                              f"equal size, got sizes {[len(b) for b in batch]}")
-        columns = [default_collate(list(s)) for s in zip(*batch)]
+        columns = [default_collate(s) for s in zip(*batch)]  # tuples, as PyTorch passes
         return columns if isinstance(elem, tuple) else _rebuild(elem, columns)
     raise TypeError(_ERROR.format(type(elem)))
 

@@ -26,7 +26,7 @@ class DeviceError(ValueError, RuntimeError):
 
 class device:
     """A device: ``device("cpu")``, ``device("cpu:0")``, ``device("cpu", 0)`` or a device.
-    An int means a CUDA device, as in PyTorch."""
+    An int names an accelerator device, so it raises here, as in PyTorch without one."""
 
     __slots__ = ("type", "index")
 
@@ -36,7 +36,8 @@ class device:
                 raise TypeError("device: argument 'index' must be None when 'type' is a device")
             kind, index = type.type, type.index
         elif isinstance(type, (int, np.integer)) and not isinstance(type, bool):
-            kind, index = "cuda", int(type)
+            raise DeviceError(f"device: {type} names an accelerator device and there is none; "
+                              f"hpnn runs on the CPU only (use 'cpu')")
         elif isinstance(type, str):
             kind, index = _parse(type, index)
         else:
@@ -105,7 +106,8 @@ def check_cpu(where, what):
 
 def refuse_cuda(what, index=None):
     """``.cuda()``: always a DeviceError (there is no CUDA device)."""
-    where = device("cuda") if index is None else device(index)
+    where = device("cuda" if index is None else
+                   f"cuda:{index}" if isinstance(index, (int, np.integer)) else index)
     raise DeviceError(f"{what}: device '{where}' is not available; hpnn runs on the CPU only "
                       f"(hpnn.cuda.is_available() is False)")
 
@@ -137,7 +139,8 @@ def parse_to_args(what, args, kwargs):
     if kwargs:
         raise TypeError(f"{what}: unexpected keyword argument '{next(iter(kwargs))}'")
     args = list(args)
-    if args and hasattr(args[0], "dtype") and hasattr(args[0], "shape"):  # to(other tensor)
+    if args and not _is_dtype_like(args[0]) and hasattr(args[0], "dtype") and \
+            hasattr(args[0], "shape"):  # to(other tensor)
         other = args.pop(0)
         where, dtype = getattr(other, "device", CPU), other.dtype
     elif args and not _is_dtype_like(args[0]):
