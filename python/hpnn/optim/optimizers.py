@@ -10,6 +10,14 @@ from ..backend import kernel
 from .optimizer import Optimizer, check_range
 
 
+def _check_betas_and_eps(group):
+    """The Adam family's checks: eps >= 0, each beta in [0, 1)."""
+    check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
+    for i, beta in enumerate(group["betas"]):
+        check_range(f"betas[{i}]", f"Invalid beta parameter at index {i}", beta, 0.0, 1.0,
+                    high_open=True)
+
+
 class SGD(Optimizer):
     state_names = ("momentum_buffer",)
     counts_steps = False  # torch's SGD state is only the momentum buffer
@@ -55,10 +63,7 @@ class Adam(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
-        for i, beta in enumerate(group["betas"]):
-            check_range(f"betas[{i}]", f"Invalid beta parameter at index {i}", beta, 0.0, 1.0,
-                        high_open=True)
+        _check_betas_and_eps(group)
 
     def _update(self, group, param, grad, state, step, fresh):
         beta1, beta2 = group["betas"]
@@ -171,10 +176,7 @@ class _AdamFamily(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        check_range("eps", "Invalid epsilon value", group["eps"], 0.0)
-        for i, beta in enumerate(group["betas"]):
-            check_range(f"betas[{i}]", f"Invalid beta parameter at index {i}", beta, 0.0, 1.0,
-                        high_open=True)
+        _check_betas_and_eps(group)
 
 
 class Adamax(_AdamFamily):

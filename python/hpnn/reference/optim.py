@@ -49,6 +49,16 @@ def _check_range(value, name, low, high=math.inf, low_open=False, high_open=Fals
         raise ValueError(f"{name} must be in {interval}, got {value}")
 
 
+def _check_adam_options(step, lr, beta1, beta2, eps, weight_decay):
+    """The Adam family's scalar checks: step >= 1, lr, eps, weight_decay >= 0, betas in [0, 1)."""
+    _check_step(step)
+    _check_range(lr, "lr", 0.0)
+    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
+    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
+    _check_range(eps, "eps", 0.0)
+    _check_range(weight_decay, "weight_decay", 0.0)
+
+
 def _check_step(step):
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
         raise TypeError(f"step must be an int, got {type(step).__name__}")
@@ -117,12 +127,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, bet
     max_exp_avg_sq may be None unless amsgrad.
     """
     _writable(param, "param")
-    _check_step(step)
-    _check_range(lr, "lr", 0.0)
-    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
-    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
-    _check_range(eps, "eps", 0.0)
-    _check_range(weight_decay, "weight_decay", 0.0)
+    _check_adam_options(step, lr, beta1, beta2, eps, weight_decay)
     exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
     exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
     max_exp_avg_sq = _buffer(max_exp_avg_sq, "max_exp_avg_sq", param, amsgrad,
@@ -256,12 +261,7 @@ def adamax_step(param, grad, exp_avg, exp_inf, *, step, lr=2e-3, beta1=0.9, beta
         param -= lr / (1 - beta1**step) * exp_avg / exp_inf
     """
     _writable(param, "param")
-    _check_step(step)
-    _check_range(lr, "lr", 0.0)
-    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
-    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
-    _check_range(eps, "eps", 0.0)
-    _check_range(weight_decay, "weight_decay", 0.0)
+    _check_adam_options(step, lr, beta1, beta2, eps, weight_decay)
     exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
     exp_inf = _buffer(exp_inf, "exp_inf", param, True, "by this optimizer")
     g = _with_weight_decay(_checked_grad(param, grad, maximize), param, weight_decay)
@@ -283,12 +283,7 @@ def nadam_step(param, grad, exp_avg, exp_avg_sq, mu_product, *, step, lr=2e-3, b
                + lr mu(step+1) / (1 - mu_product mu(step+1)) exp_avg / denom
     """
     _writable(param, "param")
-    _check_step(step)
-    _check_range(lr, "lr", 0.0)
-    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
-    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
-    _check_range(eps, "eps", 0.0)
-    _check_range(weight_decay, "weight_decay", 0.0)
+    _check_adam_options(step, lr, beta1, beta2, eps, weight_decay)
     _check_range(momentum_decay, "momentum_decay", 0.0)
     exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
     exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
@@ -318,12 +313,7 @@ def radam_step(param, grad, exp_avg, exp_avg_sq, *, step, lr=1e-3, beta1=0.9, be
         else:    param -= lr m
     """
     _writable(param, "param")
-    _check_step(step)
-    _check_range(lr, "lr", 0.0)
-    _check_range(beta1, "beta1", 0.0, 1.0, high_open=True)
-    _check_range(beta2, "beta2", 0.0, 1.0, high_open=True)
-    _check_range(eps, "eps", 0.0)
-    _check_range(weight_decay, "weight_decay", 0.0)
+    _check_adam_options(step, lr, beta1, beta2, eps, weight_decay)
     exp_avg = _buffer(exp_avg, "exp_avg", param, True, "by this optimizer")
     exp_avg_sq = _buffer(exp_avg_sq, "exp_avg_sq", param, True, "by this optimizer")
     g = _weight_decayed(param, _checked_grad(param, grad, maximize), lr, weight_decay,
