@@ -137,7 +137,9 @@ void copy_staged_pooled(const ConvShape& s, const TileGrid& grid, const float* v
         const index_t to = ((seg.n * s.k + k) * ph + ty) * pw;
         for (index_t px = 0; px < pw; px += kLanes) {
           const int lanes = static_cast<int>(imin(kLanes, pw - px));
-          const vint code = *reinterpret_cast<const vint*>(codes + from + px);
+          // Only the row's `lanes` codes: the lanes past them were never staged, and their
+          // garbage would overflow the int arithmetic below (undefined, although dropped).
+          const vint code = vload_first(codes + from + px, lanes);
           const vint column = 2 * (lane_iota() + static_cast<int>(px)) + (code & 1);
           const vint at = (code >> 1) * ow + column + static_cast<int>(2 * ty * s.ow);
           vstore_first(y + to + px, vload(values + from + px), lanes);
