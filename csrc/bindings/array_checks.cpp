@@ -71,7 +71,7 @@ std::string shape_str(std::initializer_list<index_t> shape) {
   return shape_str(shape.begin(), static_cast<int>(shape.size()));
 }
 
-// `array` itself when it is C-contiguous with whole-float strides, else a C-ordered copy.
+// `array` itself when it is C-contiguous with whole-float strides, else a C-ordered, aligned copy.
 py::array c_order(py::array array, const char* fn, const char* arg) {
   if ((array.flags() & py::array::c_style) && whole_float_strides(array)) return array;
   return c_array<float>(array, fn, arg);
@@ -138,7 +138,7 @@ FloatArray output_array(py::handle obj, const char* fn, const char* arg,
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' is not writeable");
   if (!whole_float_strides(array))
     throw py::value_error(std::string(fn) + ": argument '" + arg +
-                          "' has strides that are not a multiple of 4 bytes");
+                          "' is not aligned to 4 bytes (its data or its strides)");
   return wrap(std::move(array));
 }
 

@@ -15,6 +15,22 @@ namespace py = pybind11;
 
 constexpr int kMaxDims = 6;
 
+// Flags of every contiguous copy the bindings make: C order, converted dtype, and aligned for
+// the element type -- numpy calls a float32 view of a byte buffer at an odd offset C-contiguous,
+// and a kernel must never load through its pointer (undefined behaviour, caught by
+// tools/sanitize.sh), so such an array is copied too.
+constexpr int kCOrder = py::array::c_style | py::array::forcecast |
+                        py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+
+// A C-contiguous, aligned array of T, as c_array makes it.
+template <class T>
+using AlignedArray = py::array_t<T, kCOrder>;
+
+// Whether an array's data and strides are aligned for its dtype (numpy's ALIGNED flag).
+inline bool is_aligned(const py::array& array) {
+  return (array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) != 0;
+}
+
 // A float32 array checked for a kernel: its data pointer, shape and element strides (not bytes).
 // Fixed-size fields: these checks run on every kernel call, where heap allocations show.
 struct FloatArray {
@@ -28,9 +44,6 @@ struct FloatArray {
 
 std::string shape_str(const index_t* shape, int ndim);
 std::string shape_str(std::initializer_list<index_t> shape);
-
-// Flags of the C-ordered copies the bindings make of inputs that are not C-contiguous.
-constexpr int kCOrder = py::array::c_style | py::array::forcecast;
 
 // Raises the Python error behind a failed conversion of argument `arg` again, with fn and arg
 // in its message: MemoryError when numpy could not allocate the copy, else its own type.
@@ -49,7 +62,8 @@ py::array_t<T, kCOrder> c_array(py::handle obj, const char* fn, const char* arg)
   }
 }
 
-// An input: any float32 ndarray of rank `ndim`; strides that are not whole floats are copied.
+// An input: any float32 ndarray of rank `ndim`; one whose data or strides are not whole floats
+// is copied.
 FloatArray input_array(py::handle obj, const char* fn, const char* arg, int ndim);
 
 // input_array, copied to C order unless it already is (for kernels that need contiguous data).
@@ -64,7 +78,8 @@ bool as_contiguous_float32(py::handle obj, py::array* out, const char* fn, const
 // Python's NotImplemented: what a kernel returns to let its Python wrapper call the reference.
 py::object not_implemented();
 
-// An output written in place: float32, rank and shape as `expected`, writeable. Never copied.
+// An output written in place: float32, rank and shape as `expected`, writeable, float-aligned.
+// Never copied.
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
                         std::initializer_list<index_t> expected);
 

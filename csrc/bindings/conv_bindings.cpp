@@ -233,11 +233,12 @@ const std::int32_t* pool_indices(py::handle obj, const FloatArray& like, const c
       !py::reinterpret_borrow<py::array>(obj).dtype().is(py::dtype::of<std::int32_t>()))
     throw py::type_error(std::string(fn) + ": argument 'indices' must be an int32 ndarray");
   const auto indices = py::reinterpret_borrow<py::array>(obj);
-  bool same = indices.ndim() == like.ndim && (indices.flags() & py::array::c_style);
+  bool same = indices.ndim() == like.ndim && (indices.flags() & py::array::c_style) &&
+              is_aligned(indices);
   for (int i = 0; same && i < like.ndim; ++i) same = indices.shape(i) == like.shape[i];
   if (!same)
-    throw py::value_error(std::string(fn) + ": argument 'indices' must be C-contiguous with "
-                          "grad's shape " + shape_str(like.shape, like.ndim));
+    throw py::value_error(std::string(fn) + ": argument 'indices' must be C-contiguous and "
+                          "aligned, with grad's shape " + shape_str(like.shape, like.ndim));
   return static_cast<const std::int32_t*>(indices.data());
 }
 

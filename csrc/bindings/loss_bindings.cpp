@@ -177,7 +177,7 @@ ClassNames class_names(bool nll, bool backward) {
 
 struct ClassInputs {
   py::array scores;
-  py::array_t<std::int64_t> target;
+  AlignedArray<std::int64_t> target;
   index_t kept = 0;
 };
 

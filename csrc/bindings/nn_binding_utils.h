@@ -21,12 +21,13 @@ inline bool same_shape(const py::array& a, const py::array& b) {
 }
 
 // `obj` in *out when it can take a result shaped like `like` as it is: a writeable C-contiguous
-// float32 ndarray of that shape (for in-place ops it is the input itself); else false.
+// float32 ndarray of that shape, float-aligned (for in-place ops it is the input itself); else
+// false.
 inline bool as_output_like(py::handle obj, const py::array& like, py::array* out) {
   if (!py::isinstance<py::array>(obj)) return false;
   auto a = py::reinterpret_borrow<py::array>(obj);
   if (!a.dtype().is(py::dtype::of<float>()) || !(a.flags() & py::array::c_style) ||
-      !a.writeable() || !same_shape(a, like))
+      !is_aligned(a) || !a.writeable() || !same_shape(a, like))
     return false;
   *out = a;
   return true;

@@ -42,11 +42,13 @@ void check_buffers_disjoint(const Buffers& b) {
 }
 
 // param (writeable float32, C-contiguous) and grad (float32, param's shape; copied if strided).
+// A param off the float boundary is the reference's (it is updated in place, never copied).
 bool param_and_grad(py::handle param, py::handle grad, Buffers* b) {
   if (!py::isinstance<py::array>(param)) return false;
   py::array p = py::reinterpret_borrow<py::array>(param);
   py::array probe;
-  if (!as_contiguous_float32(p, &probe, b->fn, "param", 0) || !p.writeable()) return false;
+  if (!as_contiguous_float32(p, &probe, b->fn, "param", 0) || !p.writeable() || !is_aligned(p))
+    return false;
   if (!(p.flags() & py::array::c_style))
     throw py::value_error(std::string(b->fn) + ": argument 'param' must be C-contiguous (it is "
                           "updated in place); pass the flat parameter buffer, not a strided view");
@@ -56,14 +58,15 @@ bool param_and_grad(py::handle param, py::handle grad, Buffers* b) {
 }
 
 // A state buffer updated in place; null when absent. False: defer to the reference (missing
-// but needed, wrong dtype or shape, read-only). Strided float32 buffers raise ValueError.
+// but needed, wrong dtype or shape, read-only, off the float boundary). Strided float32 buffers
+// raise ValueError.
 bool state(py::handle obj, bool needed, const char* arg, Buffers* b, float** data) {
   *data = nullptr;
   if (obj.is_none()) return !needed;
   if (!py::isinstance<py::array>(obj)) return false;
   py::array a = py::reinterpret_borrow<py::array>(obj);
   py::array probe;
-  if (!as_contiguous_float32(a, &probe, b->fn, arg, 0) || !a.writeable() ||
+  if (!as_contiguous_float32(a, &probe, b->fn, arg, 0) || !a.writeable() || !is_aligned(a) ||
       !same_shape(a, b->param))
     return false;
   if (!(a.flags() & py::array::c_style))
