@@ -23,6 +23,11 @@ typedef std::int32_t vint __attribute__((vector_size(kVecBytes), aligned(4), may
 
 static inline vint vbits(vfloat x) { return reinterpret_cast<vint&>(x); }
 static inline vfloat vfrom_bits(vint x) { return reinterpret_cast<vfloat&>(x); }
+// For bit arithmetic that may wrap (defined for unsigned lanes, undefined for signed ones).
+typedef std::uint32_t vuint __attribute__((vector_size(kVecBytes), aligned(4), may_alias));
+// 2^e from its float bits (e + 127 in [1, 254]), in unsigned lanes: a NaN argument pushes an
+// out-of-range e through here, whose bits shift out (its result is replaced by NaN after).
+static inline vfloat vpow2_bits(vint e) { return vfrom_bits((vint)(((vuint)e + 127u) << 23)); }
 static inline vfloat vabs(vfloat x) { return vfrom_bits(vbits(x) & 0x7fffffff); }
 // max(x, lo) and min(x, hi) that keep a NaN x.
 static inline vfloat vclamp_low(vfloat x, float lo) { return x < lo ? vbroadcast(lo) : x; }
@@ -104,7 +109,7 @@ static inline vfloat vexp2part(vfloat hi, vfloat lo, int scale_log2 = 0) {
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
   const vint n1 = (n + scale_log2) >> 1, n2 = (n + scale_log2) - n1;
-  p = p * vfrom_bits((n1 + 127) << 23) * vfrom_bits((n2 + 127) << 23);
+  p = p * vpow2_bits(n1) * vpow2_bits(n2);
   if (scale_log2 != 0) p = hi < lowest ? vfloat{} : p;  // unscaled, exp(lowest) underflows to 0
   return hi != hi ? hi : p;
 }
@@ -169,6 +174,8 @@ static inline vfloat vtanh(vfloat x) {
 
 typedef double vdouble __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
 typedef std::int64_t vlong __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
+// For bit arithmetic that may wrap (defined for unsigned lanes, undefined for signed ones).
+typedef std::uint64_t vulong __attribute__((vector_size(kVecBytes), aligned(8), may_alias));
 typedef float vfloat_half __attribute__((vector_size(kVecBytes / 2), aligned(4), may_alias));
 
 // Lanes [half * kLanes / 2, (half + 1) * kLanes / 2) of x in float64, and the inverse. (The
@@ -264,13 +271,15 @@ static inline vdouble vclamp(vdouble x, double lo, double hi) {  // keeps a NaN 
 static inline vdouble vexp_nonpositive(vdouble x) {
   const vdouble magic = vdouble{} + 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to integer
   const vdouble t = x * 1.4426950408889634 + magic;
-  const vlong n = reinterpret_cast<const vlong&>(t) - reinterpret_cast<const vlong&>(magic);
+  // In unsigned lanes: below -700 or for NaN the bits of t are arbitrary and the integer steps
+  // would overflow (the result is replaced there anyway).
+  const vulong n = reinterpret_cast<const vulong&>(t) - reinterpret_cast<const vulong&>(magic);
   const vdouble nf = t - magic;
   const vdouble r = (x - nf * 6.93147180369123816490e-01) - nf * 1.90821492927058770002e-10;
   const vdouble p = vpoly(r, {0.00019775143093838746, 0.0013948192224182874, 0.008333561198562689,
                               0.04166622529379323, 0.16666665125199331, 0.5000000104582654,
                               1.0000000002432807, 0.9999999999616594});
-  const vlong scale_bits = (n + 1023) << 52;
+  const vulong scale_bits = (n + 1023) << 52;
   const vdouble result = p * reinterpret_cast<const vdouble&>(scale_bits);
   return x < -700.0 ? vdouble{} : result;
 }

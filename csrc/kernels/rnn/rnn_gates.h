@@ -54,7 +54,7 @@ inline vfloat gate_exp(vfloat x) {
   p = p * r + 1.666652113199234e-1f;
   p = p * r + 4.999999403953552e-1f;
   p = p * (r * r) + r + 1.0f;
-  return p * vfrom_bits((vbits(t) << 23) + (127 << 23));  // t's low bits hold n
+  return p * vpow2_bits(vbits(t));  // t's low bits hold n, the bits above shift out
 }
 
 // The gates' sigmoid and tanh: 1 / (1 + exp(-x)) with exp's argument clamped to its range (the
