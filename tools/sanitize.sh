@@ -42,18 +42,21 @@ build() {
 # training run per model kind through the whole frontend.
 default_tests=(
   tests/kernels
-  "tests/training/test_fit.py::test_fit_learns_and_reports_history"            # MLP
-  "tests/training/test_examples_and_main.py::test_example_runs[cnn_digits.py]"  # CNN
-  "tests/nn/test_rnn_paths.py"                                                  # RNN/LSTM/GRU
+  tests/training/test_fit.py::test_fit_learns_and_reports_history  # MLP through fit()
+  tests/training/test_backends.py    # CNN: conv, batch norm, pool, dropout, GELU, Adam
+  "tests/training/test_examples_and_main.py::test_example_runs[elman_rnn]"  # RNN training
+  tests/nn/test_rnn_paths.py         # LSTM, GRU, cells, forward and backward (needs torch)
 )
 
 run_tests() {
   local tests=("$@")
   [ ${#tests[@]} -gt 0 ] || tests=("${default_tests[@]}")
-  # python itself is not instrumented: the ASan runtime has to be loaded first.
+  # python itself is not instrumented: the ASan runtime has to be loaded first, and libstdc++
+  # with it (loaded later, as the extension's dependency, ASan's __cxa_throw interceptor finds
+  # no real __cxa_throw and every C++ exception aborts).
   # detect_leaks=0: CPython keeps its interned objects alive at exit by design.
   # --capture=no: a report is printed as it happens, not held by pytest in a process that dies.
-  LD_PRELOAD="$(g++ -print-file-name=libasan.so)" \
+  LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)" \
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   PYTHONPATH="$out/python${PYTHONPATH:+:$PYTHONPATH}" \
