@@ -47,7 +47,8 @@ bool param_and_grad(py::handle param, py::handle grad, Buffers* b) {
   if (!py::isinstance<py::array>(param)) return false;
   py::array p = py::reinterpret_borrow<py::array>(param);
   py::array probe;
-  if (!as_contiguous_float32(p, &probe, b->fn, "param", 0) || !p.writeable() || !is_aligned(p))
+  if (!as_contiguous_float32(p, &probe, b->fn, "param", 0) || !p.writeable() ||
+      !is_aligned(p))
     return false;
   if (!(p.flags() & py::array::c_style))
     throw py::value_error(std::string(b->fn) + ": argument 'param' must be C-contiguous (it is "

@@ -11,7 +11,6 @@ namespace {
 // Pooling is memory bound: a thread pays off from about this many input floats.
 constexpr double kPoolGrainFloats = 32768;
 
-
 // Geometry entries and input sizes beyond this cannot describe an allocatable array; below it
 // every sum and product the checks form stays within int64 (products are overflow-checked).
 constexpr index_t kMaxExtent = index_t{1} << 46;
