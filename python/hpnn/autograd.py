@@ -279,6 +279,8 @@ def run_backward(root, grad, retain_graph=False):
             if not needed:
                 continue
             if parent_grad is not None:
+                if parent_grad.dtype != parent.data.dtype and parent.data.dtype.kind == "f":
+                    parent_grad = parent_grad.astype(parent.data.dtype)  # a grad keeps x's dtype
                 previous = grads.get(parent)
                 grads[parent] = parent_grad if previous is None else previous + parent_grad
             remaining = consumers[parent] - 1

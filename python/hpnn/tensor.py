@@ -220,34 +220,34 @@ class Tensor:
 
     # ---- differentiable ops ----------------------------------------------------------------
     def __add__(self, other):
-        return ops.Add.apply(self, _tensor(other))
+        return ops.Add.apply(self, _tensor(other, self))
 
     def __radd__(self, other):
-        return ops.Add.apply(_tensor(other), self)
+        return ops.Add.apply(_tensor(other, self), self)
 
     def __sub__(self, other):
-        return ops.Sub.apply(self, _tensor(other))
+        return ops.Sub.apply(self, _tensor(other, self))
 
     def __rsub__(self, other):
-        return ops.Sub.apply(_tensor(other), self)
+        return ops.Sub.apply(_tensor(other, self), self)
 
     def __mul__(self, other):
-        return ops.Mul.apply(self, _tensor(other))
+        return ops.Mul.apply(self, _tensor(other, self))
 
     def __rmul__(self, other):
-        return ops.Mul.apply(_tensor(other), self)
+        return ops.Mul.apply(_tensor(other, self), self)
 
     def __truediv__(self, other):
-        return ops.Div.apply(self, _tensor(other))
+        return ops.Div.apply(self, _tensor(other, self))
 
     def __rtruediv__(self, other):
-        return ops.Div.apply(_tensor(other), self)
+        return ops.Div.apply(_tensor(other, self), self)
 
     def __pow__(self, exponent):
-        return ops.Pow.apply(self, _tensor(exponent))
+        return ops.Pow.apply(self, _tensor(exponent, self))
 
     def __rpow__(self, base):
-        return ops.Pow.apply(_tensor(base), self)
+        return ops.Pow.apply(_tensor(base, self), self)
 
     def __matmul__(self, other):
         return shape_ops.MatMul.apply(self, _tensor(other))
@@ -389,8 +389,15 @@ class Tensor:
     __hash__ = object.__hash__  # by identity (autograd keys its tables by id())
 
 
-def _tensor(value):
-    return value if isinstance(value, Tensor) else Tensor._wrap(as_array(value))
+def _tensor(value, like=None):
+    """value as a Tensor. A Python number beside the float tensor ``like`` takes like's dtype
+    (a "weak" scalar, as PyTorch's): an int64 or float64 operand would make numpy promote the
+    op's gradients to float64 mid-graph."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float)) and like.data.dtype.kind == "f":
+        return Tensor._wrap(np.asarray(value, like.data.dtype))
+    return Tensor._wrap(as_array(value))
 
 
 def _index(index):

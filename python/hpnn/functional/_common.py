@@ -8,7 +8,8 @@ REDUCTIONS = ("none", "mean", "sum")
 
 def c32(array):
     """Contiguous float32 (what the native kernels want); no copy when it already is."""
-    return np.ascontiguousarray(array, dtype=np.float32)
+    # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    return np.asarray(array, dtype=np.float32, order="C")
 
 
 def pair(value, name):
