@@ -79,9 +79,14 @@ from ._device import DeviceError, device
 from .tensor import Tensor
 from .creation import (arange, cat, concatenate, from_numpy, full, ones, ones_like, rand, randint,
                        randn, stack, tensor, where, zeros, zeros_like)
-from . import callbacks, data, datasets, functional, nn, optim
-from . import accelerator, backends, cuda, utils
-from .io import CheckpointError, load, save
+from . import tensor_methods
+from .tensor_methods import FUNCTIONS as _FUNCTIONS
+
+tensor_methods.register_methods(Tensor)
+globals().update(_FUNCTIONS)  # hpnn.split, hpnn.einsum, hpnn.max, ... (tensor_methods.py)
+from . import callbacks, data, datasets, functional, nn, optim  # noqa: E402
+from . import accelerator, backends, cuda, utils  # noqa: E402
+from .io import CheckpointError, load, save  # noqa: E402
 
 __version__ = _C.build_info()["version"]
 
@@ -100,4 +105,4 @@ __all__ = [
     # build and threading configuration
     "available_isas", "get_isa", "set_isa", "get_num_threads", "set_num_threads", "show_config",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
-]
+] + sorted(_FUNCTIONS)
