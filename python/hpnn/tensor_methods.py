@@ -59,6 +59,40 @@ def _squeeze(original):
     return squeeze
 
 
+def _dims(dim):
+    return () if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+
+
+def _reduction_0d(name, original):
+    """sum/mean/amax/amin over dim 0 or -1 of a 0-d tensor: the tensor's value, as PyTorch."""
+    def reduce(self, dim=None, keepdim=False):
+        if self.ndim == 0 and dim is not None:
+            for d in _dims(dim):
+                check_dim(name, d, 0)
+            return original(self)
+        return original(self, dim, keepdim) if dim is not None else original(self, keepdim=keepdim)
+    return reduce
+
+
+def _softmax_0d(name, original):
+    def softmax(self, dim, *args, **kwargs):
+        if self.ndim == 0:
+            check_dim(name, dim, 0)
+            return original(self.reshape(1), 0, *args, **kwargs).reshape(())
+        return original(self, dim, *args, **kwargs)
+    return softmax
+
+
+def _transpose(original):
+    def transpose(self, dim0, dim1):
+        if self.ndim == 0:
+            check_dim("transpose", dim0, 0)
+            check_dim("transpose", dim1, 0)
+            return self.reshape(())
+        return original(self, dim0, dim1)
+    return transpose
+
+
 def _format(self, spec):
     """f"{loss:.4f}" on a 0-d tensor formats its value, as PyTorch."""
     if self.ndim == 0:
@@ -95,6 +129,11 @@ def register_methods(tensor_class):
     """Attach the methods to Tensor (called once, at import)."""
     tensor_class._float_max, tensor_class._float_min = tensor_class.max, tensor_class.min
     tensor_class.squeeze = axis_alias(_squeeze(tensor_class.squeeze))
+    for name in ("sum", "mean", "amax", "amin"):
+        setattr(tensor_class, name, _reduction_0d(name, getattr(tensor_class, name)))
+    for name in ("softmax", "log_softmax"):
+        setattr(tensor_class, name, _softmax_0d(name, getattr(tensor_class, name)))
+    tensor_class.transpose = _transpose(tensor_class.transpose)
     for name in _EXISTING_WITH_DIM:
         setattr(tensor_class, name, axis_alias(getattr(tensor_class, name)))
     for name in _METHOD_NAMES:

@@ -175,7 +175,11 @@ ZERO_DIM = [(f"{name}_0d", fn, [randn()]) for name, fn in [
     ("sort", lambda L, x: x.sort()), ("topk", lambda L, x: x.topk(1)),
     ("flip", lambda L, x: x.flip(0)), ("gather", lambda L, x: x.gather(0, L.tensor(0))),
     ("maximum", lambda L, x: L.maximum(x, x * 2)), ("relu", lambda L, x: x.relu()),
-    ("pow", lambda L, x: (x ** 2).sigmoid()), ("unbind_view", lambda L, x: x.view_as(x))]]
+    ("pow", lambda L, x: (x ** 2).sigmoid()), ("view_as", lambda L, x: x.view_as(x)),
+    ("softmax", lambda L, x: x.softmax(0) + x.log_softmax(-1)), ("sum_dim", lambda L, x: x.sum(0)),
+    ("mean_dim", lambda L, x: L.mean(x, -1, keepdim=True)), ("amax", lambda L, x: x.amax(0)),
+    ("transpose", lambda L, x: x.transpose(0, -1)), ("squeeze", lambda L, x: x.squeeze(0)),
+    ("unsqueeze", lambda L, x: x.unsqueeze(0)), ("expand", lambda L, x: x.expand(2, 2))]]
 EMPTY = [(f"{name}_empty", fn, [randn(0, 3)]) for name, fn in [
     ("sum", lambda L, x: x.sum(0)), ("cumsum", lambda L, x: x.cumsum(0)),
     ("flip", lambda L, x: x.flip(0)), ("split", lambda L, x: x.split(2, 1)),
