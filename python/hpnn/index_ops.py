@@ -8,6 +8,7 @@ import numpy as np
 from .autograd import Function
 from .errors import ShapeError
 from .ops import unbroadcast
+from .pointwise_ops import method_function
 from .reduce_ops import check_dim
 from .tensor import Tensor, _shape_arg, _tensor, as_array
 
@@ -316,13 +317,6 @@ def _triangle(name, keep):
 tril, triu = _triangle("tril", np.tril), _triangle("triu", np.triu)
 
 
-def _method(name):
-    def function(input, *args, **kwargs):
-        return getattr(_tensor(input), name)(*args, **kwargs)
-    function.__name__ = function.__qualname__ = name
-    return function
-
-
-flatten, unsqueeze, squeeze = _method("flatten"), _method("unsqueeze"), _method("squeeze")
-transpose, permute, reshape = _method("transpose"), _method("permute"), _method("reshape")
-t, numel = _method("t"), _method("numel")
+flatten, unsqueeze, squeeze = map(method_function, ("flatten", "unsqueeze", "squeeze"))
+transpose, permute, reshape = map(method_function, ("transpose", "permute", "reshape"))
+t, numel = map(method_function, ("t", "numel"))

@@ -168,7 +168,7 @@ lt, le = _comparison(np.less, "lt"), _comparison(np.less_equal, "le")
 gt, ge = _comparison(np.greater, "gt"), _comparison(np.greater_equal, "ge")
 
 
-def _method(name):
+def method_function(name):
     """hpnn.<name>(input, ...) as input.<name>(...)."""
     def function(input, *args, **kwargs):
         return getattr(_tensor(input), name)(*args, **kwargs)
@@ -176,6 +176,6 @@ def _method(name):
     return function
 
 
-exp, log, sqrt, abs = _method("exp"), _method("log"), _method("sqrt"), _method("abs")  # noqa: A001
-sigmoid, tanh, relu, neg = _method("sigmoid"), _method("tanh"), _method("relu"), _method("neg")
-clamp, clip = _method("clamp"), _method("clip")
+exp, log, sqrt, abs = map(method_function, ("exp", "log", "sqrt", "abs"))  # noqa: A001
+sigmoid, tanh, relu, neg = map(method_function, ("sigmoid", "tanh", "relu", "neg"))
+clamp, clip = map(method_function, ("clamp", "clip"))

@@ -9,6 +9,7 @@ import numpy as np
 from .autograd import Function
 from .errors import DimensionError
 from .ops import _expand_reduced
+from .pointwise_ops import maximum, method_function, minimum
 from .tensor import MaxResult, MinResult, Tensor, _tensor
 
 __all__ = ["var", "std", "var_mean", "std_mean", "prod", "cumsum", "cumprod", "logsumexp",
@@ -287,25 +288,10 @@ def _extremum(name, pick_values, pairwise, result):
     return reduce
 
 
-def _pairwise(name):
-    def pairwise(input, other):
-        from . import pointwise_ops
-        return getattr(pointwise_ops, name)(input, other)
-    return pairwise
+max = _extremum("max", np.max, maximum, MaxResult)  # noqa: A001
+min = _extremum("min", np.min, minimum, MinResult)  # noqa: A001
 
 
-max = _extremum("max", np.max, _pairwise("maximum"), MaxResult)  # noqa: A001
-min = _extremum("min", np.min, _pairwise("minimum"), MinResult)  # noqa: A001
-
-
-def _method(name):
-    def function(input, *args, **kwargs):
-        return getattr(_tensor(input), name)(*args, **kwargs)
-    function.__name__ = function.__qualname__ = name
-    return function
-
-
-sum, mean = _method("sum"), _method("mean")  # noqa: A001
-argmax, argmin, amax, amin = (_method("argmax"), _method("argmin"), _method("amax"),
-                              _method("amin"))
-softmax, log_softmax = _method("softmax"), _method("log_softmax")
+sum, mean = map(method_function, ("sum", "mean"))  # noqa: A001
+argmax, argmin, amax, amin = map(method_function, ("argmax", "argmin", "amax", "amin"))
+softmax, log_softmax = map(method_function, ("softmax", "log_softmax"))
