@@ -253,7 +253,7 @@ def _accumulate_into_leaf(leaf, grad):
         np.copyto(home, grad)
         leaf.grad = Tensor._wrap(home)
     else:
-        leaf.grad = Tensor._wrap(np.array(grad, dtype=np.float32))
+        leaf.grad = Tensor(np.array(grad, dtype=leaf.data.dtype), dtype=leaf.data.dtype)
 
 
 def run_backward(root, grad, retain_graph=False):

@@ -193,3 +193,10 @@ EMPTY = [(f"{name}_empty", fn, [randn(0, 3)]) for name, fn in [
                          ids=[c[0] for c in CASES + FUNCTION_FORMS + ZERO_DIM + EMPTY])
 def test_op_matches_torch(vs_torch, name, fn, arrays):
     vs_torch(lambda *t: fn(hpnn, *t), lambda *t: fn(torch, *t), *arrays)
+
+
+def test_leaf_gradient_keeps_the_leaf_dtype():
+    x = hpnn.tensor(np.ones(3), dtype=np.float64, requires_grad=True)
+    (x * 2).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
