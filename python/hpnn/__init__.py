@@ -87,6 +87,7 @@ globals().update(_FUNCTIONS)  # hpnn.split, hpnn.einsum, hpnn.max, ... (tensor_m
 from . import callbacks, data, datasets, functional, nn, optim  # noqa: E402
 from . import accelerator, backends, cuda, utils  # noqa: E402
 from .io import CheckpointError, load, save  # noqa: E402
+from . import keras  # noqa: E402  (Keras' API; imports training, so last)
 
 __version__ = _C.build_info()["version"]
 
@@ -99,7 +100,8 @@ __all__ = [
     # devices: the CPU only
     "device", "DeviceError", "cuda", "backends", "accelerator",
     # subpackages, save/load, backends
-    "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "save", "load", "backend",
+    "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "keras", "save", "load",
+    "backend",
     "CheckpointError",
     "get_backend", "set_backend", "use_backend", "kernels", "reference",
     # build and threading configuration

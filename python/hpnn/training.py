@@ -84,6 +84,10 @@ def compile(model, optimizer="adam", loss=None, metrics=None):
     loss_fn = _lookup(LOSSES, loss, "loss")() if isinstance(loss, str) else loss
     if not callable(loss_fn):
         raise TypeError(f"compile: argument 'loss' must be callable or a name, got {loss!r}")
+    keras_from_logits = False
+    if getattr(loss_fn, "target_first", False):  # a Keras loss: loss(y_true, y_pred)
+        keras_loss, keras_from_logits = loss_fn, bool(getattr(loss_fn, "from_logits", False))
+        loss_fn = lambda output, target: keras_loss(target, output)  # noqa: E731
     metric_fns = {}
     for metric in metrics or []:
         if isinstance(metric, str):
@@ -92,7 +96,8 @@ def compile(model, optimizer="adam", loss=None, metrics=None):
             metric_fns[getattr(metric, "__name__", "metric")] = lambda p, t, _, m=metric: m(p, t)
         else:
             raise TypeError(f"compile: metrics must be names or callables, got {metric!r}")
-    from_logits = isinstance(loss_fn, (losses.BCEWithLogitsLoss, losses.CrossEntropyLoss))
+    from_logits = keras_from_logits or isinstance(loss_fn, (losses.BCEWithLogitsLoss,
+                                                            losses.CrossEntropyLoss))
     # plain attributes: the loss must not become a registered submodule of the model
     for name, value in (("optimizer", optimizer), ("loss_fn", loss_fn),
                         ("metric_fns", metric_fns), ("from_logits", from_logits)):
