@@ -1,6 +1,7 @@
 """The Keras ``Layer`` base (lazy build on first call), initializers and activations."""
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import re
@@ -126,9 +127,11 @@ def _unique_name(cls_name):
     return base if count == 0 else f"{base}_{count}"
 
 
-def _accepts_training(method):
+@functools.lru_cache(maxsize=None)
+def _accepts_training(call):
+    """Whether a ``call`` function takes ``training`` (asked once per class: per-batch cost)."""
     try:
-        return "training" in inspect.signature(method).parameters
+        return "training" in inspect.signature(call).parameters
     except (TypeError, ValueError):
         return False
 
@@ -172,7 +175,7 @@ class Layer(Module):
                      else tuple(inputs.shape))
             self.build(shape)
             self.built = True
-        if _accepts_training(self.call):
+        if _accepts_training(type(self).call):
             kwargs["training"] = self.training if training is None else bool(training)
         return self.call(inputs, *args, **kwargs)
 
