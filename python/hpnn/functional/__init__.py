@@ -4,6 +4,8 @@ twins on the 'numpy' backend."""
 from ._common import pair as _pair  # noqa: F401  (used by nn layers)
 from .activation import (gelu, leaky_relu, leaky_relu_, log_softmax, relu, relu_, sigmoid,
                          softmax, tanh)
+from .activation_extra import *  # noqa: F401,F403  (ELU, SiLU, ...: the list in its __all__)
+from .activation_extra import __all__ as _activation_extra_all
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -16,3 +18,4 @@ __all__ = [
     "gelu", "softmax", "log_softmax", "batch_norm", "dropout", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "flatten",
 ]
+__all__ += _activation_extra_all

@@ -3,6 +3,9 @@ import sys as _sys
 
 from .. import functional
 from . import init, utils
+from .activation import (CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softmin, Softplus, Softshrink,
+                         Softsign, Tanhshrink, Threshold)
 from .conv import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
@@ -21,3 +24,6 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional",
     "init", "utils",
 ]
+__all__ += ["ELU", "CELU", "SELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh",
+            "ReLU6", "Threshold", "Softplus", "LogSigmoid", "Softsign", "Tanhshrink",
+            "Hardshrink", "Softshrink", "Softmin", "GLU", "PReLU"]

@@ -252,7 +252,7 @@ class Module:
         return ""
 
     def __repr__(self):
-        count = self.num_parameters()
+        count = Module.num_parameters(self)  # PReLU has an attribute of that name
         counted = f"  # {count:,} params" if count else ""
         children = list(self.named_children())
         if not children:
