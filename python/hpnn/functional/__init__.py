@@ -6,6 +6,8 @@ from .activation import (gelu, leaky_relu, leaky_relu_, log_softmax, relu, relu_
                          softmax, tanh)
 from .activation_extra import *  # noqa: F401,F403  (ELU, SiLU, ...: the list in its __all__)
 from .activation_extra import __all__ as _activation_extra_all
+from .loss_extra import *  # noqa: F401,F403  (l1_loss, kl_div, ...: its __all__)
+from .loss_extra import __all__ as _loss_extra_all
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -19,3 +21,4 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "flatten",
 ]
 __all__ += _activation_extra_all
+__all__ += _loss_extra_all

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..functional._common import reduction_arg
+from ._checks import real
 from .module import Module
 
 
@@ -73,3 +74,77 @@ class BCEWithLogitsLoss(_WeightedLoss):
 
 class MSELoss(_Loss):
     function = F.mse_loss
+
+
+class L1Loss(_Loss):
+    function = F.l1_loss
+
+
+class SmoothL1Loss(_Loss):
+    function, options = F.smooth_l1_loss, ("beta",)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = real(beta, "beta", "SmoothL1Loss", 0.0)
+
+
+class HuberLoss(_Loss):
+    function, options = F.huber_loss, ("delta",)
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
+        self.delta = real(delta, "delta", "HuberLoss")
+        if self.delta <= 0:
+            raise ValueError(f"HuberLoss: argument 'delta' must be > 0, got {delta!r}")
+
+
+class KLDivLoss(_Loss):
+    function, options = F.kl_div, ("log_target",)
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        if reduction == "batchmean" and size_average is None and reduce is None:
+            super().__init__()
+            self.reduction = reduction
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+
+class PoissonNLLLoss(_Loss):
+    function, options = F.poisson_nll_loss, ("log_input", "full", "eps")
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full = log_input, full
+        self.eps = real(eps, "eps", "PoissonNLLLoss", 0.0)
+
+
+class SoftMarginLoss(_Loss):
+    function = F.soft_margin_loss
+
+
+class HingeEmbeddingLoss(_Loss):
+    function, options = F.hinge_embedding_loss, ("margin",)
+
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = real(margin, "margin", "HingeEmbeddingLoss")
+
+
+class MarginRankingLoss(_Loss):
+    """loss(input1, input2, target): three tensors."""
+
+    function = F.margin_ranking_loss
+    _tensor_args = 3
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = real(margin, "margin", type(self).__name__)
+
+    def forward(self, input1, input2, target):
+        return type(self).function(input1, input2, target, self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(MarginRankingLoss):
+    function = F.cosine_embedding_loss
