@@ -12,7 +12,9 @@ from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSof
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .loss import (CosineEmbeddingLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
                    MarginRankingLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss)
-from .module import Module, ModuleList, Parameter, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
+from .hooks import RemovableHandle
+from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
@@ -31,3 +33,4 @@ __all__ += ["ELU", "CELU", "SELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "
             "Hardshrink", "Softshrink", "Softmin", "GLU", "PReLU"]
 __all__ += ["L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "PoissonNLLLoss",
             "SoftMarginLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "CosineEmbeddingLoss"]
+__all__ += ["ModuleDict", "ParameterList", "ParameterDict", "RemovableHandle"]

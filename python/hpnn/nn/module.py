@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _device
 from ..tensor import Tensor, as_array
+from . import hooks as _hooks
 from ._checks import state_arg, tensor_arg
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -100,18 +101,67 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        if not isinstance(name, str) or "." in name or not name:
+            raise KeyError(f"add_module: module name must be a non-empty string without '.', "
+                           f"got {name!r}")
         self._modules[name] = module
 
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path ``target`` ('' is self)."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(looking up {target!r})")
+            module = child
+        return module
+
+    def _get_member(self, target, table, kind):
+        owner, _, name = target.rpartition(".")
+        module = self.get_submodule(owner)
+        value = getattr(module, table).get(name)
+        if value is None:
+            raise AttributeError(f"{type(module).__name__} has no {kind} {name!r}")
+        return value
+
+    def get_parameter(self, target):
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target):
+        return self._get_member(target, "_buffers", "buffer")
+
+    # ---- hooks (see nn.hooks) ------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) -> None or new args (with_kwargs: hook(module, args, kwargs) ->
+        None or (args, kwargs)), run before forward."""
+        return _hooks.register(self, "_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """hook(module, args, output) -> None or a new output (with_kwargs: hook(module, args,
+        kwargs, output)), run after forward."""
+        return _hooks.register(self, "_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or new grad_input, run once the
+        gradients of the module's tensor inputs are known."""
+        return _hooks.register(self, "_backward_hooks", hook, prepend)
+
     # ---- traversal -------------------------------------------------------------------------
-    def named_modules(self, prefix="", _seen=None):
-        seen = set() if _seen is None else _seen
-        if id(self) in seen:
-            return
-        seen.add(id(self))
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        seen = set() if memo is None else memo
+        if remove_duplicate:
+            if id(self) in seen:
+                return
+            seen.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+                yield from child.named_modules(seen, f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate)
 
     def modules(self):
         return (module for _, module in self.named_modules())
@@ -124,7 +174,7 @@ class Module:
 
     def _named_members(self, table, recurse, prefix=""):
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_prefix, module in modules:
             for name, value in getattr(module, table).items():
                 if value is None or id(value) in seen:
@@ -193,7 +243,7 @@ class Module:
     def state_dict(self, prefix=""):
         """Parameters and persistent buffers by dotted name, as tensors sharing memory."""
         state = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix.rstrip(".")):
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
             head = f"{module_prefix}." if module_prefix else ""
             for name, param in module._parameters.items():
                 if param is not None:
@@ -232,6 +282,8 @@ class Module:
     def __call__(self, *args, **kwargs):
         if self._tensor_args:
             self._check_args(args, kwargs)
+        if _hooks.has_hooks(self):
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _check_args(self, args, kwargs):
@@ -314,6 +366,8 @@ def _pair_step(first, second, on_input=False, after=None):
       -- unless a max pool comes ``after`` the relu: the swap above is then cheaper, its
       relu's backward running on the pooled gradient only (and a Conv2d's three run as one,
       _triple_step)."""
+    if _hooks.has_hooks(first) or _hooks.has_hooks(second):
+        return None  # each module's hooks run in its own __call__
     if (type(second).__dict__.get("_plain_relu", False)
             and type(first).__dict__.get("_forward_relu") is not None
             and not (after is not None and _swaps_with_pool(second, after, False))):
@@ -327,6 +381,8 @@ def _triple_step(first, second, third):
     """Conv2d -> ReLU -> MaxPool2d (exact classes, no returned indices) as one node that applies
     the relu in the convolution's output write and folds its backward into the pool's: the
     same values and gradients as the written order, with no relu pass either way."""
+    if any(_hooks.has_hooks(m) for m in (first, second, third)):
+        return None
     if (type(first).__dict__.get("_forward_relu_max_pool") is not None
             and type(second).__dict__.get("_plain_relu", False)
             and type(third).__dict__.get("_takes_window_max", False)
@@ -378,26 +434,6 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(*modules[index])
         return modules[index]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
-    def __init__(self, modules=()):
-        super().__init__()
-        for module in modules:
-            self.append(module)
-
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
 
     def __len__(self):
         return len(self._modules)
