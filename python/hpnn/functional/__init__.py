@@ -8,6 +8,10 @@ from .activation_extra import *  # noqa: F401,F403  (ELU, SiLU, ...: the list in
 from .activation_extra import __all__ as _activation_extra_all
 from .loss_extra import *  # noqa: F401,F403  (l1_loss, kl_div, ...: its __all__)
 from .loss_extra import __all__ as _loss_extra_all
+from .conv_extra import conv1d, conv_transpose1d, conv_transpose2d
+from .sampling import interpolate, upsample, upsample_bilinear, upsample_nearest
+from .vector import (cosine_similarity, dropout1d, dropout2d, normalize, one_hot,
+                     pairwise_distance)
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
@@ -22,3 +26,7 @@ __all__ = [
 ]
 __all__ += _activation_extra_all
 __all__ += _loss_extra_all
+__all__ += ["conv1d", "conv_transpose1d", "conv_transpose2d"]
+__all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest",
+            "cosine_similarity", "dropout1d", "dropout2d", "normalize", "one_hot",
+            "pairwise_distance"]

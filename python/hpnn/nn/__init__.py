@@ -6,6 +6,9 @@ from . import init, utils
 from .activation import (CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
                          LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softmin, Softplus, Softshrink,
                          Softsign, Tanhshrink, Threshold)
+from .layers_extra import (CosineSimilarity, Dropout1d, Dropout2d, PairwiseDistance, Unflatten,
+                           Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)
+from .conv_extra import Conv1d, ConvTranspose1d, ConvTranspose2d
 from .conv import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
@@ -34,3 +37,6 @@ __all__ += ["ELU", "CELU", "SELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "
 __all__ += ["L1Loss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "PoissonNLLLoss",
             "SoftMarginLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "CosineEmbeddingLoss"]
 __all__ += ["ModuleDict", "ParameterList", "ParameterDict", "RemovableHandle"]
+__all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ += ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout2d",
+            "Unflatten", "CosineSimilarity", "PairwiseDistance"]
