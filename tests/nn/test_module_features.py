@@ -41,7 +41,7 @@ def test_containers_and_registration_name_state_as_torch():
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
     assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
-    assert "cache" not in ours.state_dict()
+    assert "cache" not in ours.state_dict() and "cache" in dict(ours.named_buffers())
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     np.testing.assert_allclose(ours(hpnn.tensor(x)).numpy(),
@@ -180,5 +180,9 @@ def test_bad_registrations_raise():
         nn.ParameterList([np.zeros(2)])
     with pytest.raises(KeyError, match="name"):
         model.add_module("a.b", nn.ReLU())
+    with pytest.raises(KeyError, match="already exists"):
+        nn.Linear(2, 2).register_buffer("weight", hpnn.zeros(2))
+    with pytest.raises(TypeError, match="buffer 'b'"):
+        model.register_buffer("b", 3)
     with pytest.raises(IndexError, match="index"):
         nn.ModuleList([nn.ReLU()])[3]

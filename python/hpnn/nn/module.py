@@ -94,6 +94,16 @@ class Module:
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        """A tensor kept with the module (in state_dict unless ``persistent=False``) that is
+        not a parameter; None reserves the name."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: buffer name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        if tensor is not None and not isinstance(tensor, (Tensor, np.ndarray)):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} to buffer "
+                            f"{name!r} (a Tensor or None required)")
         self.__dict__.pop(name, None)
         self._buffers[name] = None if tensor is None else _as_tensor(tensor)
         (self._non_persistent.discard if persistent else self._non_persistent.add)(name)
