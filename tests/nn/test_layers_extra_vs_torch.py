@@ -236,3 +236,29 @@ def test_vector_norm_gradient_matches_finite_differences_in_float64(p):
         return fn.backward(g)
 
     check_vjp(lambda: VectorNorm().forward(x, p=p, dim=1), backward, x, rng)
+
+
+PAD_AND_SHUFFLE = [
+    ("ZeroPad2d", (1,), (2, 3, 4, 5)), ("ZeroPad1d", ((2, 0),), (2, 3, 5)),
+    ("ConstantPad2d", ((1, 0, 2, 1), -1.5), (2, 3, 4, 5)), ("ConstantPad1d", (2, 3.5), (3, 5)),
+    ("ReflectionPad2d", ((1, 2, 0, 3),), (2, 3, 4, 5)), ("ReflectionPad1d", (2,), (2, 3, 5)),
+    ("ReplicationPad2d", (2,), (2, 3, 4, 5)), ("ReplicationPad1d", ((0, 3),), (2, 3, 5)),
+    ("CircularPad2d", (1,), (2, 3, 4, 5)), ("CircularPad1d", (2,), (2, 3, 5)),
+    ("PixelShuffle", (2,), (2, 8, 3, 4)), ("PixelShuffle", (3,), (9, 2, 2)),
+    ("PixelUnshuffle", (2,), (2, 3, 4, 6)), ("Softmax2d", (), (2, 3, 4, 5)),
+]
+
+
+@pytest.mark.parametrize("name,args,shape", PAD_AND_SHUFFLE, ids=str)
+def test_padding_shuffle_and_softmax2d_modules_match_torch(name, args, shape):
+    ours, theirs = _same_module(name, *args)
+    _check(ours, theirs, [_x(*shape)])
+
+
+def test_pixel_shuffle_arguments_are_checked():
+    with pytest.raises(ValueError, match="upscale_factor"):
+        F.pixel_shuffle(hpnn.zeros(1, 6, 2, 2), 2)
+    with pytest.raises(ValueError, match="upscale_factor"):
+        nn.PixelShuffle(0)
+    with pytest.raises(TypeError, match="padding"):
+        nn.ReflectionPad2d((1, 2))

@@ -9,7 +9,8 @@ from .activation_extra import __all__ as _activation_extra_all
 from .loss_extra import *  # noqa: F401,F403  (l1_loss, kl_div, ...: its __all__)
 from .loss_extra import __all__ as _loss_extra_all
 from .conv_extra import conv1d, conv_transpose1d, conv_transpose2d
-from .sampling import interpolate, upsample, upsample_bilinear, upsample_nearest
+from .sampling import (interpolate, pixel_shuffle, pixel_unshuffle, upsample,
+                       upsample_bilinear, upsample_nearest)
 from .vector import (cosine_similarity, dropout1d, dropout2d, normalize, one_hot,
                      pairwise_distance)
 from .conv import conv2d, pad
@@ -30,3 +31,4 @@ __all__ += ["conv1d", "conv_transpose1d", "conv_transpose2d"]
 __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest",
             "cosine_similarity", "dropout1d", "dropout2d", "normalize", "one_hot",
             "pairwise_distance"]
+__all__ += ["pixel_shuffle", "pixel_unshuffle"]

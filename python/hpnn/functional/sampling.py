@@ -137,3 +137,32 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, "bilinear", align_corners=True)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r)."""
+    r = int(upscale_factor)
+    *lead, channels, height, width = input.shape
+    if r <= 0 or channels % (r * r):
+        raise ValueError(f"pixel_shuffle: the input's {channels} channels must be divisible by "
+                         f"upscale_factor**2 = {r * r}")
+    k = len(lead)
+    x = input.reshape(*lead, channels // (r * r), r, r, height, width)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*lead, channels // (r * r), height * r, width * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W)."""
+    r = int(downscale_factor)
+    *lead, channels, height, width = input.shape
+    if r <= 0 or height % r or width % r:
+        raise ValueError(f"pixel_unshuffle: the input's height {height} and width {width} must "
+                         f"be divisible by downscale_factor {r}")
+    k = len(lead)
+    x = input.reshape(*lead, channels, height // r, r, width // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*lead, channels * r * r, height // r, width // r)
+
+
+__all__ += ["pixel_shuffle", "pixel_unshuffle"]

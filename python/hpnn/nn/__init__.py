@@ -8,6 +8,9 @@ from .activation import (CELU, ELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswis
                          Softsign, Tanhshrink, Threshold)
 from .layers_extra import (CosineSimilarity, Dropout1d, Dropout2d, PairwiseDistance, Unflatten,
                            Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)
+from .layers_extra import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, PixelShuffle,
+                           PixelUnshuffle, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+                           ReplicationPad2d, Softmax2d, ZeroPad1d, ZeroPad2d)
 from .conv_extra import Conv1d, ConvTranspose1d, ConvTranspose2d
 from .conv import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, MaxPool2d
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
@@ -40,3 +43,4 @@ __all__ += ["ModuleDict", "ParameterList", "ParameterDict", "RemovableHandle"]
 __all__ += ["Conv1d", "ConvTranspose1d", "ConvTranspose2d"]
 __all__ += ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Dropout1d", "Dropout2d",
             "Unflatten", "CosineSimilarity", "PairwiseDistance"]
+__all__ += ["PixelShuffle", "PixelUnshuffle", "Softmax2d", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d"]

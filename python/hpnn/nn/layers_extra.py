@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ._checks import choice, real
+from ._checks import choice, positive_int, real
 from .layers import Dropout
 from .module import Module
 
@@ -113,3 +113,93 @@ class PairwiseDistance(Module):
 
     def forward(self, x1, x2):
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class PixelShuffle(Module):
+    _tensor_args = 1
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = positive_int(upscale_factor, "upscale_factor", "PixelShuffle")
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    _tensor_args = 1
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = positive_int(downscale_factor, "downscale_factor",
+                                             "PixelUnshuffle")
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W) input."""
+
+    _tensor_args = 1
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected 3-d or 4-d input, got shape "
+                             f"{tuple(input.shape)}")
+        return F.softmax(input, -3)
+
+
+class _PadNd(Module):
+    """F.pad with a fixed mode; ``padding`` an int (every side) or 2 * dims ints."""
+
+    mode, dims = "constant", 2
+    _tensor_args = 1
+
+    def __init__(self, padding, value=None):
+        super().__init__()
+        owner = type(self).__name__
+        sides = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self.dims)
+        if len(sides) != 2 * self.dims or any(
+                isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in sides):
+            raise TypeError(f"{owner}: argument 'padding' must be an int or {2 * self.dims} "
+                            f"ints, got {padding!r}")
+        self.padding = tuple(int(v) for v in sides)
+        if value is not None:
+            self.value = real(value, "value", owner)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self.mode, getattr(self, "value", None))
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding, value):
+        super().__init__(padding, value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+def _pad_class(name, base, mode, dims):
+    return type(name, (base,), {"mode": mode, "dims": dims, "__module__": __name__})
+
+
+ConstantPad1d = _pad_class("ConstantPad1d", _ConstantPadNd, "constant", 1)
+ConstantPad2d = _pad_class("ConstantPad2d", _ConstantPadNd, "constant", 2)
+ZeroPad1d = _pad_class("ZeroPad1d", _PadNd, "constant", 1)
+ZeroPad2d = _pad_class("ZeroPad2d", _PadNd, "constant", 2)
+ReflectionPad1d = _pad_class("ReflectionPad1d", _PadNd, "reflect", 1)
+ReflectionPad2d = _pad_class("ReflectionPad2d", _PadNd, "reflect", 2)
+ReplicationPad1d = _pad_class("ReplicationPad1d", _PadNd, "replicate", 1)
+ReplicationPad2d = _pad_class("ReplicationPad2d", _PadNd, "replicate", 2)
+CircularPad1d = _pad_class("CircularPad1d", _PadNd, "circular", 1)
+CircularPad2d = _pad_class("CircularPad2d", _PadNd, "circular", 2)
