@@ -13,6 +13,7 @@ namespace hpnn {
 // One per kernel family, each in csrc/bindings/<family>_bindings.cpp.
 void bind_gemm(py::module_& kernels);
 void bind_norm(py::module_& kernels);
+void bind_row_norm(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_loss(py::module_& kernels);
 void bind_optim(py::module_& kernels);
@@ -78,6 +79,7 @@ PYBIND11_MODULE(_C, m) {
   py::module_ kernels = m.def_submodule("kernels", "Native float32 kernels");
   bind_gemm(kernels);
   bind_norm(kernels);
+  bind_row_norm(kernels);
   bind_activation(kernels);
   bind_loss(kernels);
   bind_optim(kernels);

@@ -14,6 +14,7 @@ namespace hpnn {
   X(pool, isa)                       \
   X(activation, isa)                 \
   X(norm, isa)                       \
+  X(row_norm, isa)                   \
   X(loss, isa)                       \
   X(optim, isa)                      \
   X(dropout, isa)                    \

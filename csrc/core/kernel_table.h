@@ -55,6 +55,17 @@ struct BatchNormArgs {
   int num_threads;
 };
 
+// Layer and group norm: `rows` independent rows of `channels` runs of `spatial` values each,
+// normalised over the whole row. Row r's channels use weight/bias entries
+// [(r % groups) * channels, + channels). Layer norm: groups 1, channels D, spatial 1 (weight
+// and bias per element); group norm over (N, C, S): rows N * G, channels C / G, spatial S.
+struct RowNormArgs {
+  index_t rows, groups, channels, spatial;
+  const float* weight;  // (groups * channels,) or null; bias likewise
+  const float* bias;
+  int num_threads;
+};
+
 // Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_driver.h for the reasoning).
 struct GemmBlocking {
   int mr, nr;           // register tile of the micro-kernel
@@ -169,6 +180,14 @@ struct KernelTable {
   void (*batch_norm_backward)(const BatchNormArgs&, const float* grad_y, const float* x,
                               const float* save_mean, const float* save_invstd, float* grad_x,
                               float* grad_weight, float* grad_bias) = nullptr;
+  // Layer / group norm (csrc/kernels/norm/row_norm_isa.cpp): mean and rstd (rows,) saved.
+  void (*row_norm_forward)(const RowNormArgs&, const float* x, float* y, float* mean,
+                           float* rstd, double eps) = nullptr;
+  // grad_weight and grad_bias ((groups * channels,) each) both null or both set; the sums over
+  // rows are deterministic at any thread count. args.bias is unused.
+  void (*row_norm_backward)(const RowNormArgs&, const float* grad_y, const float* x,
+                            const float* mean, const float* rstd, float* grad_x,
+                            float* grad_weight, float* grad_bias) = nullptr;
   // Recurrent layers (csrc/kernels/rnn): the forward fills `saved`, the backward reads it.
   void (*rnn_forward)(const RnnArgs&, const RnnSaved& saved) = nullptr;
   void (*rnn_backward)(const RnnArgs&, const RnnSaved& saved, const RnnGrads& grads) = nullptr;

@@ -10,6 +10,8 @@ from .conv import (conv2d_backward, conv2d_backward_bias, conv2d_backward_input,
                    conv2d_relu_max_pool2d_backward, conv2d_relu_max_pool2d_forward)
 from .dropout import dropout_backward, dropout_forward, dropout_uniforms
 from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forward_train
+from .row_norm import (group_norm_backward, group_norm_forward, layer_norm_backward,
+                       layer_norm_forward)
 from .optim import (adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step,
                     radam_step, rmsprop_step, sgd_step)
 from .pool import (adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
@@ -55,6 +57,8 @@ __all__ += [
     "adaptive_avg_pool2d_forward", "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_forward",
 ]
 __all__ += ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
+__all__ += ["layer_norm_forward", "layer_norm_backward", "group_norm_forward",
+            "group_norm_backward"]
 __all__ += ["dropout_forward", "dropout_backward", "dropout_uniforms"]
 __all__ += ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step",
             "adamax_step", "nadam_step", "radam_step"]
