@@ -14,6 +14,7 @@ namespace hpnn {
 void bind_gemm(py::module_& kernels);
 void bind_norm(py::module_& kernels);
 void bind_row_norm(py::module_& kernels);
+void bind_embedding(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_loss(py::module_& kernels);
 void bind_optim(py::module_& kernels);
@@ -80,6 +81,7 @@ PYBIND11_MODULE(_C, m) {
   bind_gemm(kernels);
   bind_norm(kernels);
   bind_row_norm(kernels);
+  bind_embedding(kernels);
   bind_activation(kernels);
   bind_loss(kernels);
   bind_optim(kernels);

@@ -15,6 +15,7 @@ namespace hpnn {
   X(activation, isa)                 \
   X(norm, isa)                       \
   X(row_norm, isa)                   \
+  X(embedding, isa)                  \
   X(loss, isa)                       \
   X(optim, isa)                      \
   X(dropout, isa)                    \

@@ -66,6 +66,15 @@ struct RowNormArgs {
   int num_threads;
 };
 
+// An embedding lookup: `count` indices (all checked to lie in [0, num_embeddings)) into a
+// (num_embeddings, dim) table. padding_idx: rows of that index get no gradient (-1: none).
+struct EmbeddingArgs {
+  const std::int64_t* indices;
+  index_t count, num_embeddings, dim, padding_idx;
+  bool scale_grad_by_freq;
+  int num_threads;
+};
+
 // Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_driver.h for the reasoning).
 struct GemmBlocking {
   int mr, nr;           // register tile of the micro-kernel
@@ -188,6 +197,11 @@ struct KernelTable {
   void (*row_norm_backward)(const RowNormArgs&, const float* grad_y, const float* x,
                             const float* mean, const float* rstd, float* grad_x,
                             float* grad_weight, float* grad_bias) = nullptr;
+  // Embedding (csrc/kernels/embedding): y (count, dim) = weight rows; the backward overwrites
+  // grad_weight (num_embeddings, dim), deterministically.
+  void (*embedding_forward)(const EmbeddingArgs&, const float* weight, float* y) = nullptr;
+  void (*embedding_backward)(const EmbeddingArgs&, const float* grad_y,
+                             float* grad_weight) = nullptr;
   // Recurrent layers (csrc/kernels/rnn): the forward fills `saved`, the backward reads it.
   void (*rnn_forward)(const RnnArgs&, const RnnSaved& saved) = nullptr;
   void (*rnn_backward)(const RnnArgs&, const RnnSaved& saved, const RnnGrads& grads) = nullptr;

@@ -15,6 +15,8 @@ from . import norm
 from .norm import *  # noqa: F401,F403
 from . import row_norm
 from .row_norm import *  # noqa: F401,F403
+from . import embedding
+from .embedding import *  # noqa: F401,F403
 from . import pool
 from .pool import *  # noqa: F401,F403
 from . import rnn
@@ -31,5 +33,6 @@ __all__ += dropout.__all__
 __all__ += pool.__all__
 __all__ += norm.__all__
 __all__ += row_norm.__all__
+__all__ += embedding.__all__
 __all__ += rnn.__all__
 __all__ += rnn_cells.__all__
