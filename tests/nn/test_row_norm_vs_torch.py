@@ -1,4 +1,4 @@
-"""nn.LayerNorm and F.layer_norm against PyTorch: the
+"""nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm and their functional forms against PyTorch: the
 same weights in, outputs and gradients (input and parameters) equal to float32 tolerance, and
 state dicts that load both ways."""
 import numpy as np
@@ -74,3 +74,60 @@ def test_functional_layer_norm_with_bias_only_matches_torch():
 def test_layer_norm_rejects_wrong_trailing_shape():
     with pytest.raises(ValueError, match="normalized_shape"):
         nn.LayerNorm(5)(hpnn.tensor(np.zeros((2, 4), np.float32)))
+
+
+@pytest.mark.parametrize("groups,channels,shape,kwargs", [
+    (2, 4, (3, 4, 5, 6), {}), (1, 6, (2, 6, 7), {}), (6, 6, (2, 6, 3, 3), {}),
+    (3, 6, (4, 6), {}), (2, 4, (2, 4, 9), dict(affine=False)), (4, 8, (2, 8, 5), dict(eps=1e-3))],
+    ids=str)
+def test_group_norm_matches_torch(groups, channels, shape, kwargs):
+    rng = np.random.default_rng(3)
+    ours = nn.GroupNorm(groups, channels, **kwargs)
+    for p in ours.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
+    theirs = torch.nn.GroupNorm(groups, channels, **kwargs)
+    x = (rng.standard_normal(shape) * 2 - 1).astype(np.float32)
+    assert_all_close(*run_both(ours, theirs, x))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("cls,channels,shape,kwargs", [
+    ("InstanceNorm2d", 4, (3, 4, 5, 6), {}), ("InstanceNorm2d", 3, (2, 3, 4, 4), dict(affine=True)),
+    ("InstanceNorm2d", 3, (3, 5, 6), {}), ("InstanceNorm1d", 3, (2, 3, 9), dict(affine=True))],
+    ids=str)
+def test_instance_norm_matches_torch(cls, channels, shape, kwargs):
+    rng = np.random.default_rng(4)
+    ours = getattr(nn, cls)(channels, **kwargs)
+    for p in ours.parameters():
+        p.data[...] = rng.standard_normal(p.shape)
+    theirs = getattr(torch.nn, cls)(channels, **kwargs)
+    x = (rng.standard_normal(shape) + 3).astype(np.float32)
+    assert_all_close(*run_both(ours, theirs, x))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_instance_norm_with_running_stats_matches_torch(momentum):
+    """Training updates the running statistics as PyTorch does; eval then normalises with
+    them (outputs and input gradients compared)."""
+    rng = np.random.default_rng(5)
+    ours = nn.InstanceNorm2d(3, momentum=momentum, affine=True, track_running_stats=True)
+    theirs = torch.nn.InstanceNorm2d(3, momentum=momentum, affine=True,
+                                     track_running_stats=True)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for _ in range(2):
+        x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
+        assert_all_close(*run_both(ours, theirs, x))
+        for name in ("running_mean", "running_var"):
+            np.testing.assert_allclose(getattr(ours, name).data,
+                                       getattr(theirs, name).numpy(), rtol=1e-5, atol=1e-6)
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    assert_all_close(*run_both(ours, theirs, x))
+
+
+def test_group_norm_rejects_bad_groups():
+    with pytest.raises(ValueError, match="divisible"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="num_groups"):
+        F.group_norm(hpnn.tensor(np.zeros((2, 6, 3), np.float32)), 4)

@@ -16,7 +16,7 @@ from .vector import (cosine_similarity, dropout1d, dropout2d, normalize, one_hot
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .embedding import embedding
-from .norm import layer_norm
+from .norm import group_norm, instance_norm, layer_norm
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    mse_loss, nll_loss)
 from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
@@ -26,7 +26,7 @@ __all__ = [
     "adaptive_max_pool2d", "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh",
     "gelu", "softmax", "log_softmax", "batch_norm", "dropout", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "flatten",
-    "layer_norm", "embedding",
+    "layer_norm", "group_norm", "instance_norm", "embedding",
 ]
 __all__ += _activation_extra_all
 __all__ += _loss_extra_all

@@ -22,7 +22,7 @@ from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .hooks import RemovableHandle
 from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
-from .row_norm import LayerNorm
+from .row_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .sparse import Embedding
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
@@ -33,7 +33,7 @@ __all__ = [
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d",
     "BatchNorm2d", "Dropout", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU",
     "Softmax", "LogSoftmax", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-    "LayerNorm", "Embedding",
+    "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Embedding",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional",
     "init", "utils",
 ]
