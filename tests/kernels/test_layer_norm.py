@@ -130,3 +130,17 @@ def test_binding_checks_its_own_arguments():
     with pytest.raises(ValueError, match="layer_norm_backward: argument 'grad_y'"):
         native.layer_norm_backward(np.zeros((4, 5), np.float32), x, None,
                                    np.zeros(4, np.float32), np.zeros(4, np.float32), True)
+
+
+@pytest.mark.parametrize("offset", [30.0, 1e4])
+def test_rows_whose_first_values_lie_far_from_the_mean(isa, offset):
+    """The kernel guesses a row's mean from its first values; a bad guess takes its second
+    pass, which must leave the statistics as exact as a good one."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 300)).astype(np.float32) + 1e3
+    x[:, :16] += offset
+    y, mean, rstd = kernels.layer_norm_forward(x, (300,))
+    y_ref, mean_ref, rstd_ref = reference.layer_norm_forward(x.astype(np.float64), (300,))
+    np.testing.assert_allclose(mean, mean_ref, rtol=1e-6)
+    np.testing.assert_allclose(rstd, rstd_ref, rtol=1e-4)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=2e-5 * np.abs(y_ref).max())

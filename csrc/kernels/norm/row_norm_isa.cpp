@@ -8,9 +8,9 @@
 // chunk summed in row order into a partial of its own, the partials added in chunk order, so
 // they are bit-identical at any thread count.
 //
-// Precision: statistics in two passes over the row (in cache for the sizes these layers see):
-// a first sum for the mean, then sums of deviations from it, whose own mean corrects the first
-// (the corrected two-pass algorithm), in float blocks merged in double. y subtracts the double
+// Precision: statistics from sums of deviations from a guess of the mean (a second pass around
+// a better guess where the first lay far off, see row_moments), whose own mean corrects the
+// guess, in float blocks merged in double. y subtracts the double
 // mean as a float pair hi + lo, so inputs with a large mean keep their precision.
 #include <cmath>
 #include <vector>
@@ -26,20 +26,25 @@ namespace {
 // Values summed in float before the sum moves to double: float's error grows with the count.
 constexpr index_t kBlock = 1024;
 
-// sum(p - c) and sum((p - c)^2) over p[0, n), in float.
+// sum(p - c) and sum((p - c)^2) over p[0, n), in float: four independent vector sums each,
+// enough to hide the add latency on rows that are in L1.
 void centred_sums(const float* p, index_t n, float c, float& sum, float& sum_sq) {
   const vfloat vc = vbroadcast(c);
-  vfloat s0{}, s1{}, q0{}, q1{};
+  vfloat s[4] = {}, q[4] = {};
   index_t i = 0;
-  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
-    const vfloat d0 = vload(p + i) - vc, d1 = vload(p + i + kLanes) - vc;
-    s0 += d0, s1 += d1, q0 += d0 * d0, q1 += d1 * d1;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      const vfloat d = vload(p + i + u * kLanes) - vc;
+      s[u] += d, q[u] += d * d;
+    }
   }
   for (; i + kLanes <= n; i += kLanes) {
     const vfloat d = vload(p + i) - vc;
-    s0 += d, q0 += d * d;
+    s[0] += d, q[0] += d * d;
   }
-  sum = horizontal_sum(s0 + s1), sum_sq = horizontal_sum(q0 + q1);
+  sum = horizontal_sum((s[0] + s[1]) + (s[2] + s[3]));
+  sum_sq = horizontal_sum((q[0] + q[1]) + (q[2] + q[3]));
   for (; i < n; ++i) {
     const float d = p[i] - c;
     sum += d, sum_sq += d * d;
@@ -56,15 +61,24 @@ void row_sums(const float* p, index_t n, float c, double& sum, double& sum_sq) {
   }
 }
 
-// Mean and biased variance of p[0, n), n > 0.
+// Mean and biased variance of p[0, n), n > 0. One pass of sums centred on a guess of the mean
+// (the mean of the first vector's values: close for
+// most data) gives both; where the guess lies far
+// from the mean those sums would cancel (sum_sq - sum^2 / n loses bits once sum^2 / n nears
+// sum_sq), so a second pass centres them on the first pass's mean.
 void row_moments(const float* p, index_t n, double& mean, double& var) {
+  float guess = p[0];
+  if (n >= kLanes) guess = horizontal_sum(vload(p)) / static_cast<float>(kLanes);
   double sum, sum_sq;
-  row_sums(p, n, p[0], sum, sum_sq);  // centred on p[0]: no cancellation for a large mean
-  const float centre = static_cast<float>(p[0] + sum / static_cast<double>(n));
-  row_sums(p, n, centre, sum, sum_sq);
-  const double count = static_cast<double>(n);
-  mean = centre + sum / count;
-  var = (sum_sq - sum * sum / count) / count;
+  row_sums(p, n, guess, sum, sum_sq);
+  const double count = static_cast<double>(n), inv_count = 1.0 / count;
+  if (!(sum * sum <= 0.5 * count * sum_sq)) {  // also taken for NaN
+    guess = static_cast<float>(guess + sum * inv_count);
+    row_sums(p, n, guess, sum, sum_sq);
+  }
+  const double shift = sum * inv_count;
+  mean = guess + shift;
+  var = sum_sq * inv_count - shift * shift;
   if (!(var > 0.0)) var = var < 0.0 ? 0.0 : var;  // rounding; NaN stays NaN
 }
 
@@ -153,15 +167,25 @@ void row_norm_forward(const RowNormArgs& a, const float* x, float* y, float* mea
 void elementwise_row_backward(const float* dy, const float* x, float* dx, index_t n, float mean,
                               float rstd, const float* w, float* pw, float* pb) {
   const vfloat vm = vbroadcast(mean), vr = vbroadcast(rstd), one = vbroadcast(1.0f);
-  vfloat sg{}, sgx{};
+  vfloat sg[2] = {}, sgx[2] = {};  // two sums each: the add latency, not the loads, bounded one
   index_t i = 0;
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {
+      const index_t j = i + u * kLanes;
+      const vfloat g = vload(dy + j), xh = (vload(x + j) - vm) * vr;
+      if (pw) vstore(pw + j, vload(pw + j) + g * xh), vstore(pb + j, vload(pb + j) + g);
+      const vfloat gw = g * (w ? vload(w + j) : one);
+      sg[u] += gw, sgx[u] += gw * xh;
+    }
+  }
   for (; i + kLanes <= n; i += kLanes) {
     const vfloat g = vload(dy + i), xh = (vload(x + i) - vm) * vr;
     if (pw) vstore(pw + i, vload(pw + i) + g * xh), vstore(pb + i, vload(pb + i) + g);
     const vfloat gw = g * (w ? vload(w + i) : one);
-    sg += gw, sgx += gw * xh;
+    sg[0] += gw, sgx[0] += gw * xh;
   }
-  float s = horizontal_sum(sg), sx = horizontal_sum(sgx);
+  float s = horizontal_sum(sg[0] + sg[1]), sx = horizontal_sum(sgx[0] + sgx[1]);
   for (index_t j = i; j < n; ++j) {
     const float g = dy[j], xh = (x[j] - mean) * rstd;
     if (pw) pw[j] += g * xh, pb[j] += g;
