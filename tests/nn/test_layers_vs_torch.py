@@ -27,6 +27,12 @@ LAYERS = [
     ("CrossEntropyLoss", (), dict(ignore_index=3, label_smoothing=0.1)),
     ("NLLLoss", (), {"reduction": "sum"}), ("BCELoss", (), {}), ("BCEWithLogitsLoss", (), {}),
     ("MSELoss", (), {}), ("MSELoss", (None, False), {}),
+    ("LayerNorm", (5,), {}), ("LayerNorm", ((3, 4), 1e-3, False), {}),
+    ("LayerNorm", (5,), {"bias": False}), ("GroupNorm", (2, 6), {}),
+    ("GroupNorm", (3, 6, 1e-3, False), {}), ("GroupNorm", (3, 6), {"bias": False}),
+    ("InstanceNorm2d", (4,), {}), ("InstanceNorm2d", (4,), dict(affine=True, bias=False)),
+    ("InstanceNorm2d", (4, 1e-3, 0.2, True, True), {}), ("InstanceNorm1d", (4,), {}),
+    ("Embedding", (10, 3), {}), ("Embedding", (10, 3, 2, 1.0, 1.0, True, True), {}),
 ]
 ATTRIBUTES = ["in_features", "out_features", "in_channels", "out_channels", "kernel_size",
               "stride", "padding", "dilation", "groups", "padding_mode", "transposed",
@@ -34,7 +40,9 @@ ATTRIBUTES = ["in_features", "out_features", "in_channels", "out_channels", "ker
               "count_include_pad", "divisor_override", "num_features", "eps", "momentum",
               "affine", "track_running_stats", "p", "inplace", "negative_slope", "approximate",
               "dim", "start_dim", "end_dim", "reduction", "ignore_index", "label_smoothing",
-              "training"]
+              "training", "normalized_shape", "elementwise_affine", "num_groups",
+              "num_channels", "num_embeddings", "embedding_dim", "padding_idx", "max_norm",
+              "norm_type", "scale_grad_by_freq", "sparse"]
 
 
 @pytest.mark.parametrize("name,args,kwargs", LAYERS)

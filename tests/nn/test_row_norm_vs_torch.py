@@ -78,7 +78,8 @@ def test_layer_norm_rejects_wrong_trailing_shape():
 
 @pytest.mark.parametrize("groups,channels,shape,kwargs", [
     (2, 4, (3, 4, 5, 6), {}), (1, 6, (2, 6, 7), {}), (6, 6, (2, 6, 3, 3), {}),
-    (3, 6, (4, 6), {}), (2, 4, (2, 4, 9), dict(affine=False)), (4, 8, (2, 8, 5), dict(eps=1e-3))],
+    (3, 6, (4, 6), {}), (2, 4, (2, 4, 9), dict(affine=False)), (4, 8, (2, 8, 5), dict(eps=1e-3)),
+    (2, 4, (2, 4, 3), dict(bias=False))],
     ids=str)
 def test_group_norm_matches_torch(groups, channels, shape, kwargs):
     rng = np.random.default_rng(3)
