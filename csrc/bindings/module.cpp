@@ -15,6 +15,7 @@ void bind_gemm(py::module_& kernels);
 void bind_norm(py::module_& kernels);
 void bind_row_norm(py::module_& kernels);
 void bind_embedding(py::module_& kernels);
+void bind_attention(py::module_& kernels);
 void bind_activation(py::module_& kernels);
 void bind_loss(py::module_& kernels);
 void bind_optim(py::module_& kernels);
@@ -82,6 +83,7 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(kernels);
   bind_row_norm(kernels);
   bind_embedding(kernels);
+  bind_attention(kernels);
   bind_activation(kernels);
   bind_loss(kernels);
   bind_optim(kernels);

@@ -16,6 +16,7 @@ namespace hpnn {
   X(norm, isa)                       \
   X(row_norm, isa)                   \
   X(embedding, isa)                  \
+  X(attention, isa)                  \
   X(loss, isa)                       \
   X(optim, isa)                      \
   X(dropout, isa)                    \

@@ -75,6 +75,20 @@ struct EmbeddingArgs {
   int num_threads;
 };
 
+// Attention's masked softmax over x (batch, heads, rows, cols): y = softmax(scale * x + mask)
+// along cols. The additive mask is (batch or 1, heads or 1, rows or 1, cols), given by its
+// strides in floats (0 where a dim is broadcast); null for none. causal keeps col <= row
+// (top-left aligned, as PyTorch's tril). A row with no finite logit gets zeros when
+// zero_empty_rows (PyTorch's scaled_dot_product_attention), NaN otherwise (plain softmax).
+struct MaskedSoftmaxArgs {
+  index_t batch, heads, rows, cols;
+  const float* mask;
+  index_t mask_batch_stride, mask_head_stride, mask_row_stride;
+  float scale;
+  bool causal, zero_empty_rows;
+  int num_threads;
+};
+
 // Cache blocking of one ISA's GEMM (see csrc/kernels/gemm/gemm_driver.h for the reasoning).
 struct GemmBlocking {
   int mr, nr;           // register tile of the micro-kernel
@@ -202,6 +216,11 @@ struct KernelTable {
   void (*embedding_forward)(const EmbeddingArgs&, const float* weight, float* y) = nullptr;
   void (*embedding_backward)(const EmbeddingArgs&, const float* grad_y,
                              float* grad_weight) = nullptr;
+  // Attention (csrc/kernels/attention): the backward writes grad_x = scale * dsoftmax, which
+  // is also the additive mask's gradient divided by scale.
+  void (*masked_softmax_forward)(const MaskedSoftmaxArgs&, const float* x, float* y) = nullptr;
+  void (*masked_softmax_backward)(const MaskedSoftmaxArgs&, const float* grad_y, const float* y,
+                                  float* grad_x) = nullptr;
   // Recurrent layers (csrc/kernels/rnn): the forward fills `saved`, the backward reads it.
   void (*rnn_forward)(const RnnArgs&, const RnnSaved& saved) = nullptr;
   void (*rnn_backward)(const RnnArgs&, const RnnSaved& saved, const RnnGrads& grads) = nullptr;

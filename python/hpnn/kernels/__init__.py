@@ -17,6 +17,8 @@ from . import row_norm
 from .row_norm import *  # noqa: F401,F403
 from . import embedding
 from .embedding import *  # noqa: F401,F403
+from . import attention
+from .attention import *  # noqa: F401,F403
 from . import pool
 from .pool import *  # noqa: F401,F403
 from . import rnn
@@ -34,5 +36,6 @@ __all__ += pool.__all__
 __all__ += norm.__all__
 __all__ += row_norm.__all__
 __all__ += embedding.__all__
+__all__ += attention.__all__
 __all__ += rnn.__all__
 __all__ += rnn_cells.__all__

@@ -13,6 +13,7 @@ from .norm import batch_norm_backward, batch_norm_forward_eval, batch_norm_forwa
 from .row_norm import (group_norm_backward, group_norm_forward, layer_norm_backward,
                        layer_norm_forward)
 from .embedding import embedding_backward, embedding_forward
+from .attention import masked_softmax_backward, masked_softmax_forward
 from .optim import (adadelta_step, adagrad_step, adam_step, adamax_step, nadam_step,
                     radam_step, rmsprop_step, sgd_step)
 from .pool import (adaptive_avg_pool2d_backward, adaptive_avg_pool2d_forward,
@@ -59,7 +60,8 @@ __all__ += [
 ]
 __all__ += ["batch_norm_forward_train", "batch_norm_forward_eval", "batch_norm_backward"]
 __all__ += ["layer_norm_forward", "layer_norm_backward", "group_norm_forward",
-            "group_norm_backward", "embedding_forward", "embedding_backward"]
+            "group_norm_backward", "embedding_forward", "embedding_backward",
+            "masked_softmax_forward", "masked_softmax_backward"]
 __all__ += ["dropout_forward", "dropout_backward", "dropout_uniforms"]
 __all__ += ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step",
             "adamax_step", "nadam_step", "radam_step"]
