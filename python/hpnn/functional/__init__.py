@@ -16,6 +16,7 @@ from .vector import (cosine_similarity, dropout1d, dropout2d, normalize, one_hot
 from .conv import conv2d, pad
 from .dense import batch_norm, dropout, flatten, linear
 from .embedding import embedding
+from .attention import scaled_dot_product_attention
 from .norm import group_norm, instance_norm, layer_norm
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    mse_loss, nll_loss)
@@ -35,3 +36,4 @@ __all__ += ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest",
             "cosine_similarity", "dropout1d", "dropout2d", "normalize", "one_hot",
             "pairwise_distance"]
 __all__ += ["pixel_shuffle", "pixel_unshuffle"]
+__all__ += ["scaled_dot_product_attention"]
