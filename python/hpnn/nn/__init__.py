@@ -24,6 +24,9 @@ from .module import Module, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .row_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 from .sparse import Embedding
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 _sys.modules[__name__ + ".functional"] = functional
@@ -37,6 +40,8 @@ __all__ = [
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional",
     "init", "utils",
 ]
+__all__ += ["MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerEncoderLayer",
+            "TransformerDecoder", "TransformerDecoderLayer"]
 __all__ += ["ELU", "CELU", "SELU", "SiLU", "Mish", "Hardswish", "Hardsigmoid", "Hardtanh",
             "ReLU6", "Threshold", "Softplus", "LogSigmoid", "Softsign", "Tanhshrink",
             "Hardshrink", "Softshrink", "Softmin", "GLU", "PReLU"]
