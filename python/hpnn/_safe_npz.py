@@ -12,6 +12,7 @@ import collections
 import io
 import math
 import struct
+import tokenize
 import zipfile
 import zlib
 
@@ -21,8 +22,11 @@ import numpy as np
 # for a seek outside the file, EOFError/zlib.error for a cut or corrupt deflate stream,
 # ValueError for a bad npy header (and UnicodeDecodeError for a bad member name), struct.error
 # and NotImplementedError/RuntimeError for fields and features zipfile does not handle.
+# tokenize.TokenError and SyntaxError: numpy's npy header parser lets them through for a
+# header with an unclosed bracket (found by fuzzing).
 PARSE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
-                ValueError, TypeError, struct.error, NotImplementedError, RuntimeError)
+                ValueError, TypeError, struct.error, NotImplementedError, RuntimeError,
+                tokenize.TokenError, SyntaxError)
 
 _CHUNK = 1 << 20  # bytes inflated per read: bounds the transient copy, whatever a member claims
 _MAX_HEADER = 10_000  # numpy's own cap (>= 1.24) on an npy header, which it parses by literal_eval

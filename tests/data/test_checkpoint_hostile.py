@@ -341,8 +341,11 @@ def test_unknown_dtype(ckpt, descr):
     (raw_npy("{'descr': '<f4', 'shape': (1,), }", b"\x00" * 4), "cannot be read"),
     (raw_npy("[1, 2]", b"\x00" * 4), "cannot be read"),
     (raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,), }"), "cannot be read"),
+    # An unclosed bracket: numpy's header parser raised tokenize.TokenError (found by fuzzing)
+    (raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,", b"\x00" * 4),
+     "cannot be read"),
 ], ids=["negative", "short-shape", "long-shape", "header-huge", "header-cut", "length-cut",
-         "version", "header-keys", "header-list", "float-shape"])
+         "version", "header-keys", "header-list", "float-shape", "header-unclosed"])
 def test_malformed_npy_headers(ckpt, member, match):
     write(ckpt, members={"a0.npy": member})
     refused(ckpt, match)
