@@ -230,3 +230,32 @@ def test_valid_pool_and_conv_arguments_still_accepted():
     assert nn.Conv2d(2, 4, (1, 3), padding="same")(x).shape == (1, 4, 6, 6)
     assert nn.BatchNorm2d(2, momentum=None, eps=1e-3)(x).shape == x.shape
     assert nn.Flatten(-3, -1)(x).shape == (1, 72)
+
+
+def test_recurrent_layers_beyond_memory_raise_before_allocating():
+    """nn.GRU(3, 4, num_layers=2**62) looped for ever, one small layer at a time (found by the
+    fuzz stage). Run in a subprocess so that the old behaviour fails by timeout, not a hang."""
+    import subprocess
+    import sys
+    code = ("import hpnn.nn as nn\n"
+            "for cls in (nn.GRU, nn.LSTM, nn.RNN):\n"
+            "    try:\n"
+            "        cls(3, 4, num_layers=2**62)\n"
+            "    except MemoryError as error:\n"
+            "        assert cls.__name__ in str(error), error\n"
+            "    else:\n"
+            "        raise SystemExit(cls.__name__ + ' accepted 2**62 layers')\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("nn.GRU(3, 4, num_layers=2**62) did not return")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_layers": 3, "bidirectional": True},
+                                    {"num_layers": 2, "bias": False}])
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+def test_parameter_count_estimate_matches_the_parameters(cls, kwargs):
+    module = cls(3, 5, **kwargs)
+    assert module._parameter_count() == sum(p.numel() for p in module.parameters())

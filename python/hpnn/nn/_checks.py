@@ -3,6 +3,7 @@ ValueError (bad value) naming the module and the argument, before anything is al
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -16,6 +17,24 @@ def positive_int(value, name, owner):
     if value <= 0:
         raise ValueError(f"{owner}: argument '{name}' must be a positive int, got {value!r}")
     return int(value)
+
+
+def _physical_memory():
+    """Bytes of RAM, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def affordable_parameters(count, owner):
+    """MemoryError before a module allocates ``count`` float32 parameters that cannot fit in
+    this machine's RAM: a constructor building them one layer at a time (e.g. an RNN with
+    num_layers=2**62) would otherwise loop for ever instead of failing at one allocation."""
+    limit = _physical_memory()
+    if limit is not None and count * 4 > limit:
+        raise MemoryError(f"{owner}: {count:,} parameters ({count * 4:,} bytes) do not fit in "
+                          f"this machine's memory ({limit:,} bytes)")
 
 
 def _pair(value, name, owner):

@@ -15,7 +15,7 @@ from ..backend import kernel
 from ..kernels import rnn as native_rnn
 from ..tensor import cat, stack
 from . import init
-from ._checks import choice, positive_int, real
+from ._checks import affordable_parameters, choice, positive_int, real
 from .module import Module, Parameter
 
 _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -186,6 +186,7 @@ class _RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.nonlinearity = bidirectional, nonlinearity
         self.num_directions = 2 if bidirectional else 1
+        affordable_parameters(self._parameter_count(), owner)
         self._weight_names = []
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -193,6 +194,13 @@ class _RNNBase(Module):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 self._weight_names.append(
                     _make_weights(self, self.kind, layer_input, hidden_size, bias, suffix))
+
+    def _parameter_count(self):
+        gates = _GATES[self.kind] * self.hidden_size
+        per_direction = gates * (self.hidden_size + (2 if self.bias else 0))
+        first = gates * self.input_size + per_direction
+        rest = gates * self.hidden_size * self.num_directions + per_direction
+        return self.num_directions * (first + (self.num_layers - 1) * rest)
 
     def _initial_states(self, hx, batch, batched):
         """The (L*D, N, H) initial states as given, [] for zeros."""
