@@ -71,6 +71,23 @@ std::string shape_str(std::initializer_list<index_t> shape) {
   return shape_str(shape.begin(), static_cast<int>(shape.size()));
 }
 
+index_t int64_argument(py::handle obj, const char* fn, const std::string& what) {
+  if (PyBool_Check(obj.ptr()) || !PyIndex_Check(obj.ptr()))
+    throw py::type_error(std::string(fn) + ": " + what + " must be an int, got " + type_name(obj));
+  py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
+  if (!index) throw py::error_already_set();
+  int overflow = 0;
+  const long long value = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
+  if (overflow != 0) {  // pybind11 has no overflow_error: set Python's and rethrow it
+    PyErr_SetString(PyExc_OverflowError,
+                    (std::string(fn) + ": " + what + " " + std::string(py::str(index)) +
+                     " does not fit in a signed 64-bit integer").c_str());
+    throw py::error_already_set();
+  }
+  if (value == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<index_t>(value);
+}
+
 // `array` itself when it is C-contiguous with whole-float strides, else a C-ordered, aligned copy.
 py::array c_order(py::array array, const char* fn, const char* arg) {
   if ((array.flags() & py::array::c_style) && whole_float_strides(array)) return array;

@@ -75,6 +75,11 @@ FloatArray contiguous_input(py::handle obj, const char* fn, const char* arg, int
 bool as_contiguous_float32(py::handle obj, py::array* out, const char* fn, const char* arg,
                            int min_ndim = 1);
 
+// `obj` as an int64 (any object with __index__ but a bool): TypeError otherwise, OverflowError
+// when it does not fit, each naming fn and `what` (an argument, or one field of a tuple one).
+// pybind11's own cast raises an unnamed RuntimeError for both.
+index_t int64_argument(py::handle obj, const char* fn, const std::string& what);
+
 // Python's NotImplemented: what a kernel returns to let its Python wrapper call the reference.
 py::object not_implemented();
 

@@ -28,7 +28,9 @@ Geometry parse_geometry(py::tuple t, const char* fn) {
                           "pad_h, pad_w, dilation_h, dilation_w, groups)");
   Geometry g;
   index_t* fields[] = {&g.stride_h, &g.stride_w, &g.pad_h, &g.pad_w, &g.dilation_h, &g.dilation_w, &g.groups};
-  for (size_t i = 0; i < 7; ++i) *fields[i] = t[i].cast<index_t>();
+  static const char* const names[] = {"stride", "stride", "padding", "padding", "dilation",
+                                      "dilation", "groups"};
+  for (size_t i = 0; i < 7; ++i) *fields[i] = int64_argument(t[i], fn, names[i]);
   if (g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1 || g.groups < 1 ||
       g.pad_h < 0 || g.pad_w < 0)
     throw py::value_error(std::string(fn) + ": argument 'geometry': stride, dilation and groups "
@@ -85,9 +87,14 @@ ConvShape make_shape(const index_t* input, const index_t* weight, const Geometry
 }
 
 std::vector<index_t> shape_tuple(py::handle obj, const char* fn, const char* arg) {
-  auto shape = obj.cast<std::vector<index_t>>();
-  if (shape.size() != 4)
+  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
+    throw py::type_error(std::string(fn) + ": argument '" + arg + "' must be a tuple of 4 ints");
+  auto entries = py::reinterpret_borrow<py::sequence>(obj);
+  if (entries.size() != 4)
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have 4 entries");
+  std::vector<index_t> shape;
+  for (size_t i = 0; i < 4; ++i)
+    shape.push_back(int64_argument(entries[i], fn, "argument '" + std::string(arg) + "'"));
   return shape;
 }
 

@@ -71,7 +71,10 @@ PoolArgs pool_args(const index_t* input_shape, const char* shape_arg, py::tuple 
   if (geometry.size() != 10)
     bad_geometry(fn, "must be (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)");
   index_t g[10];
-  for (int i = 0; i < 10; ++i) g[i] = geometry[i].cast<index_t>();
+  static const char* const names[] = {"kernel_size", "kernel_size", "stride", "stride", "padding",
+                                      "padding", "dilation", "dilation", "output size",
+                                      "output size"};
+  for (int i = 0; i < 10; ++i) g[i] = int64_argument(geometry[i], fn, names[i]);
   check_input_shape(input_shape, fn, shape_arg);
   check_pool_axis(fn, "height", input_shape[2], g[0], g[2], g[4], g[6], g[8]);
   check_pool_axis(fn, "width", input_shape[3], g[1], g[3], g[5], g[7], g[9]);
@@ -111,7 +114,7 @@ void check_grad_shape(const FloatArray& grad_y, const index_t* input_shape, cons
 void input_shape_of(py::tuple shape, index_t* out, const char* fn) {
   if (shape.size() != 4)
     throw py::value_error(std::string(fn) + ": argument 'input_shape' must be (N, C, H, W)");
-  for (int i = 0; i < 4; ++i) out[i] = shape[i].cast<index_t>();
+  for (int i = 0; i < 4; ++i) out[i] = int64_argument(shape[i], fn, "argument 'input_shape'");
 }
 
 // Planes up to this many floats can take int32 indices.

@@ -54,6 +54,15 @@ FloatArray optional(py::handle obj, const char* fn, const char* arg,
   return obj.is_none() ? FloatArray{} : checked(obj, fn, arg, shape);
 }
 
+// An argument this cell type does not use (an LSTM's cell state, for another cell): None, so
+// that nothing passed to a binding is silently ignored.
+void require_none(py::handle obj, const char* fn, const char* arg) {
+  if (!obj.is_none())
+    throw py::value_error(std::string(fn) + ": argument '" + arg + "' must be None for this cell "
+                          "type (only LSTM cells use it), got " +
+                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+}
+
 py::object or_none(const FloatArray& a) { return a.data ? py::object(a.array) : py::none(); }
 
 // The inputs shared by forward and backward, checked against x and w_hh.
@@ -80,6 +89,7 @@ Inputs check_inputs(const char* fn, int cell, py::handle x, py::handle h0, py::h
   in.w_ih = checked(w_ih, fn, "w_ih", {rows, l.F});
   in.h0 = checked(h0, fn, "h0", {l.N, l.H});
   if (l.cell == RnnCell::kLstm) in.c0 = checked(c0, fn, "c0", {l.N, l.H});
+  else require_none(c0, fn, "c0");
   in.b_ih = optional(b_ih, fn, "b_ih", {rows});
   in.b_hh = optional(b_hh, fn, "b_hh", {rows});
   return in;
@@ -120,6 +130,8 @@ py::tuple backward(int cell, py::handle grad_output, py::handle grad_h_n, py::ha
   const FloatArray cel = lstm ? checked(cell_seq, fn, "saved.cell", {l.T, l.N, l.H}) : FloatArray{};
   const FloatArray gat =
       l.saved_gates ? checked(gates, fn, "saved.gates", {l.T, l.N, l.saved_gates * l.H}) : FloatArray{};
+  if (!lstm) require_none(grad_c_n, fn, "grad_c_n"), require_none(cell_seq, fn, "saved.cell");
+  if (!l.saved_gates) require_none(gates, fn, "saved.gates");
   const index_t rows = l.gates * l.H;
   FloatArray dx = new_array({l.T, l.N, l.F}), dh0 = new_array({l.N, l.H}), dc0;
   if (lstm) dc0 = new_array({l.N, l.H});

@@ -335,3 +335,73 @@ def test_global_avg_pool_backward_binding_refuses_impossible_sizes():
     assert_raises_in_subprocess(
         "raw.global_avg_pool2d_backward(np.zeros((1, 2, 1, 1), np.float32), (1, 2, 2**40, 2**40))",
         "ValueError", "global_avg_pool2d_backward", "'input_shape'")
+
+
+# ---- found by the fuzz stage ---------------------------------------------------------------------
+
+_G = "(1, 1, 1, 1, 1, 1, 1)"
+_BEYOND_INT64 = {
+    "max_pool_stride": ("kernels.max_pool2d_forward(np.zeros((1, 1, 4, 4), np.float32), 2, "
+                        "stride=2**64)", "max_pool2d_forward", "stride"),
+    "avg_pool_backward_shape": (
+        "kernels.avg_pool2d_backward(np.zeros((1, 1, 1, 1), np.float32), (2**63,) * 4, 2)",
+        "avg_pool2d_backward", "input_shape"),
+    "global_avg_pool_backward_shape": (
+        "kernels.global_avg_pool2d_backward(np.zeros((1, 1, 1, 1), np.float32), (2**63,) * 4)",
+        "global_avg_pool2d_backward", "input_shape"),
+    "raw_avg_pool_geometry": (_avg("(2, 2, 2**64, 1, 0, 0, 1, 1, 1, 3)"), "avg_pool2d_forward",
+                              "stride"),
+    "conv_stride": ("kernels.conv2d_forward(np.zeros((1, 1, 3, 3), np.float32), "
+                    "np.zeros((1, 1, 1, 1), np.float32), stride=2**63)", "conv2d_forward",
+                    "stride"),
+    "conv_padding": ("kernels.conv2d_forward(np.zeros((1, 1, 3, 3), np.float32), "
+                     "np.zeros((1, 1, 1, 1), np.float32), padding=(1, 2**64))", "conv2d_forward",
+                     "padding"),
+    "raw_conv_input_shape": (
+        f"raw.conv2d_backward_input(np.zeros((1, 1, 3, 3), np.float32), "
+        f"np.zeros((1, 1, 1, 1), np.float32), (1, 1, 3, 2**64), {_G})",
+        "conv2d_backward_input", "input_shape"),
+    "raw_conv_weight_shape": (
+        f"raw.conv2d_backward_weight(np.zeros((1, 1, 3, 3), np.float32), "
+        f"np.zeros((1, 1, 3, 3), np.float32), (1, -2**63 - 1, 1, 1), {_G})",
+        "conv2d_backward_weight", "weight_shape"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BEYOND_INT64))
+def test_integers_beyond_int64_raise_overflow_error(name):
+    """They raised pybind11's unnamed RuntimeError 'Unable to cast Python instance'."""
+    call, function, arg = _BEYOND_INT64[name]
+    kind, message = raised_in_subprocess(call)
+    assert kind in ("OverflowError", "ValueError"), f"{call!r} raised {kind}: {message}"
+    assert function in message and arg in message, message
+
+
+def test_geometry_entries_must_be_ints():
+    assert_raises_in_subprocess(_avg("(2, 2, 1.5, 1, 0, 0, 1, 1, 1, 3)"), "TypeError",
+                                "avg_pool2d_forward", "stride")
+
+
+def test_conv_backward_bias_of_uncopyable_view_raises_memory_error():
+    """einsum summed a 2**40-row broadcast view without copying it: a hang of days."""
+    assert_raises_in_subprocess("kernels.conv2d_backward_bias(huge(2, 7, 5))", "MemoryError",
+                                "conv2d_backward_bias", "'grad_y'")
+
+
+_GRU_GRAD = """
+rng = np.random.default_rng(0)
+x, h0 = rng.random((2, 3, 4), np.float32), rng.random((3, 5), np.float32)
+w_ih, w_hh = rng.random((15, 4), np.float32), rng.random((15, 5), np.float32)
+hidden, cell, gates = raw.recurrent_forward(3, x, h0, None, w_ih, w_hh, None, None, False)
+"""
+
+
+@pytest.mark.parametrize("slot", ["grad_c_n", "saved.cell"])
+def test_recurrent_binding_refuses_arrays_a_gru_does_not_use(slot):
+    """A float64 array in an LSTM-only slot of a GRU call was silently ignored."""
+    bad = "np.zeros((2, 3, 5))"
+    args = {"grad_c_n": bad if slot == "grad_c_n" else "None",
+            "saved.cell": bad if slot == "saved.cell" else "None"}
+    call = (_GRU_GRAD + f"raw.recurrent_backward(3, hidden, h0, {args['grad_c_n']}, x, h0, None, "
+            f"w_ih, w_hh, None, None, hidden, {args['saved.cell']}, gates, False)")
+    assert_raises_in_subprocess(call, "ValueError", "recurrent_backward", slot)

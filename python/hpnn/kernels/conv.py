@@ -128,6 +128,13 @@ def conv2d_backward_bias(grad_y):
     grad_y = _float32(grad_y, "grad_y")
     if grad_y.ndim != 4:
         raise ValueError(f"grad_y must have shape (N, K, OH, OW), got {grad_y.shape}")
+    # A view is summed as a C-ordered copy, as the native kernels read theirs: a broadcast view
+    # too large to copy raises MemoryError at once instead of being summed for days.
+    try:
+        grad_y = np.ascontiguousarray(grad_y)
+    except MemoryError as error:
+        raise MemoryError(f"conv2d_backward_bias: argument 'grad_y' of shape {grad_y.shape} "
+                          f"cannot be copied: {error}") from None
     # einsum's reduction loop is ~4x faster than sum(axis=(0, 2, 3)) here, as accurate, and
     # unlike a BLAS matrix-vector product it wakes no BLAS threads
     return np.einsum("nchw->c", grad_y)

@@ -145,8 +145,9 @@ def sequence_forward(kind, x, h0, c0, weights, reverse, nonlinearity="tanh"):
     c_n a view of the saved cell sequence."""
     zeros = _zeros(x.shape[1], weights[1].shape[1])
     cell = _cell(kind, nonlinearity)
-    saved = _native.recurrent_forward(cell, x, zeros if h0 is None else h0,
-                                      zeros if c0 is None else c0, *weights, bool(reverse))
+    c0 = (zeros if c0 is None else c0) if cell == _LSTM else None  # the binding wants None
+    saved = _native.recurrent_forward(cell, x, zeros if h0 is None else h0, c0, *weights,
+                                      bool(reverse))
     return saved[0], (saved[1][_last(reverse)] if cell == _LSTM else None), saved
 
 
@@ -155,6 +156,8 @@ def sequence_backward(kind, grad_output, grad_c_n, x, h0, c0, weights, saved, re
     """Backward of sequence_forward, the gradient of h_n being in grad_output's last step:
     (grad_x, grad_h0, grad_c0 or None, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh)."""
     zeros = _zeros(x.shape[1], weights[1].shape[1])
+    cell = _cell(kind, nonlinearity)
+    c0 = (zeros if c0 is None else c0) if cell == _LSTM else None  # the binding wants None
     return _native.recurrent_backward(
-        _cell(kind, nonlinearity), grad_output, None, grad_c_n, x, zeros if h0 is None else h0,
-        zeros if c0 is None else c0, *weights, *saved, bool(reverse))
+        cell, grad_output, None, grad_c_n, x, zeros if h0 is None else h0, c0, *weights, *saved,
+        bool(reverse))
