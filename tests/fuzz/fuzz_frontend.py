@@ -43,12 +43,15 @@ CONSTRUCTORS = {
 # Non-positive values bad by construction (PyTorch raises for each).
 POSITIVE = ("Conv2d.kernel", "Conv2d.stride", "Conv2d.dilation", "Conv2d.groups", "LSTM.hidden",
             "RNN.input", "LSTMCell", "MaxPool2d", "AvgPool2d", "GRU.layers")
+# Negative values bad by construction. The others take negative values as PyTorch does:
+# LeakyReLU's slope, Softmax's and Flatten's dims (counted from the end, checked on call).
+NON_NEGATIVE = POSITIVE + ("Linear", "Conv2d.in", "Conv2d.padding", "BatchNorm2d", "Dropout")
 
 
 def _constructor_case(item, variant, rng):
     value = pick(BAD_SIZES, variant)
     bad = (isinstance(value, (int, float)) and not isinstance(value, bool)
-           and (value < 0 or (value == 0 and item in POSITIVE)))
+           and ((value < 0 and item in NON_NEGATIVE) or (value == 0 and item in POSITIVE)))
     bad = bad or (isinstance(value, str) and item in POSITIVE + ("Linear", "BatchNorm2d"))
     return (lambda: CONSTRUCTORS[item](value)), bad, f"nn.{item} with {value!r}"
 
@@ -79,7 +82,9 @@ def _module_call_case(item, variant, rng):
         return (lambda: module(bad)), fixed, f"{item}(last dim {shape[-1] + 3})"
     if kind == 4:
         bad = hpnn.tensor(x[None, None])
-        return (lambda: module(bad)), item not in ("Softmax", "Dropout"), f"{item}(rank +2)"
+        # Linear, Softmax and Dropout take any rank (PyTorch's too)
+        return (lambda: module(bad)), item not in ("Linear", "Softmax", "Dropout"), \
+            f"{item}(rank +2)"
     if kind == 5 and item in ("LSTM", "GRU"):
         h = hpnn.tensor(np.zeros((1, 2, 4), np.float32))
         state = pick([(h,), (h, h, h), h if item == "LSTM" else (h, h), "h", 3], variant // 8)

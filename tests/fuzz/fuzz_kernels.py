@@ -182,13 +182,33 @@ def _raw_role(binding, position, value):
     return role(f"arg{position}", value, ())
 
 
+def integer_positions(args):
+    """Positions of a binding's geometry / shape tuples and integer scalars (not flags)."""
+    return [i for i, value in enumerate(args) if _raw_role("", i, value) == "rawgeom" or
+            (isinstance(value, int) and not isinstance(value, bool))]
+
+
+# Integers at the edges of the C++ types: int32 and int64 limits, beyond int64 (must raise
+# OverflowError or ValueError, never an unnamed RuntimeError), and the small values that break
+# index arithmetic (0: a division, -1: a negative extent).
+EDGE_INTS = (0, -1, 1, 2, 2 ** 31 - 1, 2 ** 31, -2 ** 31, 2 ** 32, 2 ** 62, 2 ** 63 - 1, 2 ** 63,
+             -2 ** 63, -2 ** 63 - 1, 2 ** 64, 2 ** 100)
+
+
 def _mutate_raw_geometry(value, variant, rng):
+    """A geometry or shape tuple with entries changed: all small random integers, one or two
+    entries moved by a few (the near misses that pass most checks: a zero dilation with a
+    large padding reached a division by zero), or one entry set to an edge integer."""
     values = list(value)
-    if variant % 2 == 0:
+    kind = variant % 4
+    if kind == 0:
         values = [int(x) for x in rng.integers(-1, 5, len(values))]
+    elif kind in (1, 2):
+        for i in rng.choice(len(values), min(kind, len(values)), replace=False):
+            values[i] = int(max(values[i], 0) + rng.integers(-3, 4))
     else:
-        i = variant // 2 % len(values)
-        values[i] = [0, -1, 2 ** 31, 2 ** 62, -2 ** 31][variant // 2 // len(values) % 5]
+        i = variant // 4 % len(values)
+        values[i] = EDGE_INTS[variant // 4 // len(values) % len(EDGE_INTS)]
     return tuple(values), "nocompare", f"geometry {tuple(values)!r}"
 
 
@@ -213,6 +233,9 @@ def build_raw(case, recorded):
             expect = "nocompare" if mutation != "dtype" else expect
     elif r == "saved":
         new, expect, label = None, "nocompare", "saved tuple replaced by None"
+    elif isinstance(value, int) and not isinstance(value, bool) and variant % 2:
+        new = EDGE_INTS[variant // 2 % len(EDGE_INTS)]
+        expect, label = "nocompare", f"integer {new}"
     else:
         new, expect, label = mutate_python("", value, r, variant, rng)
         expect = "nocompare"

@@ -176,7 +176,8 @@ BAD_SCALARS = [float("nan"), float("inf"), -float("inf"), -1.0, 0.0, 1e30, 2 ** 
 
 def mutate_geometry(name, value, variant, rng):
     options = [0, -1, -2 ** 31, 2 ** 31, 2 ** 62, 2 ** 64, (1,), (1, 2, 3), (0, 1), (-1, 2),
-               1.5, None, "a", (2 ** 31, 1), (1, 2 ** 40)]
+               1.5, None, "a", (2 ** 31, 1), (1, 2 ** 40), 2 ** 63, -2 ** 63 - 1, (1, 2 ** 63),
+               2 ** 31 - 1, np.int64(0), np.int32(-1), 2 ** 100]
     if variant % 3 == 0:  # random small integers, the kind that reached a division by zero
         size = 2 if name != "groups" else 1
         new = tuple(int(x) for x in rng.integers(-2, 6, size))
@@ -188,7 +189,7 @@ def mutate_geometry(name, value, variant, rng):
 
 def _geometry_expect(name, new):
     items = new if isinstance(new, tuple) else (new,)
-    ints = [x for x in items if isinstance(x, int) and not isinstance(x, bool)]
+    ints = [int(x) for x in items if isinstance(x, (int, np.integer)) and not isinstance(x, bool)]
     if any(x < 0 for x in ints) or (name != "padding" and 0 in ints):
         return "raise"
     return "oracle"
@@ -197,7 +198,9 @@ def _geometry_expect(name, new):
 def mutate_shape(value, variant, rng):
     options = [(-1,) + tuple(value[1:]), tuple(value[:-1]), tuple(value) + (1,),
                (0,) + tuple(value[1:]), tuple(value[:-1]) + (2 ** 40,), None, "shape",
-               tuple(float(x) for x in value), tuple(value[:-1]) + (-5,), (2 ** 63,) * len(value)]
+               tuple(float(x) for x in value), tuple(value[:-1]) + (-5,), (2 ** 63,) * len(value),
+               tuple(value[:-1]) + (2 ** 64,), (2 ** 31,) + tuple(value[1:]),
+               tuple(value[:-1]) + (-2 ** 63 - 1,), (2 ** 62,) * len(value)]
     new = pick(options, variant)
     negative = isinstance(new, tuple) and any(isinstance(x, int) and x < 0 for x in new)
     return new, "raise" if negative else "oracle", f"shape {new!r}"

@@ -10,6 +10,7 @@ the process dies, the log's last line is the reproducer. Failures that do not ki
 (unclean exceptions, accepted bad input, wrong answers) are appended to FAILURES, one per line,
 and the batch goes on."""
 import ast
+import faulthandler
 import os
 import sys
 
@@ -35,6 +36,10 @@ def family_kernels(family):
     return [n for n in fuzz_kernels.PUBLIC if n.startswith(FAMILIES[family])]
 
 
+# One call takes milliseconds (the largest: a reference twin's, ~50 ms on a busy core); a call
+# still running after this long is a hang.
+CALL_TIMEOUT_S = 30
+
 # Mutations left out while a known crash they hit is being fixed (triage only, never in CI).
 EXCLUDED = tuple(filter(None, os.environ.get("HPNN_FUZZ_EXCLUDE", "").split(",")))
 
@@ -59,10 +64,22 @@ def kernel_cases(names):
 
 
 def raw_cases(recorded):
+    integer_positions = {b: fuzz_kernels.integer_positions(calls[0]) for b, calls in recorded.items()}
+
+    geometric = sorted(b for b, calls in recorded.items()
+                       if any(isinstance(calls[0][i], tuple) for i in integer_positions[b]))
+
     @st.composite
     def cases(draw):
-        binding = draw(st.sampled_from(sorted(recorded)))
-        return (binding, draw(st.integers(0, 7)), draw(st.integers(0, 20)),
+        # Half the cases go to the bindings taking geometry or shape tuples (pooling, conv).
+        binding = draw(st.sampled_from(geometric if draw(st.booleans()) else sorted(recorded)))
+        # Half the cases break a geometry tuple, a shape or an integer scalar: the bindings'
+        # index arithmetic lives there (a division by zero, reads out of bounds), and it is a
+        # small share of all positions.
+        positions = integer_positions[binding]
+        position = draw(st.sampled_from(positions)) if positions and draw(st.booleans()) else \
+            draw(st.integers(0, 20))
+        return (binding, draw(st.integers(0, 7)), position,
                 draw(st.sampled_from([m for m in fuzz_kernels.ARRAY_MUTATIONS
                                       if m not in EXCLUDED])),
                 draw(st.integers(0, 2 ** 16)), draw(st.integers(0, 2 ** 20)))
@@ -102,7 +119,11 @@ def run_batch(target, batch_seed, calls, log):
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(strategy)
     def fuzz(case):
+        # A hang dumps every thread's stack and ends the process: the test reports it with the
+        # log's last line, without waiting for the whole batch's timeout.
+        faulthandler.dump_traceback_later(CALL_TIMEOUT_S, exit=True)
         failure = run_case(case, log)
+        faulthandler.cancel_dump_traceback_later()
         if failure:
             log.failure(case, failure)
     fuzz()
