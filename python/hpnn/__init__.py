@@ -83,11 +83,19 @@ from . import tensor_methods
 from .tensor_methods import FUNCTIONS as _FUNCTIONS
 
 tensor_methods.register_methods(Tensor)
+from . import inplace_ops  # noqa: E402
+inplace_ops.register(Tensor)
 globals().update(_FUNCTIONS)  # hpnn.split, hpnn.einsum, hpnn.max, ... (tensor_methods.py)
 from . import callbacks, data, datasets, functional, nn, optim  # noqa: E402
 from . import accelerator, backends, cuda, utils  # noqa: E402
 from .io import CheckpointError, load, save  # noqa: E402
 from . import keras  # noqa: E402  (Keras' API; imports training, so last)
+
+from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32,  # noqa: E402,A001
+                     float64, get_default_dtype, half, int, int8, int16, int32, int64,
+                     is_floating_point, long, set_default_dtype, short, uint8)
+from ._typed import (BoolTensor, DoubleTensor, FloatTensor, IntTensor,  # noqa: E402
+                     LongTensor)
 
 __version__ = _C.build_info()["version"]
 
@@ -103,6 +111,11 @@ __all__ = [
     "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "keras", "save", "load",
     "backend",
     "CheckpointError",
+    # dtypes
+    "dtype", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
+    "uint8", "bool", "float", "double", "half", "long", "int", "short", "get_default_dtype",
+    "set_default_dtype", "is_floating_point", "FloatTensor", "DoubleTensor", "LongTensor",
+    "IntTensor", "BoolTensor",
     "get_backend", "set_backend", "use_backend", "kernels", "reference",
     # build and threading configuration
     "available_isas", "get_isa", "set_isa", "get_num_threads", "set_num_threads", "show_config",

@@ -124,7 +124,8 @@ def _is_dtype_like(value):
 
 
 def _numpy_dtype(value):
-    return np.dtype(getattr(value, "numpy_dtype", value))
+    from .dtypes import to_numpy  # Python's float is the default dtype (float32), as PyTorch
+    return to_numpy(value)
 
 
 def parse_to_args(what, args, kwargs):
@@ -161,24 +162,31 @@ def parse_to_args(what, args, kwargs):
 def tensor_to(tensor, *args, **kwargs):
     """``Tensor.to``: the same tensor when nothing changes (unless ``copy=True``)."""
     _, dtype, copy = parse_to_args("Tensor.to", args, kwargs)
-    if dtype is None or dtype == tensor.dtype:
+    if dtype is None or dtype == tensor._array.dtype:
         return tensor.clone() if copy else tensor
-    converters = {np.dtype(np.float32): tensor.float, np.dtype(np.int64): tensor.long,
-                  np.dtype(bool): tensor.bool}
-    if dtype not in converters:
-        # hpnn tensors hold float32 values, int64 labels and bool masks today
-        raise TypeError(f"Tensor.to: dtype {dtype} is not supported; hpnn tensors hold "
-                        f"float32, int64 or bool")
-    return converters[dtype]()
+    return tensor._cast(dtype)
 
 
 def module_to(module, *args, **kwargs):
-    """``Module.to``: checks the device and the dtype, and returns the module itself."""
+    """``Module.to``: checks the device; a float dtype converts every float parameter and
+    buffer (the Parameter objects stay, holding new arrays, as in PyTorch)."""
     _, dtype, _ = parse_to_args("Module.to", args, kwargs)
     if dtype is not None and dtype.kind not in "fc":
         raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
-    if dtype is not None and dtype != np.float32:
-        # hpnn's parameters are float32 today; other float dtypes are a later piece of work
-        raise TypeError(f"Module.to: dtype {dtype} is not supported; hpnn modules hold float32 "
-                        f"parameters")
+    if dtype is not None:
+        cast_module_floats(module, dtype)
+    return module
+
+
+def cast_module_floats(module, dtype):
+    """Every float parameter, gradient and buffer of ``module`` (and its submodules) in
+    ``dtype``; integer buffers (num_batches_tracked) stay as they are."""
+    dtype = np.dtype(dtype)
+    tensors = list(module.parameters()) + list(module.buffers())
+    for tensor in tensors:
+        if tensor._array.dtype.kind == "f" and tensor._array.dtype != dtype:
+            tensor._array = tensor._array.astype(dtype)
+            grad = tensor.grad
+            if grad is not None:
+                grad._array = grad._array.astype(dtype)
     return module

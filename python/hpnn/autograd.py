@@ -142,15 +142,34 @@ class Function:
     def apply(cls, *inputs, **options):
         fn = cls()
         needs = fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
-        out = Tensor._wrap(fn.forward(*[t.data for t in inputs], **options))
+        floats = _float_dtypes(cls, inputs)
+        if floats is None:  # all float inputs are float32 (or there are none): native kernels
+            out = fn.forward(*[t._array for t in inputs], **options)
+            if out.dtype.kind == "f" and out.dtype != _FLOAT32 and not cls.keeps_dtype:
+                out = out.astype(np.float32)  # a float64 constant must not leak into the graph
+        else:
+            fn.on_numpy = True
+            with use_backend("numpy"):
+                out = fn.forward(*[t._array for t in inputs], **options)
+            if out.dtype.kind == "f" and out.dtype != floats and not cls.keeps_dtype:
+                out = out.astype(floats)
+        out = Tensor._wrap(out)
         if True in needs and _mode.enabled:
             out.requires_grad = True
             out._ctx = fn
             fn.parents = inputs
+            fn.versions = tuple([t._version for t in inputs])
             for t in inputs:
                 if t._ctx is not None:
                     t._used = True  # in-place assignment into t would now go unseen
         return out
+
+    keeps_dtype = False  # True: the output's float dtype is the op's own choice (Cast)
+    # True: inputs of different float dtypes raise (kernel ops: gemm, conv, rnn, losses, as
+    # PyTorch's "mat1 and mat2 must have the same dtype"); False: numpy's promotion applies.
+    # None: decided by where the op is defined (hpnn.functional and hpnn.nn are kernel ops).
+    strict_dtypes = None
+    on_numpy = False  # forward ran on the numpy twins (a float input was not float32)
 
     @classmethod
     def apply_(cls, tensor, name, **options):
@@ -163,11 +182,17 @@ class Function:
             _check_rebase(tensor, name)
         fn = cls()
         fn.needs_input_grad = (tensor.requires_grad,)
-        fn.forward_into(tensor.data, **options)
+        if tensor._array.dtype == _FLOAT32:
+            fn.forward_into(tensor._array, **options)
+        else:
+            fn.on_numpy = True
+            with use_backend("numpy"):
+                fn.forward_into(tensor._array, **options)
+        tensor._version += 1
         if tensor._ctx is not None:
-            _invalidate_saved(tensor._ctx, tensor.data, name)
+            _invalidate_saved(tensor._ctx, tensor._array, name)
         if recording:
-            previous = Tensor._wrap(tensor.data, True)  # the op's input: the tensor's old version
+            previous = Tensor._wrap(tensor._array, True)  # the op's input: the tensor's old version
             previous._ctx = tensor._ctx
             fn.parents = (previous,)
             tensor._ctx = fn
@@ -185,6 +210,56 @@ class Function:
 
     freed = False
     backward_error = None  # set when backward could not be right any more: it raises this
+
+
+_FLOAT32 = np.dtype(np.float32)
+
+
+class DTypeMismatchError(TypeError, RuntimeError):
+    """Float inputs of different dtypes given to an op that needs one (a RuntimeError, as in
+    PyTorch, and a TypeError)."""
+
+
+def _is_strict(cls):
+    strict = cls.__dict__.get("strict_dtypes")
+    if strict is None:
+        strict = cls.__module__.startswith(("hpnn.functional", "hpnn.nn"))
+        cls.strict_dtypes = strict
+    return strict
+
+
+def _float_dtypes(cls, inputs):
+    """None when every float input is float32 (the native path), else the dtype the op
+    computes and returns in (numpy's promotion of the float inputs)."""
+    found = None
+    for t in inputs:
+        dtype = t._array.dtype
+        if dtype.kind == "f" and dtype != _FLOAT32:
+            found = dtype if found is None else np.promote_types(found, dtype)
+    if found is None:
+        return None
+    floats = {t._array.dtype for t in inputs if t._array.dtype.kind == "f"}
+    if len(floats) > 1:
+        if _is_strict(cls):
+            names = " and ".join(sorted(str(d) for d in floats))
+            raise DTypeMismatchError(
+                f"{cls.__name__}: expected all floating point inputs to have the same dtype, "
+                f"got {names} (cast one with .float() or .double())")
+        found = np.result_type(*floats)
+    return found
+
+
+def _check_versions(ctx):
+    """PyTorch's saved-tensor check: an input whose values ctx saved for backward was
+    modified in place after the op ran."""
+    for parent, version in zip(ctx.parents, ctx.versions):
+        if parent._version != version and any(
+                np.may_share_memory(saved, parent._array) for saved in _saved_arrays(ctx)):
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: an input of {type(ctx).__name__} of shape "
+                f"{tuple(parent.shape)} is at version {parent._version}; expected version "
+                f"{version} instead")
 
 
 def _check_rebase(tensor, name):
@@ -242,10 +317,10 @@ def _count_consumers(root):
 
 
 def _accumulate_into_leaf(leaf, grad):
-    if grad.shape != leaf.data.shape:
-        grad = np.broadcast_to(grad, leaf.data.shape)
+    if grad.shape != leaf._array.shape:
+        grad = np.broadcast_to(grad, leaf._array.shape)
     if leaf.grad is not None:
-        leaf.grad.data += grad
+        leaf.grad._array += grad
         return
     # An optimizer's view into its flat gradient buffer: writing there spares it a gather.
     home = getattr(leaf, "_grad_buffer", None)
@@ -253,7 +328,7 @@ def _accumulate_into_leaf(leaf, grad):
         np.copyto(home, grad)
         leaf.grad = Tensor._wrap(home)
     else:
-        leaf.grad = Tensor(np.array(grad, dtype=leaf.data.dtype), dtype=leaf.data.dtype)
+        leaf.grad = Tensor(np.array(grad, dtype=leaf._array.dtype), dtype=leaf._array.dtype)
 
 
 def run_backward(root, grad, retain_graph=False):
@@ -271,7 +346,15 @@ def run_backward(root, grad, retain_graph=False):
             continue
         if grad is not None and ctx.backward_error:
             raise RuntimeError(ctx.backward_error)
-        input_grads = () if grad is None else ctx.backward(grad)
+        if grad is not None and "versions" in ctx.__dict__:
+            _check_versions(ctx)
+        if grad is None:
+            input_grads = ()
+        elif ctx.on_numpy:
+            with use_backend("numpy"):
+                input_grads = ctx.backward(grad)
+        else:
+            input_grads = ctx.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for parent, needed, parent_grad in zip(ctx.parents, ctx.needs_input_grad,
@@ -279,8 +362,8 @@ def run_backward(root, grad, retain_graph=False):
             if not needed:
                 continue
             if parent_grad is not None:
-                if parent_grad.dtype != parent.data.dtype and parent.data.dtype.kind == "f":
-                    parent_grad = parent_grad.astype(parent.data.dtype)  # a grad keeps x's dtype
+                if parent_grad.dtype != parent._array.dtype and parent._array.dtype.kind == "f":
+                    parent_grad = parent_grad.astype(parent._array.dtype)  # a grad keeps x's dtype
                 previous = grads.get(parent)
                 grads[parent] = parent_grad if previous is None else previous + parent_grad
             remaining = consumers[parent] - 1
@@ -292,4 +375,5 @@ def run_backward(root, grad, retain_graph=False):
             ctx.release()
 
 
+from .backend import use_backend  # noqa: E402
 from .tensor import Tensor  # noqa: E402  (Tensor needs Function; bound late to avoid a cycle)

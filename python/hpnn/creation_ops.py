@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import random
+from . import dtypes, random
 from .tensor import Tensor, _shape_arg
 
 __all__ = ["eye", "linspace", "empty", "empty_like", "full_like", "randn_like", "rand_like",
            "randint_like", "randperm"]
 
 
-def _dtype(dtype, default=np.float32):
-    if dtype is None:
-        return np.dtype(default)
-    numpy_dtype = getattr(dtype, "numpy_dtype", None)  # an hpnn dtype object, if it has one
-    if numpy_dtype is not None:
-        return np.dtype(numpy_dtype)
-    if dtype is bool:
-        return np.dtype(bool)
-    if dtype is float:
-        return np.dtype(np.float32)  # PyTorch's default float dtype, not numpy's float64
-    if dtype is int:
-        return np.dtype(np.int64)
-    try:
-        return np.dtype(str(dtype).rsplit(".", 1)[-1] if not isinstance(dtype, np.dtype)
-                        and not isinstance(dtype, type) else dtype)
-    except TypeError:
-        raise TypeError(f"argument 'dtype': not a dtype: {dtype!r}") from None
+def _dtype(dtype, default=None):
+    """The numpy dtype for ``dtype`` (hpnn dtypes, numpy's, names, Python's float: the
+    default float dtype); ``default`` (the default float dtype if None) when it is None."""
+    return dtypes.to_numpy(dtype, default)
 
 
 def _make(array, dtype, requires_grad):
@@ -55,7 +42,7 @@ def empty(*size, dtype=None, requires_grad=False):
 
 
 def _like(input, dtype):
-    return input.shape, _dtype(dtype, input.data.dtype)
+    return input.shape, _dtype(dtype, input._array.dtype)
 
 
 def empty_like(input, *, dtype=None, requires_grad=False):
@@ -117,6 +104,6 @@ def new_empty(self, *size, dtype=None, requires_grad=False):
 
 
 def new_tensor(self, data, *, dtype=None, requires_grad=False):
-    data = data.data if isinstance(data, Tensor) else data
+    data = data._array if isinstance(data, Tensor) else data
     array = np.array(data, dtype=_dtype(dtype, self.dtype))  # a copy, as PyTorch's
     return _make(array, array.dtype, requires_grad)

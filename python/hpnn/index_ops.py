@@ -251,8 +251,8 @@ def masked_fill(input, mask, value):
         raise ValueError(f"masked_fill: value must be a 0-d tensor or a number, got "
                          f"{value.ndim} dims")
     value = _tensor(value, input)
-    if input.data.dtype.kind != "f":
-        return Tensor._wrap(np.where(mask, value.data, input.data).astype(input.data.dtype))
+    if input._array.dtype.kind != "f":
+        return Tensor._wrap(np.where(mask, value._array, input._array).astype(input._array.dtype))
     return where(mask, value, input)
 
 

@@ -42,7 +42,7 @@ class CheckpointError(ValueError):
 def _encode(obj, arrays, where, depth=0):
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
-        arrays[key] = obj.data
+        arrays[key] = obj._array
         return {"__tensor__": key}
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biuf":

@@ -20,8 +20,13 @@ def unbroadcast(grad, shape):
 
 
 class Cast(Function):
-    def forward(self, x, copy=False):
-        return x.astype(np.float32, copy=copy)
+    """x in another float dtype (float32 unless ``dtype`` says otherwise); the gradient goes
+    back in x's dtype (run_backward casts it)."""
+
+    keeps_dtype = True  # the output's dtype is the cast's, not the inputs' promoted one
+
+    def forward(self, x, dtype=np.float32, copy=False):
+        return x.astype(dtype, copy=copy)
 
     def backward(self, grad):
         return grad
@@ -218,7 +223,7 @@ class TakeAlong(Function):
         if x.ndim == 0:
             return x.clone(), Tensor._wrap(np.zeros((), np.int64))
         axis = dim % x.ndim
-        indices = arg_reduce(x.data, axis=axis, keepdims=True)
+        indices = arg_reduce(x._array, axis=axis, keepdims=True)
         values = cls.apply(x, indices=indices, axis=axis, keepdims=keepdim)
         return values, Tensor._wrap(indices if keepdim else np.squeeze(indices, axis))
 

@@ -110,8 +110,8 @@ def erf(input):
 
 def _piecewise(fn, input, **options):
     input = _tensor(input)
-    if input.data.dtype.kind != "f":  # integers and bools: the op changes nothing but sign
-        return Tensor._wrap(np.asarray(fn(input.data, **options)))
+    if input._array.dtype.kind != "f":  # integers and bools: the op changes nothing but sign
+        return Tensor._wrap(np.asarray(fn(input._array, **options)))
     return Piecewise.apply(input, fn=fn, **options)
 
 
@@ -147,7 +147,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 def _predicate(fn):
     def predicate(input):
-        return Tensor._wrap(np.asarray(fn(_tensor(input).data)))
+        return Tensor._wrap(np.asarray(fn(_tensor(input)._array)))
     predicate.__name__ = fn.__name__
     return predicate
 
@@ -157,8 +157,8 @@ isnan, isfinite, isinf = _predicate(np.isnan), _predicate(np.isfinite), _predica
 
 def _comparison(ufunc, name):
     def compare(input, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(ufunc(_tensor(input).data, other)))
+        other = other._array if isinstance(other, Tensor) else other
+        return Tensor._wrap(np.asarray(ufunc(_tensor(input)._array, other)))
     compare.__name__ = compare.__qualname__ = name
     return compare
 

@@ -174,9 +174,9 @@ def _scan(cls, name, input, dim):
     if input.ndim == 0:
         check_dim(name, dim, 0)
         return input.clone()
-    if input.data.dtype.kind != "f":  # PyTorch promotes integer and bool scans to int64
+    if input._array.dtype.kind != "f":  # PyTorch promotes integer and bool scans to int64
         fn = np.cumsum if cls is Cumsum else np.cumprod
-        return Tensor._wrap(fn(input.data, axis=check_dim(name, dim, input.ndim), dtype=np.int64))
+        return Tensor._wrap(fn(input._array, axis=check_dim(name, dim, input.ndim), dtype=np.int64))
     return cls.apply(input, axis=check_dim(name, dim, input.ndim))
 
 
@@ -216,7 +216,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _logical(fn, name):
     def reduce(input, dim=None, keepdim=False):
         input, axis, keepdim = _reduce_args(name, input, dim, keepdim)
-        return Tensor._wrap(np.asarray(fn(input.data, axis=axis, keepdims=keepdim)))
+        return Tensor._wrap(np.asarray(fn(input._array, axis=axis, keepdims=keepdim)))
     reduce.__name__ = reduce.__qualname__ = name
     return reduce
 
@@ -230,7 +230,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
         check_dim("argsort", dim, 0)
         return Tensor._wrap(np.zeros((), np.int64))
     axis = check_dim("argsort", dim, input.ndim)
-    data = input.data
+    data = input._array
     if descending:  # stable descending: sort the reversed axis ascending, map indices back
         flipped = np.flip(data, axis)
         order = np.argsort(flipped, axis=axis, kind="stable")
@@ -261,7 +261,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
             return TopkResult(input.reshape(1)[:0], Tensor._wrap(np.zeros(0, np.int64)))
         return TopkResult(input.clone(), indices)
     axis = check_dim("topk", dim, input.ndim)
-    indices = Tensor._wrap(np.take(indices.data, np.arange(k), axis=axis))
+    indices = Tensor._wrap(np.take(indices._array, np.arange(k), axis=axis))
     return TopkResult(gather(input, dim, indices), indices)
 
 
@@ -271,13 +271,13 @@ def _extremum(name, pick_values, pairwise, result):
         other = dim if isinstance(dim, Tensor) else other
         if other is not None:
             return pairwise(input, other)
-        if input.data.dtype.kind != "f":  # bool and ints: no gradient to keep
+        if input._array.dtype.kind != "f":  # bool and ints: no gradient to keep
             if dim is None:
-                return Tensor._wrap(np.asarray(pick_values(input.data)))
+                return Tensor._wrap(np.asarray(pick_values(input._array)))
             axis = check_dim(name, dim, input.ndim) if input.ndim else None
             arg = np.argmax if name == "max" else np.argmin
-            values = np.asarray(pick_values(input.data, axis=axis, keepdims=keepdim))
-            indices = np.asarray(arg(input.data, axis=axis, keepdims=keepdim)).astype(np.int64)
+            values = np.asarray(pick_values(input._array, axis=axis, keepdims=keepdim))
+            indices = np.asarray(arg(input._array, axis=axis, keepdims=keepdim)).astype(np.int64)
             return result(Tensor._wrap(values), Tensor._wrap(indices))
         method = Tensor._float_max if name == "max" else Tensor._float_min
         if dim is None:

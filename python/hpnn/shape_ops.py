@@ -70,17 +70,17 @@ class SetItem(Function):
     @classmethod
     def assign(cls, target, index, value):
         """Make ``target`` (a Tensor) the output of this node, in place."""
-        previous = Tensor._wrap(target.data, target.requires_grad)
+        previous = Tensor._wrap(target._array, target.requires_grad)
         previous._ctx = target._ctx
-        data = target.data.copy()  # an op that saved the old values keeps them
+        data = target._array.copy()  # an op that saved the old values keeps them
         try:
-            data[index] = value.data
+            data[index] = value._array
         except (IndexError, ValueError) as error:
             raise type(error)(f"__setitem__: {error}") from None
         node = cls()
         node.needs_input_grad = (previous.requires_grad, value.requires_grad)
         node.parents, node.index, node.value_shape = (previous, value), index, value.shape
-        target.data, target._ctx, target.requires_grad = data, node, True
+        target._array, target._ctx, target.requires_grad = data, node, True
 
     def backward(self, grad):
         need_previous, need_value = self.needs_input_grad

@@ -6,7 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from . import _device
+from . import _device, dtypes
 from .errors import DimensionError
 
 # what Tensor.max(dim) / min(dim) return, as torch.return_types.max / min
@@ -15,20 +15,27 @@ MinResult = namedtuple("min", ["values", "indices"])
 
 
 def as_array(data, dtype=None) -> np.ndarray:
-    """``data`` as a numpy array without copying when it already fits: floats become float32,
-    integers and bools keep an integer/bool dtype (labels, masks)."""
+    """``data`` as a numpy array without copying when it already fits, with PyTorch's dtype
+    rules: a numpy float array keeps its dtype (float16/32/64), Python floats take the default
+    dtype (float32), integers become int64 and bools stay bool."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
+        return np.asarray(data, dtype=dtypes.to_numpy(dtype))
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
     array = np.asarray(data)
-    if array.dtype.kind in "iu" and array.dtype != np.int64:
+    kind = array.dtype.kind
+    if kind in "iu" and array.dtype != np.int64:
         return array.astype(np.int64)
-    if array.dtype == np.float32 or array.dtype.kind in "iub":
+    if kind in "iub":
         return array
-    if array.dtype.kind != "f":
+    if kind != "f":
         raise TypeError(f"cannot make a tensor from data of dtype {array.dtype}")
-    return array.astype(np.float32)
+    if not from_numpy:  # Python floats (or nested lists of them): the default dtype
+        return array.astype(dtypes.default_numpy(), copy=False)
+    if array.dtype.itemsize > 8:  # long double: numpy's, not one of PyTorch's dtypes
+        return array.astype(np.float64)
+    return array
 
 
 class Tensor:
@@ -36,13 +43,17 @@ class Tensor:
 
     # _grad_buffer (optional): where backward stores a new gradient (see optim.Optimizer)
     # _used: an op that records a graph has taken this tensor as an input (see __setitem__)
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_grad_buffer", "_used", "__weakref__")
+    # _array: the numpy array holding the values (package-internal; ``numpy()`` is public)
+    # _version: bumped by every in-place write (autograd's saved-tensor check)
+    __slots__ = ("_array", "grad", "requires_grad", "_ctx", "_grad_buffer", "_used", "_version",
+                 "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_array(data, dtype)
+        self._array = as_array(data, dtype)
         self.grad = None
         self._ctx = None
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -50,19 +61,28 @@ class Tensor:
     @classmethod
     def _wrap(cls, array, requires_grad=False):
         tensor = cls.__new__(cls)
-        dtype = array.dtype
-        if dtype.kind == "f" and dtype.char != "f":  # a float that is not float32
-            array = array.astype(np.float32)
-        tensor.data = array
+        tensor._array = array
         tensor.grad = None
         tensor._ctx = None
+        tensor._version = 0
         tensor.requires_grad = requires_grad
         return tensor
 
+    @property
+    def data(self):
+        """This tensor's values as a new tensor sharing its memory, without grad (PyTorch's
+        ``.data``): writes through it reach this tensor and are not seen by autograd."""
+        return Tensor._wrap(self._array)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other`` makes t hold other's values (shared, not copied)."""
+        self._array = value._array if isinstance(value, Tensor) else as_array(value)
+
     # ---- basic properties -------------------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
+    shape = property(lambda self: self._array.shape)
+    dtype = property(lambda self: dtypes.from_numpy(self._array.dtype))
+    ndim = property(lambda self: self._array.ndim)
     is_leaf = property(lambda self: self._ctx is None)
     grad_fn = property(lambda self: self._ctx)
     T = property(lambda self: self.permute(*range(self.ndim - 1, -1, -1)))
@@ -83,34 +103,34 @@ class Tensor:
         _device.refuse_cuda("Tensor.cuda", device)
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._array.shape if dim is None else self._array.shape[dim]
 
     def dim(self):
-        return self.data.ndim
+        return self._array.ndim
 
     def numel(self):
-        return self.data.size
+        return self._array.size
 
     def __len__(self):
-        return len(self.data)
+        return len(self._array)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._array if dtype is None else self._array.astype(dtype)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._array, separator=", ", precision=4, prefix="tensor(")
         if self._ctx is not None:
             return f"tensor({body}, grad_fn=<{type(self._ctx).__name__}>)"
         return f"tensor({body}, requires_grad=True)" if self.requires_grad else f"tensor({body})"
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
-        return self.data
+        return self._array
 
     def item(self):
-        if self.data.size != 1:
-            raise ValueError(f"item(): tensor has {self.data.size} elements, expected exactly 1")
-        return self.data.item()
+        if self._array.size != 1:
+            raise ValueError(f"item(): tensor has {self._array.size} elements, expected exactly 1")
+        return self._array.item()
 
     def __float__(self):
         return float(self.item())
@@ -119,7 +139,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu":
+        if self._array.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
         return int(self.item())
 
@@ -127,26 +147,71 @@ class Tensor:
         return bool(self.item())
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
+
+    # ---- dtype casts (differentiable between float dtypes, as PyTorch's) ------------------
+    def _cast(self, dtype, copy=False):
+        target = dtypes.to_numpy(dtype)
+        if target == self._array.dtype and not copy:
+            return self
+        if target.kind == "f" and self._array.dtype.kind == "f":
+            return ops.Cast.apply(self, dtype=target, copy=copy)
+        return Tensor._wrap(self._array.astype(target))
 
     def float(self):
-        return self if self.data.dtype == np.float32 else ops.Cast.apply(self)
+        return self._cast(np.float32)
+
+    def double(self):
+        return self._cast(np.float64)
+
+    def half(self):
+        return self._cast(np.float16)
+
+    def bfloat16(self):
+        return self._cast(dtypes.bfloat16)  # raises NotImplementedError (numpy has none)
 
     def long(self):
-        return Tensor._wrap(self.data.astype(np.int64))
+        return self._cast(np.int64)
+
+    def int(self):
+        return self._cast(np.int32)
+
+    def short(self):
+        return self._cast(np.int16)
+
+    def char(self):
+        return self._cast(np.int8)
+
+    def byte(self):
+        return self._cast(np.uint8)
 
     def bool(self):
-        return Tensor._wrap(self.data.astype(bool))
+        return self._cast(np.bool_)
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``type()``: the type's name ('hpnn.FloatTensor'); ``type(dtype)``: a cast."""
+        if dtype is None:
+            return "hpnn." + dtypes.TYPE_NAMES[self.dtype]
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {v: k for k, v in dtypes.TYPE_NAMES.items()}
+            dtype = names[dtype.rsplit(".", 1)[-1]]
+        return self._cast(dtype)
+
+    def is_floating_point(self):
+        return self._array.dtype.kind == "f"
+
+    def element_size(self):
+        return self._array.dtype.itemsize
 
     def detach(self):
         """A tensor sharing this one's data, cut off from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._array)
 
     def clone(self):
         return ops.Cast.apply(self, copy=True)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._array.dtype.kind != "f":
             raise TypeError(f"only floating point tensors can require grad, got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
@@ -157,14 +222,14 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward(): tensor does not require grad and has no grad_fn")
         if gradient is None:
-            if self.data.size != 1:
+            if self._array.size != 1:
                 raise RuntimeError(
                     f"backward(): grad can be implicitly created only for scalar outputs, "
                     f"got shape {self.shape}; pass gradient="
                 )
-            gradient = np.ones(self.data.shape, np.float32)
+            gradient = np.ones(self._array.shape, self._array.dtype)
         else:
-            gradient = as_array(gradient, np.float32)
+            gradient = as_array(gradient, self._array.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(f"backward(): gradient has shape {gradient.shape}, expected "
                                  f"{self.shape}")
@@ -178,38 +243,16 @@ class Tensor:
             raise RuntimeError(f"{name}: {kind} cannot be modified in place outside "
                                "hpnn.no_grad() (use an out-of-place op)")
 
-    def zero_(self):
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self
-
-    def fill_(self, value):
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
-
-    def copy_(self, src):
-        self._check_inplace("copy_")
-        self.data[...] = as_array(src)
-        return self
-
-    def add_(self, other, alpha=1.0):
-        self._check_inplace("add_")
-        self.data += alpha * as_array(other)
-        return self
-
-    def mul_(self, other):
-        self._check_inplace("mul_")
-        self.data *= as_array(other)
-        return self
+    # zero_, fill_, copy_, add_, mul_, normal_, ... : inplace_ops.py
 
     def __setitem__(self, index, value):
         """``x[index] = value``; recorded in the graph when value or x requires grad."""
         index = _index(index)
         value = _tensor(value)
         tracked = autograd.is_grad_enabled() and (value.requires_grad or self.requires_grad)
+        self._version += 1
         if not tracked:
-            self.data[index] = value.data
+            self._array[index] = value._array
             return
         if self.requires_grad and self._ctx is None:
             self._check_inplace("__setitem__")
@@ -313,10 +356,10 @@ class Tensor:
         return MinResult(*ops.TakeAlong.pick(self, np.argmin, dim, keepdim))
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(_arg_reduce(np.argmax, self.data, dim, keepdim)))
+        return Tensor._wrap(np.asarray(_arg_reduce(np.argmax, self._array, dim, keepdim)))
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(_arg_reduce(np.argmin, self.data, dim, keepdim)))
+        return Tensor._wrap(np.asarray(_arg_reduce(np.argmin, self._array, dim, keepdim)))
 
     def reshape(self, *shape):
         return shape_ops.Reshape.apply(self, shape=_shape_arg(shape))
@@ -339,7 +382,7 @@ class Tensor:
         return shape_ops.Permute.apply(self, axes=_shape_arg(dims))
 
     def transpose(self, dim0, dim1):
-        axes = list(range(self.data.ndim))
+        axes = list(range(self._array.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return shape_ops.Permute.apply(self, axes=axes)
 
@@ -378,7 +421,7 @@ class Tensor:
 
     # ---- comparisons (no grad; bool tensors) -----------------------------------------------
     def _compare(self, other, op):
-        return Tensor._wrap(op(self.data, as_array(other)))
+        return Tensor._wrap(op(self._array, as_array(other)))
 
     __lt__ = lambda self, other: self._compare(other, np.less)  # noqa: E731
     __le__ = lambda self, other: self._compare(other, np.less_equal)  # noqa: E731
@@ -395,19 +438,19 @@ def _tensor(value, like=None):
     op's gradients to float64 mid-graph."""
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, (int, float)) and like.data.dtype.kind == "f":
-        return Tensor._wrap(np.asarray(value, like.data.dtype))
+    if like is not None and isinstance(value, (int, float)) and like._array.dtype.kind == "f":
+        return Tensor._wrap(np.asarray(value, like._array.dtype))
     return Tensor._wrap(as_array(value))
 
 
 def _index(index):
     """Tensors inside an index become their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._array
     if isinstance(index, tuple):
         for part in index:
             if isinstance(part, Tensor):
-                return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+                return tuple(i._array if isinstance(i, Tensor) else i for i in index)
     return index
 
 

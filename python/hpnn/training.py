@@ -26,7 +26,7 @@ class CategoricalCrossentropy(Module):
 
     def forward(self, input, target):
         log_probs = input.clamp(self.eps, 1 - self.eps).log()
-        if target.data.dtype.kind in "iu":
+        if target._array.dtype.kind in "iu":
             return F.nll_loss(log_probs, target)
         if target.shape != input.shape:
             raise ValueError(f"categorical_crossentropy: one-hot target shape {target.shape} "
@@ -110,11 +110,18 @@ def _require_compiled(model, what):
         raise RuntimeError(f"{what}: call model.compile(optimizer=..., loss=...) first")
 
 
+def _keras_array(data):
+    """numpy input as Keras reads it: floats in the model's dtype (float32), whatever numpy
+    made them (float64 by default); integers and bools as as_array keeps them."""
+    array = as_array(data)
+    return array.astype(np.float32, copy=False) if array.dtype.kind == "f" else array
+
+
 def _as_arrays(x, y, what):
-    x = as_array(x)
+    x = _keras_array(x)
     if y is None:
         raise ValueError(f"{what}: argument 'y' is required with array inputs")
-    y = as_array(y)
+    y = _keras_array(y)
     if len(x) != len(y):
         raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}")
     if len(x) == 0:
@@ -140,7 +147,7 @@ class _Meter:
         self.count += n
         self.sums["loss"] = self.sums.get("loss", 0.0) + loss * n
         for name, fn in self.model.metric_fns.items():
-            value = fn(output.data, target.data, self.model.from_logits)
+            value = fn(output._array, target._array, self.model.from_logits)
             self.sums[name] = self.sums.get(name, 0.0) + value * n
 
     def logs(self, prefix=""):
@@ -266,7 +273,7 @@ def evaluate(model, x, y=None, batch_size=32, verbose=0, return_dict=False, _pre
 
 def predict(model, x, batch_size=32, verbose=0):
     """The model's outputs on x, batch by batch, as one numpy array (eval mode, no grad)."""
-    x = as_array(x.data if isinstance(x, Tensor) else x)
+    x = _keras_array(x._array if isinstance(x, Tensor) else x)
     if len(x) == 0:
         raise ValueError("predict: no samples")
     loader = DataLoader(TensorDataset(x), batch_size=batch_size)

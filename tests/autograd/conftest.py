@@ -5,7 +5,7 @@ import hpnn
 
 
 def _numeric_grad(fn, inputs, index, weights, eps):
-    data = inputs[index].data
+    data = inputs[index].numpy()
     grad = np.zeros(data.shape, np.float64)
     flat, out = data.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -13,7 +13,7 @@ def _numeric_grad(fn, inputs, index, weights, eps):
         values = []
         for shifted in (original + eps, original - eps):
             flat[i] = shifted
-            values.append(np.sum(fn(*inputs).data.astype(np.float64) * weights))
+            values.append(np.sum(fn(*inputs).numpy().astype(np.float64) * weights))
         flat[i] = original
         out[i] = (values[0] - values[1]) / (2 * eps)
     return grad
@@ -39,7 +39,7 @@ def check_gradients(fn, *arrays, eps=1e-3, rtol=2e-2, atol=2e-3, constant=()):
             assert tensor.grad is not None, f"input {i} got no gradient"
             assert tensor.grad.shape == tensor.shape
             expected = _numeric_grad(fn, inputs, i, weights, eps)
-            np.testing.assert_allclose(tensor.grad.data, expected, rtol=rtol, atol=atol,
+            np.testing.assert_allclose(tensor.grad.numpy(), expected, rtol=rtol, atol=atol,
                                        err_msg=f"gradient of input {i}")
             checked += 1
     assert checked, "nothing was checked"

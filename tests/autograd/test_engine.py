@@ -27,7 +27,7 @@ def test_same_tensor_used_twice_in_one_op():
     y = hpnn.tensor([1.0, 2.0], requires_grad=True)
     z = hpnn.tensor([5.0, 6.0], requires_grad=True)
     (y + z).sum().backward()
-    y.grad.data += 1  # leaves must not share gradient memory
+    y.grad.numpy()[...] += 1  # leaves must not share gradient memory
     np.testing.assert_allclose(z.grad.numpy(), [1.0, 1.0])
 
 
@@ -109,7 +109,8 @@ def test_creation_helpers_and_dtypes():
     t = hpnn.from_numpy(a)
     a[0, 0] = 7
     assert t.numpy()[0, 0] == 7  # zero-copy
-    assert hpnn.tensor(np.ones(2)).dtype == np.float32
+    assert hpnn.tensor(np.ones(2)).dtype == np.float64  # a numpy float keeps its dtype
+    assert hpnn.tensor([1.5, 2.0]).dtype == np.float32  # Python floats: the default dtype
     assert hpnn.tensor([1, 2]).dtype == np.int64
     assert hpnn.zeros(2, 3).shape == (2, 3) and hpnn.ones((4,)).numpy().sum() == 4
     assert hpnn.arange(5).tolist() == [0, 1, 2, 3, 4]

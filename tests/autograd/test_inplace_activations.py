@@ -38,10 +38,10 @@ def _run(op, inplace, x=X, upstream=UPSTREAM):
     hpnn.manual_seed(5)
     leaf = hpnn.tensor(x.copy(), requires_grad=True)
     hidden = leaf * 1.0
-    array = hidden.data
+    array = hidden.numpy()
     out = (INPLACE_OPS if inplace else OUT_OF_PLACE)[op](hidden)
     (out * hpnn.tensor(upstream)).sum().backward()
-    return out.numpy(), leaf.grad.numpy(), out is hidden and out.data is array
+    return out.numpy(), leaf.grad.numpy(), out is hidden and out.numpy() is array
 
 
 @pytest.mark.parametrize("op", INPLACE_OPS)
@@ -106,7 +106,7 @@ def test_inplace_dropout_gradient_is_the_mask_times_the_scale():
 def test_inplace_writes_into_a_strided_view():
     leaf = hpnn.tensor(X.copy(), requires_grad=True)
     hidden = (leaf * 1.0).permute(1, 0)  # a transposed view: not contiguous
-    assert not hidden.data.flags.c_contiguous
+    assert not hidden.numpy().flags.c_contiguous
     out = F.leaky_relu(hidden, 0.3, inplace=True)
     assert out is hidden
     out.backward(UPSTREAM.T.copy())

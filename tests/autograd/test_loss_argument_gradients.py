@@ -82,14 +82,15 @@ def test_pos_weight_gradient_stays_finite_for_large_logits():
 
 
 def test_rescaling_tensors_without_grad_get_none_and_modules_pass_them_on():
-    x = hpnn.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
-    t = hpnn.tensor(RNG.random((4, 3)))
-    w, pw = hpnn.tensor(RNG.random((4, 1))), hpnn.tensor(RNG.random(3), requires_grad=True)
+    x = hpnn.tensor(RNG.standard_normal((4, 3), np.float32), requires_grad=True)
+    t = hpnn.tensor(RNG.random((4, 3), np.float32))
+    w = hpnn.tensor(RNG.random((4, 1), np.float32))
+    pw = hpnn.tensor(RNG.random(3, np.float32), requires_grad=True)
     hpnn.nn.BCEWithLogitsLoss(w, pos_weight=pw)(x, t).backward()
     assert x.grad is not None and t.grad is None and w.grad is None
     assert pw.grad is not None and pw.grad.shape == (3,)
     w.requires_grad_()
-    hpnn.nn.BCELoss(w)(hpnn.tensor(RNG.random((4, 3))), t).backward()
+    hpnn.nn.BCELoss(w)(hpnn.tensor(RNG.random((4, 3), np.float32)), t).backward()
     assert w.grad is not None and w.grad.shape == (4, 1)
 
 

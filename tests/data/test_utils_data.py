@@ -128,9 +128,9 @@ def _torch_collate(batch):
     ([True, False], "bool", np.bool_),
     ([np.int64(1), np.int64(2)], "int64", np.int64),
     ([np.float32(1.5), np.float32(2)], "float32", np.float32),
-    # the gaps while hpnn tensors hold float32 values and int64 labels only:
-    ([1.5, 2.5], "float64", np.float32),
-    ([np.zeros(2), np.ones(2)], "float64", np.float32),
+    ([1.5, 2.5], "float64", np.float64),
+    ([np.zeros(2), np.ones(2)], "float64", np.float64),
+    # the gap: hpnn makes every integer array int64
     ([np.zeros(2, np.uint8), np.ones(2, np.uint8)], "uint8", np.int64),
 ])
 @needs_torch

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is the oracle of these pari
 def pair(num, dim, **kwargs):
     ours = nn.Embedding(num, dim, **kwargs)
     theirs = torch.nn.Embedding(num, dim, **kwargs)
-    theirs.load_state_dict({"weight": torch.from_numpy(ours.weight.data.copy())})
+    theirs.load_state_dict({"weight": torch.from_numpy(ours.weight.numpy().copy())})
     return ours, theirs
 
 
@@ -27,7 +27,7 @@ def step(ours, theirs, indices, seed=0):
     yt.backward(torch.from_numpy(grad_y))
     grad_t = theirs.weight.grad
     grad_t = grad_t.to_dense() if grad_t.is_sparse else grad_t
-    return y.data, ours.weight.grad.data, yt.detach().numpy(), grad_t.numpy()
+    return y.numpy(), ours.weight.grad.numpy(), yt.detach().numpy(), grad_t.numpy()
 
 
 @pytest.mark.parametrize("kwargs", [{}, dict(padding_idx=2), dict(padding_idx=-1),
@@ -43,14 +43,14 @@ def test_embedding_matches_torch(kwargs, dtype):
     y, grad, yt, grad_t = step(ours, theirs, indices)
     np.testing.assert_allclose(y, yt, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(grad, grad_t, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-6,
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=1e-6,
                                atol=1e-7)  # max_norm rescaled the same rows in place
 
 
 def test_init_zeroes_the_padding_row_and_is_standard_normal():
     layer = nn.Embedding(2000, 50, padding_idx=3)
-    assert not layer.weight.data[3].any()
-    rest = np.delete(layer.weight.data, 3, axis=0)
+    assert not layer.weight.numpy()[3].any()
+    rest = np.delete(layer.weight.numpy(), 3, axis=0)
     assert abs(rest.mean()) < 0.01 and abs(rest.std() - 1) < 0.01
     assert list(layer.state_dict()) == ["weight"]
 
@@ -59,7 +59,7 @@ def test_from_pretrained_freezes_by_default():
     table = np.arange(12, dtype=np.float32).reshape(4, 3)
     frozen = nn.Embedding.from_pretrained(hpnn.tensor(table))
     assert not frozen.weight.requires_grad
-    np.testing.assert_array_equal(frozen(hpnn.tensor(np.array([2, 0]))).data, table[[2, 0]])
+    np.testing.assert_array_equal(frozen(hpnn.tensor(np.array([2, 0]))).numpy(), table[[2, 0]])
     trainable = nn.Embedding.from_pretrained(hpnn.tensor(table), freeze=False, padding_idx=1)
     assert trainable.weight.requires_grad and trainable.padding_idx == 1
     theirs = torch.nn.Embedding.from_pretrained(torch.from_numpy(table), freeze=False,
@@ -76,7 +76,7 @@ def test_functional_embedding_matches_torch():
     (F.embedding(hpnn.tensor(indices), w, padding_idx=6) ** 2).sum().backward()
     (torch.nn.functional.embedding(torch.from_numpy(indices), wt, padding_idx=6) ** 2).sum() \
         .backward()
-    np.testing.assert_allclose(w.grad.data, wt.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-6)
 
 
 def test_out_of_range_index_raises_index_error():

@@ -141,7 +141,7 @@ def test_bad_constructor_and_input_arguments():
 
 def test_batch_norm_running_stats_and_eval():
     bn = nn.BatchNorm1d(3)
-    x = hpnn.tensor(np.random.default_rng(0).normal(5.0, 2.0, (64, 3)))
+    x = hpnn.tensor(np.random.default_rng(0).normal(5.0, 2.0, (64, 3)).astype(np.float32))
     for _ in range(50):
         bn(x)
     assert int(bn.num_batches_tracked.item()) == 50

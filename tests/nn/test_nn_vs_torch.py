@@ -30,7 +30,7 @@ def _compare(torch_model, model, x, target_fn):
 
 
 def _weighted_sum(lib, y):
-    weights = np.linspace(-1, 1, y.numel() if lib is torch else y.data.size,
+    weights = np.linspace(-1, 1, y.numel() if lib is torch else y.numpy().size,
                           dtype=np.float32).reshape(tuple(y.shape))
     return (y * lib.tensor(weights)).sum()
 

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is the oracle of these pari
 def run_both(ours, theirs, x, seed=0):
     """Forward and backward of both modules on x with the same upstream gradient; copies our
     parameters into theirs first. -> ((y, grad_x, param grads), same for torch)."""
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v.data))
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
                             for k, v in ours.state_dict().items()})
     grad_y = np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32)
     xh = hpnn.tensor(x, requires_grad=True)
@@ -23,7 +23,7 @@ def run_both(ours, theirs, x, seed=0):
     xt = torch.tensor(x, requires_grad=True)
     yt = theirs(xt)
     yt.backward(torch.from_numpy(grad_y))
-    mine = [y.data, xh.grad.data] + [p.grad.data for p in ours.parameters()]
+    mine = [y.numpy(), xh.grad.numpy()] + [p.grad.numpy() for p in ours.parameters()]
     torch_side = [yt.detach().numpy(), xt.grad.numpy()] + [p.grad.numpy()
                                                            for p in theirs.parameters()]
     return mine, torch_side
@@ -44,7 +44,7 @@ def test_layer_norm_matches_torch(shape, normalized, kwargs):
     rng = np.random.default_rng(1)
     ours = nn.LayerNorm(normalized, **kwargs)
     for p in ours.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.numpy()[...] = rng.standard_normal(p.shape)
     theirs = torch.nn.LayerNorm(normalized, **kwargs)
     x = (rng.standard_normal(shape) * 3 + 2).astype(np.float32)
     assert_all_close(*run_both(ours, theirs, x))
@@ -68,7 +68,7 @@ def test_functional_layer_norm_with_bias_only_matches_torch():
     xt, bt = torch.tensor(x, requires_grad=True), torch.tensor(b, requires_grad=True)
     (F.layer_norm(xh, (6,), None, bh) ** 2).sum().backward()
     (torch.nn.functional.layer_norm(xt, (6,), None, bt) ** 2).sum().backward()
-    assert_all_close([xh.grad.data, bh.grad.data], [xt.grad.numpy(), bt.grad.numpy()])
+    assert_all_close([xh.grad.numpy(), bh.grad.numpy()], [xt.grad.numpy(), bt.grad.numpy()])
 
 
 def test_layer_norm_rejects_wrong_trailing_shape():
@@ -85,7 +85,7 @@ def test_group_norm_matches_torch(groups, channels, shape, kwargs):
     rng = np.random.default_rng(3)
     ours = nn.GroupNorm(groups, channels, **kwargs)
     for p in ours.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.numpy()[...] = rng.standard_normal(p.shape)
     theirs = torch.nn.GroupNorm(groups, channels, **kwargs)
     x = (rng.standard_normal(shape) * 2 - 1).astype(np.float32)
     assert_all_close(*run_both(ours, theirs, x))
@@ -100,7 +100,7 @@ def test_instance_norm_matches_torch(cls, channels, shape, kwargs):
     rng = np.random.default_rng(4)
     ours = getattr(nn, cls)(channels, **kwargs)
     for p in ours.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
+        p.numpy()[...] = rng.standard_normal(p.shape)
     theirs = getattr(torch.nn, cls)(channels, **kwargs)
     x = (rng.standard_normal(shape) + 3).astype(np.float32)
     assert_all_close(*run_both(ours, theirs, x))
@@ -120,7 +120,7 @@ def test_instance_norm_with_running_stats_matches_torch(momentum):
         x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
         assert_all_close(*run_both(ours, theirs, x))
         for name in ("running_mean", "running_var"):
-            np.testing.assert_allclose(getattr(ours, name).data,
+            np.testing.assert_allclose(getattr(ours, name).numpy(),
                                        getattr(theirs, name).numpy(), rtol=1e-5, atol=1e-6)
     ours.eval(), theirs.eval()
     x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)

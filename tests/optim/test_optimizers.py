@@ -98,7 +98,7 @@ def test_parameters_without_grad_are_skipped_like_torch():
 def test_replaced_param_data_is_picked_up():
     w = nn.Parameter(np.ones(2))
     opt = optim.SGD([w], lr=0.1)
-    w.data = np.full(2, 5.0, np.float32)
+    w.data = hpnn.tensor(np.full(2, 5.0, np.float32))
     w.sum().backward()
     opt.step()
     np.testing.assert_allclose(w.numpy(), 4.9)

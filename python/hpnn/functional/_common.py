@@ -3,12 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import get_backend
+
 REDUCTIONS = ("none", "mean", "sum")
 
 
+def _float_dtype(tensor):
+    """tensor's dtype when it is a float one, else the default float dtype (float32)."""
+    return tensor._array.dtype if tensor._array.dtype.kind == "f" else np.float32
+
+
 def c32(array):
-    """Contiguous float32 (what the native kernels want); no copy when it already is."""
+    """Contiguous float32 (what the native kernels want); no copy when it already is. A
+    float64 array stays float64 on the numpy backend (hpnn's float64 path runs on the twins)."""
     # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    if getattr(array, "dtype", None) == np.float64 and get_backend() == "numpy":
+        return np.asarray(array, order="C")
     return np.asarray(array, dtype=np.float32, order="C")
 
 

@@ -115,4 +115,4 @@ def _cast(input, dtype):
     """Only float32 is computed; dtype=None or float32 is accepted."""
     if dtype is not None and str(dtype) not in _FLOAT32_NAMES:
         raise TypeError(f"argument 'dtype': only float32 is supported, got {dtype!r}")
-    return input.float() if input.data.dtype.kind != "f" else input
+    return input.float() if input._array.dtype.kind != "f" else input

@@ -124,7 +124,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                   output_padding, output_size)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                     output_size=size)
-    if input.data.dtype != np.float32:
+    if input._array.dtype.kind != "f":  # a float64 input meets a float32 weight: that raises
         input = input.float()
     if bias is None:
         return ConvTranspose2d.apply(input, weight, **geometry)

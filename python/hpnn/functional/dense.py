@@ -52,7 +52,7 @@ def linear(input, weight, bias=None, *, _relu=False):
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: argument 'input' has shape {tuple(input.shape)}, but its last "
                          f"dim must equal in_features={weight.shape[1]}")
-    if input.data.dtype != np.float32:
+    if input._array.dtype.kind != "f":  # a float64 input meets a float32 weight: that raises
         input = input.float()
     function = LinearReLU if _relu else Linear
     if bias is None:
@@ -99,9 +99,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     channels = input.shape[1]
     weight = weight if weight is not None else Tensor(np.ones(channels, np.float32))
     bias = bias if bias is not None else Tensor(np.zeros(channels, np.float32))
-    stats = [None if s is None else s.data for s in (running_mean, running_var)]
+    stats = [None if s is None else s._array for s in (running_mean, running_var)]
     if training or stats[0] is None:
-        if training and input.data.size // channels <= 1:
+        if training and input._array.size // channels <= 1:
             raise ValueError("batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {input.shape}")
         return BatchNorm.apply(input, weight, bias, running_mean=stats[0], running_var=stats[1],

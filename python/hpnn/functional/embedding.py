@@ -23,7 +23,7 @@ class Embedding(Function):
 
 
 def _index_array(input):
-    indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+    indices = input._array if isinstance(input, Tensor) else np.asarray(input)
     if indices.dtype not in (np.int64, np.int32):
         raise TypeError(f"embedding: argument 'input' must hold int64 or int32 indices, got "
                         f"dtype {indices.dtype}")
@@ -44,9 +44,9 @@ def _renorm_(weight, indices, max_norm, norm_type):
     to norm max_norm, as PyTorch's embedding_renorm_ (same 1e-7 guard)."""
     rows = np.unique(indices)
     if rows.size and (rows[0] < 0 or rows[-1] >= weight.shape[0]):
-        kernel("embedding_forward")(c32(weight.data), indices)  # raises the IndexError
+        kernel("embedding_forward")(c32(weight._array), indices)  # raises the IndexError
     with no_grad():
-        table = weight.data
+        table = weight._array
         norms = np.linalg.norm(table[rows].astype(np.float64), ord=norm_type, axis=1)
         over = norms > max_norm
         scale = (max_norm / (norms[over] + 1e-7)).astype(table.dtype)

@@ -10,7 +10,7 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import kernel
 from ..ops import unbroadcast
 from ..tensor import Tensor, _tensor
-from ._common import reduction_arg
+from ._common import _float_dtype, reduction_arg
 from .activation import log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -109,15 +109,15 @@ MSELoss = _loss("mse_loss", lambda self: 2 * (self.target - self.prediction))
 # ---- class-index losses ------------------------------------------------------------------------
 def _class_target(input, target, name):
     """(N, C, d1, ...) scores become (N*d1*..., C) rows; check labels are ints in range."""
-    if target.data.dtype.kind not in "iu":
+    if target._array.dtype.kind not in "iu":
         raise TypeError(f"{name}: argument 'target' must hold integer class indices, "
                         f"got dtype {target.dtype}")
     if input.ndim == 1:  # one sample without a batch dim
-        input, target = input.reshape(1, -1), Tensor._wrap(target.data.reshape(-1))
+        input, target = input.reshape(1, -1), Tensor._wrap(target._array.reshape(-1))
     if input.ndim > 2:
         classes = input.shape[1]
         input = input.permute(0, *range(2, input.ndim), 1).reshape(-1, classes)
-        target = Tensor._wrap(target.data.reshape(-1))
+        target = Tensor._wrap(target._array.reshape(-1))
     if input.ndim != 2 or target.shape != input.shape[:1]:
         raise ValueError(f"{name}: argument 'target' has shape {tuple(target.shape)}, expected "
                          f"({input.shape[0]},) for input of shape {tuple(input.shape)}")
@@ -125,7 +125,7 @@ def _class_target(input, target, name):
 
 
 def _check_labels(target, classes, ignore_index, name):
-    labels = target.data
+    labels = target._array
     if not labels.size or (labels.min() >= 0 and labels.max() < classes):
         return
     labels = labels[labels != ignore_index]
@@ -154,7 +154,7 @@ def _constant_class_weight(weight, classes, name):
     if weight.requires_grad and is_grad_enabled():
         raise RuntimeError(f"{name}: argument 'weight' is not differentiable with class-index "
                            "targets (as in PyTorch); pass weight.detach()")
-    return weight.data
+    return weight._array
 
 
 def _class_loss(function, input, target, name, weight, reduction, **options):
@@ -182,7 +182,7 @@ def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
     loss = -(log_probs * target).sum(class_dim)
     if reduction == "none":
         return loss
-    return loss.sum() if reduction == "sum" else loss.sum() / max(loss.data.size, 1)
+    return loss.sum() if reduction == "sum" else loss.sum() / max(loss._array.size, 1)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -196,7 +196,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"cross_entropy: argument 'label_smoothing' must be in [0, 1], got "
                          f"{label_smoothing}")
     target = _tensor(target)
-    if target.data.dtype.kind == "f":
+    if target._array.dtype.kind == "f":
         if target.shape != input.shape:
             raise ValueError(f"cross_entropy: a probability target must have the input's shape "
                              f"{tuple(input.shape)}, got {tuple(target.shape)}")
@@ -216,7 +216,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 # ---- elementwise losses ------------------------------------------------------------------------
 def _pair_target(input, target, name):
-    target = _tensor(target).float()
+    target = _tensor(target)._cast(_float_dtype(input))
     if target.shape != input.shape:
         raise ValueError(f"{name}: argument 'target' has shape {tuple(target.shape)}, expected "
                          f"the input's shape {tuple(input.shape)}")
@@ -229,7 +229,7 @@ def _element_weight(weight, shape, name, argument):
         return None
     weight = _tensor(weight)
     try:
-        np.broadcast_to(weight.data, shape)
+        np.broadcast_to(weight._array, shape)
     except ValueError:
         raise ValueError(f"{name}: argument '{argument}' of shape {tuple(weight.shape)} does "
                          f"not broadcast to the input's shape {tuple(shape)}") from None
@@ -252,7 +252,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     name = "binary_cross_entropy"
     reduction = reduction_arg(size_average, reduce, reduction, name)
     target = _pair_target(input, target, name)
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    if input._array.size and (input._array.min() < 0 or input._array.max() > 1):
         raise ValueError(f"{name}: argument 'input' must hold probabilities in [0, 1]")
     weight = _element_weight(weight, input.shape, name, "weight")
     return _weighted_pair_loss(BCE, input, target, reduction, weight=weight)
@@ -277,7 +277,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     input with a warning; ``weight`` (input's shape) rescales each element, and 'mean' then
     divides by the summed weights."""
     reduction = reduction_arg(size_average, reduce, reduction, "mse_loss")
-    target = _tensor(target).float()
+    target = _tensor(target)._cast(_float_dtype(input))
     if target.shape != input.shape:
         try:
             shape = np.broadcast_shapes(input.shape, target.shape)

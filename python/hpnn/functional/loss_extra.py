@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Function
 from ..ops import unbroadcast
 from ..tensor import _tensor
-from ._common import reduction_arg
+from ._common import _float_dtype, reduction_arg
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
            "margin_ranking_loss", "cosine_embedding_loss", "hinge_embedding_loss",
@@ -94,8 +94,8 @@ class PairLoss(Function):
 def _target(input, target, name):
     """The target as a float tensor; as PyTorch, another shape is broadcast with a warning."""
     target = _tensor(target)
-    if target.data.dtype.kind != "f":
-        target = target.float()
+    if target._array.dtype.kind != "f":
+        target = target._cast(_float_dtype(input))
     if target.shape != input.shape:
         try:
             np.broadcast_shapes(input.shape, target.shape)
@@ -190,8 +190,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = reduction_arg(size_average, reduce, reduction, "hinge_embedding_loss")
     target = _tensor(target)
     zero = input * 0
-    loss = where(target.data != 1, relu(margin - input), zero) + \
-        where(target.data != -1, input, zero)
+    loss = where(target._array != 1, relu(margin - input), zero) + \
+        where(target._array != -1, input, zero)
     return _reduce(loss, reduction)
 
 
@@ -199,7 +199,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     """log(1 + exp(-target * input))."""
     from .activation_extra import softplus
     reduction = reduction_arg(size_average, reduce, reduction, "soft_margin_loss")
-    return _reduce(softplus(-_tensor(target).float() * input), reduction)
+    return _reduce(softplus(-_tensor(target)._cast(_float_dtype(input)) * input), reduction)
 
 
 _EPSILON = 1e-12  # added to each squared norm, as PyTorch's cosine_embedding_loss
@@ -216,6 +216,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     norms = ((input1 * input1).sum(dim) + _EPSILON) * ((input2 * input2).sum(dim) + _EPSILON)
     cos = (input1 * input2).sum(dim) / norms.sqrt()
     zero = cos * 0
-    loss = where(target.data == 1, 1 - cos, zero) + where(target.data == -1, relu(cos - margin),
+    loss = where(target._array == 1, 1 - cos, zero) + where(target._array == -1, relu(cos - margin),
                                                           zero)
     return _reduce(loss, reduction)

@@ -96,10 +96,10 @@ def _update_running_stats(x, running_mean, running_var, momentum):
     planes = x.reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
     if running_mean is not None:
         mean = planes.mean(axis=2).mean(axis=0)
-        running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean
+        running_mean._array[...] = (1 - momentum) * running_mean._array + momentum * mean
     if running_var is not None:
         var = planes.var(axis=2, ddof=1).mean(axis=0)
-        running_var.data[...] = (1 - momentum) * running_var.data + momentum * var
+        running_var._array[...] = (1 - momentum) * running_var._array + momentum * var
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -116,5 +116,5 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                              "use_input_stats=False")
         return batch_norm(input, running_mean, running_var, weight, bias, False, 0.0, eps)
     if running_mean is not None or running_var is not None:
-        _update_running_stats(input.data, running_mean, running_var, momentum)
+        _update_running_stats(input._array, running_mean, running_var, momentum)
     return group_norm(input, input.shape[1], weight, bias, eps)

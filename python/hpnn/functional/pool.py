@@ -45,7 +45,7 @@ def max_pool_forward(x, geometry, hidden_indices=True):
 
 
 def _max_pool2d(input, geometry, return_indices):
-    values, indices = max_pool_forward(input.data, geometry, not return_indices)
+    values, indices = max_pool_forward(input._array, geometry, not return_indices)
     out = PickedMax.apply(input, values=values, indices=indices)
     return (out, Tensor._wrap(indices)) if return_indices else out
 
@@ -150,10 +150,10 @@ def adaptive_avg_pool2d(input, output_size):
 def _adaptive_max_pool2d(input, output_size, return_indices):
     window = _even_window(input, output_size)
     if window is None:
-        values, indices = kernel("adaptive_max_pool2d_forward")(c32(input.data), output_size)
+        values, indices = kernel("adaptive_max_pool2d_forward")(c32(input._array), output_size)
     else:
         values, indices = kernel("max_pool2d_forward")(
-            c32(input.data), kernel_size=window, stride=window, padding=(0, 0),
+            c32(input._array), kernel_size=window, stride=window, padding=(0, 0),
             dilation=(1, 1), ceil_mode=False)
     out = PickedMax.apply(input, values=values, indices=indices)
     return (out, Tensor._wrap(indices)) if return_indices else out

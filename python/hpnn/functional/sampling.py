@@ -111,7 +111,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: the output size {tuple(sizes)} must be positive")
     if recompute_scale_factor:
         scales = [None] * dims
-    if input.data.dtype != np.float32:
+    if input._array.dtype != np.float32:
         input = input.float()
     if mode == "area":
         pooled = adaptive_avg_pool2d(input if dims == 2 else input.unsqueeze(2),

@@ -45,7 +45,7 @@ class VectorNorm(Function):
 def _norm(x, p, dim, keepdim=False):
     if not (p == np.inf or p > 0):
         raise ValueError(f"argument 'p' must be > 0 or inf, got {p}")
-    if x.data.dtype != np.float32:
+    if x._array.dtype != np.float32:
         x = x.float()
     return VectorNorm.apply(x, p=float(p), dim=int(dim), keepdim=keepdim)
 
@@ -74,7 +74,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 def one_hot(tensor, num_classes=-1):
     """int64 (*, num_classes) with a 1 at each entry's class (num_classes=-1: max + 1)."""
-    labels = _tensor(tensor).data
+    labels = _tensor(tensor)._array
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: argument 'tensor' must hold integer class indices, got "
                         f"dtype {labels.dtype}")

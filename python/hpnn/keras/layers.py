@@ -340,7 +340,7 @@ class Embedding(Layer):
         self.built = True
 
     def call(self, inputs):
-        ids = np.asarray(inputs.data)
+        ids = np.asarray(inputs._array)
         if ids.dtype.kind == "f":
             if not np.array_equal(ids, np.round(ids)):
                 raise ValueError("Embedding: ids must be whole numbers")

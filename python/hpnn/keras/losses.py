@@ -29,7 +29,7 @@ def _tensor(value, what, cast=True):
 
 
 def _float(t):
-    return t if t.data.dtype == np.float32 else Tensor(t.data.astype(np.float32))
+    return t if t._array.dtype == np.float32 else Tensor(t._array.astype(np.float32))
 
 
 def same_rank(y_true, y_pred, owner):
@@ -93,7 +93,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    labels = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = np.asarray(y_true._array if isinstance(y_true, Tensor) else y_true)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != tuple(y_pred.shape[:-1]):

@@ -192,19 +192,19 @@ class Variable(Parameter):
     """``tf.Variable``: a Parameter (trainable: it gets gradients) with Keras' assign methods."""
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None):
-        value = initial_value.data if isinstance(initial_value, Tensor) else initial_value
+        value = initial_value._array if isinstance(initial_value, Tensor) else initial_value
         super().__init__(np.asarray(value, np.float32), requires_grad=trainable)
         self.name, self.trainable = name, trainable
 
     def assign(self, value):
-        self.numpy()[...] = np.asarray(value.data if isinstance(value, Tensor) else value)
+        self.numpy()[...] = np.asarray(value._array if isinstance(value, Tensor) else value)
         return self
 
     def assign_add(self, value):
-        return self.assign(self.numpy() + np.asarray(getattr(value, "data", value)))
+        return self.assign(self.numpy() + np.asarray(getattr(value, "_array", value)))
 
     def assign_sub(self, value):
-        return self.assign(self.numpy() - np.asarray(getattr(value, "data", value)))
+        return self.assign(self.numpy() - np.asarray(getattr(value, "_array", value)))
 
 
 class GradientTape:

@@ -77,7 +77,7 @@ class KerasOptimizer:
         try:
             for grad, var in pairs:
                 if grad is not None:
-                    var.grad = Tensor(grad.data if isinstance(grad, Tensor) else grad)
+                    var.grad = Tensor(grad._array if isinstance(grad, Tensor) else grad)
             self.step()
         finally:
             for p, grad in zip(bound, saved):
@@ -89,17 +89,17 @@ class KerasOptimizer:
                  if p.grad is not None]
         if self.clipvalue is not None:
             for g in grads:
-                g.data.clip(-self.clipvalue, self.clipvalue, out=g.data)
-        norms = [float((g.data.astype("float64") ** 2).sum()) ** 0.5 for g in grads]
+                g._array.clip(-self.clipvalue, self.clipvalue, out=g._array)
+        norms = [float((g._array.astype("float64") ** 2).sum()) ** 0.5 for g in grads]
         if self.clipnorm is not None:  # each gradient on its own
             for g, norm in zip(grads, norms):
                 if norm > self.clipnorm:
-                    g.data *= self.clipnorm / norm
+                    g._array *= self.clipnorm / norm
         if self.global_clipnorm is not None:
             total = math.sqrt(sum(n * n for n in norms))
             if total > self.global_clipnorm:
                 for g in grads:
-                    g.data *= self.global_clipnorm / total
+                    g._array *= self.global_clipnorm / total
 
     def _before_step(self):
         """Hook run before each update (Adam's per-step epsilon)."""

@@ -167,7 +167,7 @@ class PReLU(_Activation):
         self.weight = Parameter(np.full(self.num_parameters, self.init, np.float32))
 
     def reset_parameters(self):
-        self.weight.data[...] = self.init
+        self.weight._array[...] = self.init
 
     def forward(self, input):
         return A.prelu(input, self.weight)

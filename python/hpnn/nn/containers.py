@@ -125,7 +125,7 @@ def _as_parameter(value, owner):
     if value is None or isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):  # as PyTorch: a plain tensor becomes a Parameter
-        return Parameter(value.data, requires_grad=value.requires_grad)
+        return Parameter(value._array, requires_grad=value.requires_grad)
     raise TypeError(f"{owner}: entries must be Parameters or Tensors, got {type(value).__name__}")
 
 

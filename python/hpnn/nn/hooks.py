@@ -163,7 +163,7 @@ class _BackwardHookState:
             grad_input = replaced = result
         if replaced is None:
             return None
-        return [None if g is None else (g.data if isinstance(g, Tensor) else g) for g in replaced]
+        return [None if g is None else (g._array if isinstance(g, Tensor) else g) for g in replaced]
 
 
 def _wrap(grad):

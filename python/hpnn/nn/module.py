@@ -5,7 +5,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import _device
+from .. import _device, dtypes
 from ..tensor import Tensor, as_array
 from . import hooks as _hooks
 from ._checks import state_arg, tensor_arg
@@ -27,7 +27,9 @@ class Parameter(Tensor):
     """A tensor that a Module registers as a trainable parameter (requires_grad by default)."""
 
     def __init__(self, data, requires_grad=True):
-        array = np.array(as_array(data), dtype=np.float32)
+        # a float tensor keeps its dtype (as PyTorch's); numpy data becomes float32
+        keep = isinstance(data, Tensor) and data._array.dtype.kind == "f"
+        array = np.array(as_array(data), dtype=data._array.dtype if keep else np.float32)
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -205,7 +207,7 @@ class Module:
         return (b for _, b in self.named_buffers(recurse=recurse))
 
     def num_parameters(self, trainable_only=False):
-        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p._array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ---- modes and grads ---------------------------------------------------------------------
     def train(self, mode=True):
@@ -221,6 +223,18 @@ class Module:
         """``to(device)``, ``to(dtype)`` or ``to(tensor)``: checks that the device is the CPU
         and the dtype float32, and returns the module itself (nothing moves)."""
         return _device.module_to(self, *args, **kwargs)
+
+    def double(self):
+        return _device.cast_module_floats(self, np.float64)
+
+    def float(self):
+        return _device.cast_module_floats(self, np.float32)
+
+    def half(self):
+        return _device.cast_module_floats(self, np.float16)
+
+    def type(self, dst_type):
+        return _device.cast_module_floats(self, dtypes.to_numpy(dst_type))
 
     def cpu(self):
         return self
@@ -241,7 +255,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._array[...] = 0
 
     def apply(self, fn):
         for child in self.children():
@@ -277,7 +291,7 @@ class Module:
         loaded = [(key, target, _checked_array(key, target, state_dict[key]))
                   for key, target in own.items() if key in state_dict]
         for _, target, array in loaded:  # all checked first: a bad entry changes nothing
-            target.data[...] = array
+            target._array[...] = array
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling and printing -----------------------------------------------------------------
@@ -348,12 +362,12 @@ def _as_tensor(value):
 
 def _checked_array(key, target, value):
     try:
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = value._array if isinstance(value, Tensor) else np.asarray(value)
     except Exception as error:
         raise TypeError(f"load_state_dict: value for {key!r} is not an array ({error})") from None
-    if array.shape != target.data.shape:
+    if array.shape != target._array.shape:
         raise StateDictShapeError(f"load_state_dict: size mismatch for {key!r}: checkpoint has "
-                                  f"shape {array.shape}, the model has {target.data.shape}")
+                                  f"shape {array.shape}, the model has {target._array.shape}")
     if array.dtype.kind not in "fiub":
         raise TypeError(f"load_state_dict: value for {key!r} has unsupported dtype {array.dtype}")
     return array

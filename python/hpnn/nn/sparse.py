@@ -39,7 +39,7 @@ class Embedding(Module):
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), np.float32))
             self.reset_parameters()
         else:
-            data = _weight.data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            data = _weight._array if isinstance(_weight, Tensor) else np.asarray(_weight)
             if data.shape != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight shape {data.shape} must be "
                                  f"({num_embeddings}, {embedding_dim})")
@@ -49,7 +49,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._array[self.padding_idx] = 0
 
     def forward(self, input):
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

@@ -14,7 +14,7 @@ def _tensors(tensors):
 
 
 def _grads(parameters):
-    return [p.grad.data for p in _tensors(parameters) if p.grad is not None]
+    return [p.grad._array for p in _tensors(parameters) if p.grad is not None]
 
 
 def _vector_norm(values, norm_type):
@@ -35,7 +35,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     """The norm of the norms of ``tensors`` (as if concatenated, for p-norms), each norm
     rounded to float32 as PyTorch's; a 0-d float32 tensor."""
     norm_type = float(norm_type)
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in _tensors(tensors)]
+    arrays = [t._array if isinstance(t, Tensor) else np.asarray(t) for t in _tensors(tensors)]
     if not arrays:
         return Tensor(np.zeros((), np.float32))
     norms = np.array([_vector_norm(a, norm_type) for a in arrays], np.float32)

@@ -5,25 +5,25 @@ import numpy as np
 
 
 class FlatGroup:
-    """Each parameter's ``.data`` becomes a view into ``param_buffer``, its gradient a view into
+    """Each parameter's ``._array`` becomes a view into ``param_buffer``, its gradient a view into
     ``grad_buffer``; state buffers (``buffer(name)``) are laid out the same way. Per parameter
     it keeps what PyTorch keeps per parameter: a step count and which state entries exist."""
 
     def __init__(self, params, scalar_names=()):
-        dtypes = {p.data.dtype for p in params}
+        dtypes = {p._array.dtype for p in params}
         if len(dtypes) > 1:
             raise TypeError(f"optimizer: the parameters of one group must share a dtype, got "
                             f"{sorted(d.name for d in dtypes)} (put them in separate groups)")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
-        self.shapes = [p.data.shape for p in params]
-        self.bounds = np.cumsum([0] + [p.data.size for p in params]).tolist()
+        self.shapes = [p._array.shape for p in params]
+        self.bounds = np.cumsum([0] + [p._array.size for p in params]).tolist()
         self.param_buffer = np.empty(self.bounds[-1], self.dtype)
         self.grad_buffer = np.zeros(self.bounds[-1], self.dtype)
         self.param_views = [self.view(self.param_buffer, i) for i in range(len(params))]
         self.grad_views = [self.view(self.grad_buffer, i) for i in range(len(params))]
         for param, view, grad_view in zip(params, self.param_views, self.grad_views):
-            view[...] = param.data
-            param.data = view
+            view[...] = param._array
+            param._array = view
             param._grad_buffer = grad_view  # backward writes new gradients in place
         self.state = {}
         # per-parameter 0-d state (float32 as PyTorch keeps it), 1 until first used
@@ -89,12 +89,12 @@ class FlatGroup:
         self._uniform = False
 
     def rebind(self, params):
-        """Bring back parameters whose ``.data`` was replaced, and gather gradients that
+        """Bring back parameters whose ``._array`` was replaced, and gather gradients that
         backward did not write in place (set by hand, or shaped differently)."""
         for param, param_view, grad_view in zip(params, self.param_views, self.grad_views):
-            if param.data is not param_view:
-                param_view[...] = param.data
-                param.data = param_view
-            if param.grad is not None and param.grad.data is not grad_view:
-                grad_view[...] = param.grad.data
-                param.grad.data = grad_view
+            if param._array is not param_view:
+                param_view[...] = param._array
+                param._array = param_view
+            if param.grad is not None and param.grad._array is not grad_view:
+                grad_view[...] = param.grad._array
+                param.grad._array = grad_view

@@ -136,23 +136,23 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self):
         return np.concatenate([
-            np.zeros(p.data.size, p.data.dtype) if p.grad is None else
-            np.asarray(p.grad.data, p.data.dtype).reshape(-1) for p in self._params])
+            np.zeros(p._array.size, p._array.dtype) if p.grad is None else
+            np.asarray(p.grad._array, p._array.dtype).reshape(-1) for p in self._params])
 
     def _add_direction(self, step_size, direction):
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += float(step_size) * direction[offset:offset + n].reshape(p.data.shape)
+            n = p._array.size
+            p._array += float(step_size) * direction[offset:offset + n].reshape(p._array.shape)
             offset += n
 
     def _set_params(self, arrays):
         for p, array in zip(self._params, arrays):
-            p.data[...] = array
+            p._array[...] = array
 
     def _evaluator(self, closure, direction):
         """f(t) = (loss, flat grad) at x + t d, leaving the parameters at x."""
-        start = [p.data.copy() for p in self._params]
+        start = [p._array.copy() for p in self._params]
 
         def evaluate(t):
             self._add_direction(t, direction)

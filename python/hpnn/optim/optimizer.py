@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..autograd import enable_grad, no_grad
+from ..backend import use_backend
 from ..tensor import Tensor
 from ._flat import FlatGroup
 
@@ -23,7 +24,8 @@ class Optimizer:
     state_names = ()
     scalar_names = ()  # per-parameter 0-d state (NAdam's mu_product), initial value 1
     counts_steps = True
-    dtypes = (np.float32,)  # parameter dtypes the step supports
+    # parameter dtypes the step supports: float64 groups step on the numpy twins (hpnn.reference)
+    dtypes = (np.float32, np.float64)
 
     def __init__(self, params=None, defaults=None):
         if isinstance(params, Tensor):
@@ -140,7 +142,7 @@ class Optimizer:
                     value = entry.get(name, ours)
                     if value is ours:
                         continue
-                    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+                    array = np.asarray(value._array if isinstance(value, Tensor) else value)
                     if name == "step":
                         flat.steps[i] = int(float(array))
                         flat._uniform = False
@@ -171,7 +173,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.data[...] = 0
+                        p.grad._array[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns closure() if one is given."""
@@ -186,7 +188,11 @@ class Optimizer:
             self._collect_state()
         with no_grad():
             for group, flat in zip(self.param_groups, self._flat):
-                self._step_group(group, flat)
+                if flat.dtype == np.float32:
+                    self._step_group(group, flat)
+                else:
+                    with use_backend("numpy"):
+                        self._step_group(group, flat)
         self._state_stale = True
         return loss
 
@@ -294,7 +300,7 @@ class Optimizer:
                              f"{sorted(unknown)} that {type(self).__name__} does not use")
         arrays = {}
         for name, value in buffers.items():
-            array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            array = np.asarray(value._array if isinstance(value, Tensor) else value)
             expected = () if name in self.scalar_names else param_view.shape
             if array.shape != expected:
                 raise ValueError(f"optimizer state_dict: {name!r} of parameter {index} has "
@@ -333,7 +339,7 @@ def _packed_group(group, first_index):
 def _copied(value):
     """A state value as saved or loaded: tensors and arrays copied, the rest deep-copied."""
     if isinstance(value, Tensor):
-        return Tensor._wrap(np.array(value.data, copy=True))
+        return Tensor._wrap(np.array(value._array, copy=True))
     return copy.deepcopy(value)
 
 
@@ -364,10 +370,10 @@ def _split_params(params, dtypes=None):
         if not isinstance(p, Tensor):
             raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
                             f"{type(p).__name__}")
-        if dtypes is not None and p.data.dtype not in dtypes:
+        if dtypes is not None and p._array.dtype not in dtypes:
             names = "/".join(np.dtype(d).name for d in dtypes)
             raise TypeError(f"this optimizer can only optimize {names} tensors, got "
-                            f"{p.data.dtype}")
+                            f"{p._array.dtype}")
         if not p.is_leaf:
             raise ValueError("can't optimize a non-leaf Tensor")
     return tensors, names

@@ -2,11 +2,14 @@ import numpy as np
 
 
 def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
-    """alpha * op(a) @ op(b) + beta * c, computed in float64 and rounded to float32.
+    """alpha * op(a) @ op(b) + beta * c, computed in float64 and rounded to float32 (kept in
+    float64 when a or b is float64: the float64 path of hpnn runs on these twins).
 
     Follows the BLAS convention of ``hpnn.kernels.gemm``: c is not read when beta == 0, and
     a and b are not read when alpha == 0. When c is given the result is written into it.
     """
+    out_dtype = np.float64 if np.float64 in (np.asarray(a).dtype, np.asarray(b).dtype) \
+        else np.float32
     op_a = np.asarray(a, dtype=np.float64)
     op_b = np.asarray(b, dtype=np.float64)
     op_a = op_a.T if trans_a else op_a
@@ -18,6 +21,6 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     if c is not None and beta != 0.0:
         result = result + beta * np.asarray(c, dtype=np.float64)
     if c is None:
-        return result.astype(np.float32)
+        return result.astype(out_dtype)
     c[...] = result
     return c

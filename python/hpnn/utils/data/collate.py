@@ -2,9 +2,8 @@
 -> tensors), with PyTorch's structure: tuples become lists, dicts and namedtuples keep their
 type, strings stay lists of strings.
 
-dtypes follow what hpnn tensors hold today: float values become float32 (PyTorch keeps
-float64 arrays and makes float64 from Python floats), integers become int64 (PyTorch keeps
-uint8/int32 arrays as they are), bools stay bool."""
+dtypes as PyTorch's: float arrays keep their dtype and Python floats become float64; integers
+become int64 (PyTorch keeps uint8/int32 arrays as they are), bools stay bool."""
 from __future__ import annotations
 
 import collections.abc
@@ -53,7 +52,7 @@ def default_collate(batch):
         if any(t.requires_grad for t in batch):
             from ...creation import stack  # keeps the graph, as torch.stack would
             return stack(batch)
-        return _stack([t.data for t in batch], "default_collate")
+        return _stack([t._array for t in batch], "default_collate")
     if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_, np.bytes_)):
         if not all(_is_numpy_data(b) for b in batch):
             raise TypeError(_ERROR.format(f"numpy data of dtype {elem.dtype}"))

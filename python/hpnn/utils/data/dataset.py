@@ -63,7 +63,7 @@ class TensorDataset(Dataset):
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        index = index.data if isinstance(index, Tensor) else index
+        index = index._array if isinstance(index, Tensor) else index
         return tuple(Tensor._wrap(np.asarray(a[index])) for a in self.arrays)
 
     def batch(self, indices):
