@@ -72,7 +72,7 @@ def masked_softmax(input, mask=None, scale=1.0, is_causal=False, zero_empty_rows
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._array if isinstance(value, Tensor) else np.asarray(value)
 
 
 def additive_mask(mask, dtype=np.float32, name="attn_mask", take_part=True):
@@ -133,7 +133,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     mask = additive_mask(attn_mask)
     mask_needs_grad = isinstance(mask, Tensor) and mask.requires_grad
     if dropout_p == 0.0 and not mask_needs_grad:
-        mask = mask.data if isinstance(mask, Tensor) else mask
+        mask = mask._array if isinstance(mask, Tensor) else mask
         return _Attention.apply(query, key, value, mask=None if mask is None else c32(mask),
                                 scale=scale, causal=bool(is_causal))
     scores = query @ key.transpose(-2, -1)

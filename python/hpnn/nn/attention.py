@@ -22,7 +22,7 @@ def _merged_mask(attn_mask, key_padding_mask, batch, heads, target, source):
     fn = "MultiheadAttention"
     mask = additive_mask(attn_mask, name="attn_mask", take_part=False)
     if mask is not None:
-        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask, np.float32)
+        mask = np.asarray(mask._array if isinstance(mask, Tensor) else mask, np.float32)
         if mask.shape == (batch * heads, target, source):
             mask = mask.reshape(batch, heads, target, source)
         elif mask.shape != (target, source):
@@ -30,7 +30,7 @@ def _merged_mask(attn_mask, key_padding_mask, batch, heads, target, source):
                              f"{(batch * heads, target, source)}, got {mask.shape}")
     padding = additive_mask(key_padding_mask, name="key_padding_mask", take_part=False)
     if padding is not None:
-        padding = np.asarray(padding.data if isinstance(padding, Tensor) else padding,
+        padding = np.asarray(padding._array if isinstance(padding, Tensor) else padding,
                              np.float32)
         if padding.shape != (batch, source):
             raise ValueError(f"{fn}: key_padding_mask must be of shape {(batch, source)}, got "
@@ -158,4 +158,4 @@ class MultiheadAttention(Module):
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._array if isinstance(value, Tensor) else np.asarray(value)

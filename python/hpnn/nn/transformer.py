@@ -44,7 +44,7 @@ def _is_causal_mask(mask, is_causal, size):
     square subsequent mask of this size."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    array = mask._array if isinstance(mask, Tensor) else np.asarray(mask)
     if array.shape != (size, size):
         return False
     if array.dtype == np.bool_:
