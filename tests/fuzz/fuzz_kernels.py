@@ -26,6 +26,10 @@ def argument_roles(name):
 
 
 def _index_limit(call, arg):
+    if arg == "indices" and "num_embeddings" in call:  # embedding backward: rows of the table
+        return call["num_embeddings"]
+    if arg == "indices" and set(call) == {"weight", "indices"}:  # embedding forward
+        return call["weight"].shape[0]
     if arg == "indices":  # max-pool indices address one input plane
         shape = call.get("input_shape") or call["output"].shape
         return int(np.prod(shape[-2:])) * (4 if "output" in call else 1)

@@ -147,6 +147,42 @@ def _batch_norm(name):
     return build
 
 
+def _row_norm(name):
+    """layer_norm over the last two dims of (3, 4, 5), group_norm with 2 groups of (3, 4, 5)."""
+    def build(rng):
+        x, layer = f32(rng, 3, 4, 5), name.startswith("layer")
+        shape_arg = {"normalized_shape": (4, 5)} if layer else {"num_groups": 2}
+        weight = f32(rng, 4, 5) if layer else f32(rng, 4)
+        if name.endswith("_forward"):
+            bias = f32(rng, *weight.shape)
+            return {"x": x, **shape_arg, "weight": weight, "bias": bias, "eps": 1e-5}
+        forward = getattr(reference, name.replace("_backward", "_forward"))
+        _, mean, rstd = forward(x, *shape_arg.values(), weight, None, 1e-5)
+        return {"grad_y": f32(rng, *x.shape), "x": x, **shape_arg, "weight": weight,
+                "mean": mean, "rstd": rstd}
+    return build
+
+
+def _embedding(name):
+    def build(rng):
+        indices = rng.integers(0, 7, (3, 4))
+        if name == "embedding_forward":
+            return {"weight": f32(rng, 7, 5), "indices": indices}
+        return {"grad_y": f32(rng, 3, 4, 5), "indices": indices, "num_embeddings": 7,
+                "padding_idx": 2}
+    return build
+
+
+def _masked_softmax(name):
+    def build(rng):
+        scores = f32(rng, 2, 3, 4, 4)
+        if name.endswith("_forward"):
+            return {"x": scores, "mask": f32(rng, 4, 4), "scale": 0.5, "causal": True}
+        y = reference.masked_softmax_forward(scores, None, 0.5)
+        return {"grad_y": f32(rng, *scores.shape), "y": y, "scale": 0.5}
+    return build
+
+
 def _optim(name):
     def build(rng):
         shape = (5, 7)
@@ -252,6 +288,12 @@ def _builders():
             table[name] = _optim(name)
         elif family == "dropout":
             table[name] = _dropout(name)
+        elif family in ("layer", "group"):
+            table[name] = _row_norm(name)
+        elif family == "embedding":
+            table[name] = _embedding(name)
+        elif family == "masked":
+            table[name] = _masked_softmax(name)
         elif family in _RECURRENT_GATES:
             table[name] = _recurrent(name)
     return table

@@ -23,10 +23,12 @@ import fuzz_kernels
 from fuzz_mutations import GEOMETRY
 
 FAMILIES = {
-    "activation": ("relu", "leaky", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"),
+    "activation": ("relu", "leaky", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
+                   "masked_softmax"),
     "loss": ("mse", "bce", "cross", "nll"),
     "conv": ("conv2d",),
-    "pool_norm": ("max_pool", "avg_pool", "global", "batch", "dropout", "gemm"),
+    "pool_norm": ("max_pool", "avg_pool", "global", "batch", "dropout", "gemm", "layer_norm",
+                  "group_norm", "embedding"),
     "rnn": ("rnn", "lstm", "gru"),
     "optim": ("sgd", "adam", "rmsprop", "adagrad"),
 }

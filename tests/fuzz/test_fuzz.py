@@ -88,3 +88,11 @@ def _last_line(log):
     except OSError:
         return "(no log)"
     return found[-1] if found else "(no call logged)"
+
+
+def test_every_public_kernel_is_in_a_fuzzed_family():
+    """A kernel added without a family here (runner.FAMILIES) would never be mutated."""
+    sys.path.insert(0, HERE)
+    import runner
+    fuzzed = {name for family in runner.FAMILIES for name in runner.family_kernels(family)}
+    assert sorted(set(runner.fuzz_kernels.PUBLIC) - fuzzed) == []

@@ -14,10 +14,15 @@ from .activation import _check_same_shape, _float_array
 
 
 def _check_scale(scale):
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)) or \
-            not np.isfinite(scale):
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating)):
+        raise TypeError(f"scale must be a real number, got {type(scale).__name__}")
+    try:
+        value = float(scale)
+    except OverflowError:  # a Python int beyond float's range
+        value = float("inf")
+    if not np.isfinite(value):
         raise ValueError(f"scale must be a finite real number, got {scale!r}")
-    return float(scale)
+    return value
 
 
 def _logits(x, mask, scale, causal):
