@@ -259,3 +259,18 @@ def test_recurrent_layers_beyond_memory_raise_before_allocating():
 def test_parameter_count_estimate_matches_the_parameters(cls, kwargs):
     module = cls(3, 5, **kwargs)
     assert module._parameter_count() == sum(p.numel() for p in module.parameters())
+
+
+def test_batch_norm_without_channels_raises_value_error_naming_input():
+    """Was ZeroDivisionError (the values per channel were counted as size // channels)."""
+    with pytest.raises(ValueError, match="'input' has no channels"):
+        hpnn.nn.functional.batch_norm(hpnn.randn(2, 0, 3), None, None, training=True)
+    x = np.zeros((2, 0, 3), np.float32)
+    y, mean, invstd = hpnn.reference.batch_norm_forward_train(
+        x, None, None, np.zeros(0, np.float32), np.ones(0, np.float32))
+    assert y.shape == (2, 0, 3) and mean.shape == invstd.shape == (0,)
+
+
+def test_batch_norm_default_affine_keeps_a_float64_input_float64():
+    x = hpnn.randn(4, 3, dtype=hpnn.float64)
+    assert hpnn.nn.functional.batch_norm(x, None, None, training=True).dtype == hpnn.float64

@@ -96,12 +96,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """Normalise over (N, *spatial) per channel (dim 1). Training updates running stats in place."""
     if input.ndim < 2:
         raise ValueError(f"batch_norm: argument 'input' must have a channel dim, got {input.shape}")
-    channels = input.shape[1]
-    weight = weight if weight is not None else Tensor(np.ones(channels, np.float32))
-    bias = bias if bias is not None else Tensor(np.zeros(channels, np.float32))
+    channels, dtype = input.shape[1], input._array.dtype
+    if channels == 0:
+        raise ValueError(f"batch_norm: argument 'input' has no channels, got shape {input.shape}")
+    weight = weight if weight is not None else Tensor(np.ones(channels, dtype))
+    bias = bias if bias is not None else Tensor(np.zeros(channels, dtype))
     stats = [None if s is None else s._array for s in (running_mean, running_var)]
     if training or stats[0] is None:
-        if training and input._array.size // channels <= 1:
+        values_per_channel = input.shape[0] * int(np.prod(input.shape[2:], dtype=np.int64))
+        if training and values_per_channel <= 1:
             raise ValueError("batch_norm: expected more than 1 value per channel when training, "
                              f"got input of shape {input.shape}")
         return BatchNorm.apply(input, weight, bias, running_mean=stats[0], running_var=stats[1],

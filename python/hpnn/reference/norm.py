@@ -33,6 +33,11 @@ def _broadcast(vector, ndim):
     return vector.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _values_per_channel(x):
+    """N * spatial size: the values each channel's statistics run over (C may be 0)."""
+    return x.shape[0] * int(np.prod(x.shape[2:], dtype=np.int64))
+
+
 def _reduce_axes(x):
     return (0,) + tuple(range(2, x.ndim))
 
@@ -80,7 +85,7 @@ def batch_norm_forward_train(x, weight, bias, running_mean, running_var, momentu
     bias = _channel_vector(bias, channels, "bias", dtype)
     running_mean = _running_buffer(running_mean, channels, "running_mean")
     running_var = _running_buffer(running_var, channels, "running_var")
-    count = x.size // channels
+    count = _values_per_channel(x)
     if count <= 1:
         raise ValueError(f"x needs more than 1 value per channel in training, got shape {x.shape}")
     axes = _reduce_axes(x)
@@ -128,7 +133,7 @@ def batch_norm_backward(grad_y, x, weight, save_mean, save_invstd):
     invstd = _channel_vector(save_invstd, channels, "save_invstd", dtype)
     weight_vector = _channel_vector(weight, channels, "weight", dtype)
     axes = _reduce_axes(x)
-    count = dtype.type(x.size // channels)
+    count = dtype.type(_values_per_channel(x))
     x_hat = (x - _broadcast(mean, ndim)) * _broadcast(invstd, ndim)
     grad_bias = grad_y.sum(axis=axes)
     grad_weight = np.sum(grad_y * x_hat, axis=axes)
