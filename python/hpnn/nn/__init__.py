@@ -13,8 +13,8 @@ from .layers_extra import (CircularPad1d, CircularPad2d, ConstantPad1d, Constant
                            ReplicationPad2d, Softmax2d, ZeroPad1d, ZeroPad2d)
 from .conv_extra import Conv1d, ConvTranspose1d, ConvTranspose2d
 from .conv import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, Conv2d, MaxPool2d
-from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
-                     Sigmoid, Softmax, Tanh)
+from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax,
+                     NonDynamicallyQuantizableLinear, ReLU, Sigmoid, Softmax, Tanh)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .loss import (CosineEmbeddingLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
                    MarginRankingLoss, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss)
@@ -30,6 +30,7 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 _sys.modules[__name__ + ".functional"] = functional
+from . import modules  # noqa: E402  (PyTorch's paths to the classes above; imports them)
 
 __all__ = [
     "Module", "ModuleList", "Parameter", "Sequential", "Identity", "Linear", "Conv2d",
@@ -38,7 +39,7 @@ __all__ = [
     "Softmax", "LogSoftmax", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
     "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Embedding",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "functional",
-    "init", "utils",
+    "init", "utils", "modules",
 ]
 __all__ += ["MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerEncoderLayer",
             "TransformerDecoder", "TransformerDecoderLayer"]

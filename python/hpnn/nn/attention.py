@@ -9,7 +9,7 @@ from ..functional.attention import additive_mask, masked_softmax
 from ..tensor import Tensor
 from . import init
 from ._checks import positive_int
-from .layers import Linear
+from .layers import NonDynamicallyQuantizableLinear
 from .module import Module, Parameter
 
 __all__ = ["MultiheadAttention"]
@@ -65,7 +65,7 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         self.add_zero_attn, self.bias_k, self.bias_v = False, None, None
         self._make_parameters(bias)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias)
         self._reset_parameters()
 
     def _make_parameters(self, bias):

@@ -51,6 +51,11 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under the name PyTorch gives MultiheadAttention's ``out_proj`` (its class name
+    is what a saved model records and what an allowlist names)."""
+
 class Identity(Module):
     def __init__(self, *args, **kwargs):  # any arguments are ignored, as in PyTorch
         super().__init__()

@@ -257,6 +257,9 @@ class _RNNBase(Module):
             finals.append([FinalCell.apply(y, recurrence=node, keepdim=one) for y, node in runs])
         return [parts[0] if one else stack(parts) for parts in finals]
 
+    def flatten_parameters(self):
+        """A no-op, as PyTorch's on the CPU: the weights are used where they are."""
+
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         text += f", num_layers={self.num_layers}" if self.num_layers != 1 else ""
