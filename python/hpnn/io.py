@@ -204,6 +204,8 @@ class _Decoder:
             if tag == "__array__":
                 return self.archive.array(value)
             return self._tensor(value, Tensor, where)
+        if tag == "__ref__":
+            return self._ref(value, where)
         if tag in _NAMED:
             _expect(value, str, where, tag)
             return _NAMED[tag](self, value, where)
@@ -316,6 +318,9 @@ _NAMED = {"__function__": _Decoder._function, "__dtype__": _Decoder._dtype,
 
 
 def _expect(value, kind, where, tag):
+    if tag in ("__tensor__", "__array__") and not isinstance(value, kind):
+        raise Refused(f"metadata entry {where} names its array with a "
+                      f"{type(value).__name__}, not a string")
     if not isinstance(value, kind):
         raise Refused(f"metadata entry {where}: {tag} holds a {type(value).__name__}, not a "
                       f"{kind.__name__}")
