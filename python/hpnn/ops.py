@@ -117,22 +117,31 @@ class Exp(Function):
         return grad * self.out
 
 
+# PyTorch gives log(0) = -inf, log(<0) = nan, sqrt(<0) = nan and their gradients (inf, nan)
+# without a warning; scripts rely on it (word_language_model's mask is log(tril(ones))).
+_QUIET = dict(divide="ignore", invalid="ignore")
+
+
 class Log(Function):
     def forward(self, x):
         self.x = x
-        return np.log(x)
+        with np.errstate(**_QUIET):
+            return np.log(x)
 
     def backward(self, grad):
-        return grad / self.x
+        with np.errstate(**_QUIET):
+            return grad / self.x
 
 
 class Sqrt(Function):
     def forward(self, x):
-        self.out = np.sqrt(x)
+        with np.errstate(**_QUIET):
+            self.out = np.sqrt(x)
         return self.out
 
     def backward(self, grad):
-        return grad / (2 * self.out)
+        with np.errstate(**_QUIET):
+            return grad / (2 * self.out)
 
 
 class Abs(Function):

@@ -53,10 +53,10 @@ class Module:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
         if isinstance(value, Parameter):
-            self._remove(name)
+            self._remove(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._remove(name)
+            self._remove(name, keep=self._modules)
             self._modules[name] = value
         elif name in self._parameters or name in self._modules:
             if value is not None:
@@ -68,10 +68,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _remove(self, name):
+    def _remove(self, name, keep=None):
+        """Forget ``name`` everywhere but in ``keep``: a submodule or parameter assigned again
+        keeps its place, so state_dict's order is PyTorch's (a subclass of nn.Transformer
+        that replaces ``self.decoder`` keeps it second, as torch does)."""
         self.__dict__.pop(name, None)
         for table in (self._parameters, self._buffers, self._modules):
-            table.pop(name, None)
+            if table is not keep:
+                table.pop(name, None)
 
     def __getattr__(self, name):
         attrs = self.__dict__
