@@ -1,6 +1,8 @@
 #include "bindings/array_checks.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 
 namespace hpnn {
 namespace {
@@ -139,17 +141,17 @@ void raise_conversion_error(py::error_already_set& error, py::handle obj, const 
 
 py::object not_implemented() { return py::reinterpret_borrow<py::object>(Py_NotImplemented); }
 
-FloatArray output_array(py::handle obj, const char* fn, const char* arg,
-                        std::initializer_list<index_t> expected) {
+FloatArray output_array(py::handle obj, const char* fn, const char* arg, const index_t* expected,
+                        int ndim) {
   if (!py::isinstance<py::array>(obj))
     throw py::type_error(std::string(fn) + ": argument '" + arg +
                          "' must be a float32 numpy.ndarray, got " + type_name(obj));
   py::array array = py::reinterpret_borrow<py::array>(obj);
   require_float32(array, fn, arg);
-  require_ndim(array, fn, arg, static_cast<int>(expected.size()));
-  if (!std::equal(expected.begin(), expected.end(), array.shape()))
+  require_ndim(array, fn, arg, ndim);
+  if (!std::equal(expected, expected + ndim, array.shape()))
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' must have shape " +
-                          shape_str(expected) + ", got " +
+                          shape_str(expected, ndim) + ", got " +
                           shape_str(wrap(array).shape, static_cast<int>(array.ndim())));
   if (!array.writeable())
     throw py::value_error(std::string(fn) + ": argument '" + arg + "' is not writeable");
@@ -159,10 +161,39 @@ FloatArray output_array(py::handle obj, const char* fn, const char* arg,
   return wrap(std::move(array));
 }
 
-FloatArray new_array(std::initializer_list<index_t> shape) {
+FloatArray output_array(py::handle obj, const char* fn, const char* arg,
+                        std::initializer_list<index_t> expected) {
+  return output_array(obj, fn, arg, expected.begin(), static_cast<int>(expected.size()));
+}
+
+FloatArray new_array(const index_t* shape, int ndim) {
   py::ssize_t dims[kMaxDims];
-  std::copy(shape.begin(), shape.end(), dims);
-  return wrap(new_float32_array(dims, static_cast<int>(shape.size())));
+  std::copy(shape, shape + ndim, dims);
+  return wrap(new_float32_array(dims, ndim));
+}
+
+FloatArray new_array(std::initializer_list<index_t> shape) {
+  return new_array(shape.begin(), static_cast<int>(shape.size()));
+}
+
+void check_no_self_overlap(const FloatArray& out, const char* fn, const char* arg) {
+  std::pair<index_t, index_t> dims[kMaxDims];  // (|stride|, size) of dims longer than one
+  int count = 0;
+  for (int i = 0; i < out.ndim; ++i) {
+    if (out.shape[i] == 0) return;  // no elements, nothing to share
+    if (out.shape[i] > 1) dims[count++] = {std::abs(out.strides[i]), out.shape[i]};
+  }
+  std::sort(dims, dims + count);
+  // Sufficient for distinct elements: each stride steps past everything the smaller ones reach.
+  index_t reach = 0;
+  for (int i = 0; i < count; ++i) {
+    if (dims[i].first <= reach)
+      throw py::value_error(std::string(fn) + ": output '" + arg + "' of shape " +
+                            shape_str(out.shape, out.ndim) +
+                            " has elements that share memory (a broadcast or overlapping view);"
+                            " pass an array with distinct elements");
+    reach += (dims[i].second - 1) * dims[i].first;
+  }
 }
 
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,

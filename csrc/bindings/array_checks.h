@@ -88,8 +88,17 @@ py::object not_implemented();
 FloatArray output_array(py::handle obj, const char* fn, const char* arg,
                         std::initializer_list<index_t> expected);
 
+// output_array for a shape known only at run time (ndim <= kMaxDims).
+FloatArray output_array(py::handle obj, const char* fn, const char* arg, const index_t* expected,
+                        int ndim);
+
 // A new C-contiguous float32 array of this shape (at most kMaxDims), from new_float32_array.
 FloatArray new_array(std::initializer_list<index_t> shape);
+FloatArray new_array(const index_t* shape, int ndim);
+
+// Raises ValueError if two elements of an output share memory (a broadcast or as_strided view):
+// threads writing them would race, and the result would depend on the order of the writes.
+void check_no_self_overlap(const FloatArray& out, const char* fn, const char* arg);
 
 // Raises ValueError if the output's memory overlaps the input's (the result would be wrong).
 void check_no_overlap(const FloatArray& out, const FloatArray& in, const char* fn,

@@ -34,6 +34,19 @@ struct GemmArgs {
   bool stream_c = false;
 };
 
+// A batch of products of one geometry (GemmArgs' m, n, k, strides, alpha, beta): item i reads
+// A at gemm.a + a_offsets[i], B at gemm.b + b_offsets[i] and writes C at gemm.c + c_offsets[i]
+// (offsets in floats; a broadcast operand repeats its offsets). With items_on_threads, a team
+// of gemm.num_threads threads shares the items, each item computed whole by one thread; else
+// the items run one after another, each on gemm.num_threads threads. Either way an item's
+// result does not depend on the thread count.
+struct GemmBatchArgs {
+  GemmArgs gemm;
+  index_t batch;
+  const index_t *a_offsets, *b_offsets, *c_offsets;
+  bool items_on_threads;
+};
+
 // Pooling over `planes` contiguous H x W planes (N * C of an NCHW array) into OH x OW planes.
 struct PoolArgs {
   index_t planes, height, width, out_height, out_width;
@@ -128,6 +141,7 @@ struct RnnGrads {
 struct KernelTable {
   const char* isa = nullptr;
   void (*sgemm)(const GemmArgs&, const GemmBlocking&) = nullptr;
+  void (*sgemm_batched)(const GemmBatchArgs&, const GemmBlocking&) = nullptr;
   GemmBlocking gemm_blocking{};
   // Convolutions over contiguous NCHW arrays; bias may be null. Outputs are overwritten. The
   // forward applies max(y, 0) (NaN kept) in its output write when `relu`.

@@ -216,6 +216,12 @@ def _gemm(rng):
             "beta": 0.5, "trans_b": True}
 
 
+def _gemm_batched(rng):
+    # a's batch (2, 3) against b's (3,): the fuzzer mutates a broadcast batch too.
+    return {"a": f32(rng, 2, 3, 5, 4), "b": f32(rng, 3, 6, 4), "c": f32(rng, 2, 3, 5, 6),
+            "alpha": 1.5, "beta": 0.5, "trans_b": True}
+
+
 _RECURRENT_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
@@ -260,7 +266,7 @@ def _recurrent_backward(rng, kind, cell, forward, result):
 
 
 def _builders():
-    table = {"gemm": _gemm, "relu_forward": _out, "leaky_relu_forward": _out}
+    table = {"gemm": _gemm, "gemm_batched": _gemm_batched, "relu_forward": _out, "leaky_relu_forward": _out}
     for name in PUBLIC:
         family = name.split("_")[0]
         if name in table:

@@ -35,11 +35,34 @@ void sgemm(const GemmArgs& args, const GemmBlocking& blk) {
   gemm_run(g, blk, StridedB{g.b, g.rs_b, g.cs_b});
 }
 
+// One item of a batch, at its offsets, on `threads` threads.
+void batch_item(const GemmBatchArgs& args, index_t i, int threads, const GemmBlocking& blk) {
+  GemmArgs g = args.gemm;
+  g.a += args.a_offsets[i], g.b += args.b_offsets[i], g.c += args.c_offsets[i];
+  g.num_threads = threads;
+  sgemm(g, blk);
+}
+
+void sgemm_batched(const GemmBatchArgs& args, const GemmBlocking& blk) {
+  const int nt = args.gemm.num_threads;
+#ifdef _OPENMP
+  if (args.items_on_threads && nt > 1) {
+    // Static schedule: equal items cost the same, and each thread's scratch stays warm.
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (index_t i = 0; i < args.batch; ++i) batch_item(args, i, 1, blk);
+    return;
+  }
+#endif
+  for (index_t i = 0; i < args.batch; ++i)
+    batch_item(args, i, args.items_on_threads ? 1 : nt, blk);
+}
+
 }  // namespace
 }  // namespace HPNN_ISA_NS
 
 void HPNN_ISA_FN(register_gemm)(KernelTable& table) {
   table.sgemm = HPNN_ISA_NS::sgemm;
+  table.sgemm_batched = HPNN_ISA_NS::sgemm_batched;
   table.gemm_blocking = HPNN_ISA_NS::kBlocking;
 }
 

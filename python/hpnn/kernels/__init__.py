@@ -10,7 +10,7 @@ from . import dropout
 from .dropout import *  # noqa: F401,F403
 from . import conv
 from .conv import *  # noqa: F401,F403
-from .gemm import gemm
+from .gemm import gemm, gemm_batched
 from . import norm
 from .norm import *  # noqa: F401,F403
 from . import row_norm
@@ -26,7 +26,7 @@ from .rnn import *  # noqa: F401,F403
 from . import rnn_cells
 from .rnn_cells import *  # noqa: F401,F403
 
-__all__ = ["gemm"]
+__all__ = ["gemm", "gemm_batched"]
 __all__ += conv.__all__
 __all__ += activation.__all__
 __all__ += loss.__all__

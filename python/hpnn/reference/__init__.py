@@ -1,6 +1,6 @@
 """Numpy reference implementations of every native kernel, same names and signatures as
 ``hpnn.kernels``. Written plainly for clarity; the tests compare the native kernels with them."""
-from .gemm import gemm
+from .gemm import gemm, gemm_batched
 from .activation import (gelu_backward, gelu_forward, leaky_relu_backward, leaky_relu_forward,
                          log_softmax_backward, log_softmax_forward, relu_backward, relu_forward,
                          sigmoid_backward, sigmoid_forward, softmax_backward, softmax_forward,
@@ -29,7 +29,7 @@ from .rnn import (GRUSaved, LSTMSaved, RNNSaved, gru_backward, gru_forward, lstm
 from .rnn_cells import (gru_cell_backward, gru_cell_forward, lstm_cell_backward,
                         lstm_cell_forward, rnn_cell_backward, rnn_cell_forward)
 
-__all__ = ["gemm"]
+__all__ = ["gemm", "gemm_batched"]
 
 __all__ += [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
