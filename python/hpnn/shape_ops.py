@@ -127,23 +127,25 @@ class Stack(Function):
         return tuple([grad[lead + (i,)] for i in range(grad.shape[self.axis])])
 
 
+# gemm_batched takes operands of at most this many dims (the native kernels' kMaxDims).
+_MAX_BATCHED_DIMS = 6
+
+
 def _gemm(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b) for float32 arrays of ndim >= 2 (leading dims broadcast; gemm per matrix)."""
-    gemm = kernel("gemm")
+    """op(a) @ op(b) for float32 arrays of ndim >= 2, leading dims broadcast: one native call
+    (gemm_batched releases the GIL once and threads over the items)."""
     if a.ndim == 2 and b.ndim == 2:
-        return gemm(a, b, trans_a=trans_a, trans_b=trans_b)
-    if b.ndim == 2 and not trans_a:  # fold a's batch dims into its rows: one call
-        rows = gemm(a.reshape(-1, a.shape[-1]), b, trans_b=trans_b)
+        return kernel("gemm")(a, b, trans_a=trans_a, trans_b=trans_b)
+    if b.ndim == 2 and not trans_a:  # fold a's batch dims into its rows: one larger product
+        rows = kernel("gemm")(a.reshape(-1, a.shape[-1]), b, trans_b=trans_b)
         return rows.reshape(*a.shape[:-1], rows.shape[-1])
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a3 = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
-    b3 = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
-    first = gemm(a3[0], b3[0], trans_a=trans_a, trans_b=trans_b)
-    out = np.empty((len(a3),) + first.shape, np.float32)
-    out[0] = first
-    for i in range(1, len(a3)):
-        gemm(a3[i], b3[i], out[i], trans_a=trans_a, trans_b=trans_b)
-    return out.reshape(batch + first.shape)
+    if max(a.ndim, b.ndim) > _MAX_BATCHED_DIMS:  # flatten the broadcast batch to one dim
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        flat_a = np.broadcast_to(a, batch + a.shape[-2:]).reshape(-1, *a.shape[-2:])
+        flat_b = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+        out = _gemm(flat_a, flat_b, trans_a, trans_b)
+        return out.reshape(batch + out.shape[-2:])
+    return kernel("gemm_batched")(a, b, trans_a=trans_a, trans_b=trans_b)
 
 
 class MatMul(Function):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..backend import kernel
+from ..backend import get_backend, kernel
 from ..ops import unbroadcast
 from ..shape_ops import _gemm
 from ..tensor import Tensor, _tensor
@@ -18,11 +18,20 @@ from .dense import dropout
 __all__ = ["scaled_dot_product_attention", "masked_softmax"]
 
 
+def _f32(array):
+    """float32 as it is laid out: the batched GEMM reads strided views (the heads of a
+    projection, split by a transpose) in place, so no contiguous copy is made. float64 stays
+    float64 on the numpy backend, as c32."""
+    if getattr(array, "dtype", None) == np.float64 and get_backend() == "numpy":
+        return np.asarray(array)
+    return np.asarray(array, dtype=np.float32)
+
+
 class _Attention(Function):
     """softmax(scale q k^T + mask) v, leading dims broadcast; saves the probabilities."""
 
     def forward(self, q, k, v, mask, scale, causal):
-        self.q, self.k, self.v, self.scale = c32(q), c32(k), c32(v), scale
+        self.q, self.k, self.v, self.scale = _f32(q), _f32(k), _f32(v), scale
         scores = _gemm(self.q, self.k, trans_b=True)
         self.p = kernel("masked_softmax_forward")(scores, mask, scale, causal, True)
         return _gemm(self.p, self.v)
