@@ -62,3 +62,39 @@ def test_gemm(measure, case, impl, threads):
     group = f"gemm {name} {m}x{n}x{k} threads={threads}"
     flops = 2.0 * m * n * k
     measure(run, group, impl, threads, rounds=max(3, min(200, int(2e9 / (flops + 1)))), flops=flops)
+
+
+# (name, batch, M, N, K): attention-sized batched products, (batch, M, K) @ (batch, K, N) --
+# scores and weighted values of 4 heads x 64 sequences at d_head 64, and a 32-deep head.
+BATCHED = [
+    ("bmm256x64x64x64", 256, 64, 64, 64),
+    ("bmm128x64x64x32", 128, 64, 64, 32),
+]
+
+
+def make_batched(batch, m, n, k):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((batch, m, k), dtype=np.float32)
+    b = rng.standard_normal((batch, k, n), dtype=np.float32)
+    return a, b, np.empty((batch, m, n), np.float32)
+
+
+def run_batched(impl, a, b, c):
+    if impl == "hpnn":
+        return lambda: kernels.gemm_batched(a, b, c)
+    if impl == "numpy":
+        return lambda: np.matmul(a, b, out=c)
+    torch = pytest.importorskip("torch")
+    ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
+    return lambda: torch.bmm(ta, tb, out=tc)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("impl", ["hpnn", "torch", "numpy"])
+@pytest.mark.parametrize("case", BATCHED, ids=[c[0] for c in BATCHED])
+def test_gemm_batched(measure, case, impl, threads):
+    name, batch, m, n, k = case
+    a, b, c = make_batched(batch, m, n, k)
+    flops = 2.0 * batch * m * n * k
+    measure(run_batched(impl, a, b, c), f"gemm_batched {name} threads={threads}", impl, threads,
+            rounds=max(3, min(200, int(2e9 / flops))), flops=flops)
