@@ -34,6 +34,9 @@ CASES = [
     (1, 1, 12, 12, 1, 3, 3, 1, 1, 1, 1),          # one channel: plain and depthwise alike
     (5, 17, 6, 6, 17, 3, 3, 1, 1, 1, 17),         # channels over planes per work item
     (2, 3, 8, 8, 3, 3, 3, 3, 1, 1, 3),            # stride_w 3: the grouped path
+    (2, 3, 5, 70, 3, 3, 3, 1, 1, 1, 3),           # rows of several column blocks, ragged
+    (2, 3, 9, 150, 3, 3, 3, 2, 1, 1, 3),
+    (3, 2, 19, 3, 2, 3, 3, 1, 1, 1, 2),           # tall narrow planes: row blocks 8, 4, 2, 1
 ]
 
 

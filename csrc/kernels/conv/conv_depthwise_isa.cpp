@@ -24,18 +24,45 @@ constexpr index_t kPlaneGrainFloats = 2048;
 
 index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
 
-// The phase-split padded grid of one plane: hp rows of sw phase rows of `len` floats.
+// dst[0, count) = src[0, count), or zeros with src null, in vectors and a scalar tail: a
+// plane's rows are a few vectors, where the memset and memcpy calls that GCC makes of plain
+// loops cost more than the copy, and masked stores (microcoded on AMD) more still.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+void put(float* dst, const float* src, index_t count) {
+  index_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, src ? vload(src + i) : vfloat{});
+  for (; i < count; ++i) dst[i] = src ? src[i] : 0.0f;
+}
+
+alignas(64) constexpr float kLaneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+// The first `count` (0 < count <= kLanes) floats at p, zero in the other lanes. `readable`:
+// the whole vector at p may be read (a plain load and a select, cheaper than a masked load).
+vfloat load_lanes(const float* p, int count, bool readable) {
+  if (!readable) return vload_first(p, count);
+  return vload(kLaneIndex) < static_cast<float>(count) ? vload(p) : vfloat{};
+}
+
+// The phase-split padded grid of one plane: hp rows of sw phase rows of `len` floats packed
+// tightly, then `slack` floats. Lanes past a row's last output read on into the next row or
+// the slack: the forward discards them, the weight gradient masks them off.
 struct PhaseGrid {
-  index_t sw, len, hp;
+  index_t sw, len, hp, slack;
   index_t row() const { return sw * len; }
-  index_t size() const { return hp * row(); }
+  index_t rows_size() const { return hp * row(); }
+  index_t size() const { return rows_size() + slack; }
+  // The padded-line scratch of pad_plane: whole vectors of each phase.
+  index_t line() const { return sw * round_up(len, kLanes); }
 };
 
 PhaseGrid phase_grid(const ConvShape& s) {
   const index_t sw = s.stride_w, wp = s.w + 2 * s.pad_w;
-  // Block loads run up to kBlockVectors whole vectors past the first output column of a block.
-  const index_t reach = round_up(s.ow, kLanes) + kBlockVectors * kLanes + (s.kw - 1) * s.dilation_w / sw;
-  return {sw, round_up(imax(ceil_div(wp, sw), reach), kLanes), s.h + 2 * s.pad_h};
+  // A block's loads end at the output row's last whole vector, plus the taps' reach;
+  // pad_plane's vector stores end at most a vector past a phase row.
+  const index_t slack = round_up(s.ow, kLanes) + 2 * kLanes + (s.kw - 1) * s.dilation_w / sw;
+  return {sw, ceil_div(wp, sw), s.h + 2 * s.pad_h, slack};
 }
 
 // Offsets of the taps in a phase grid, relative to the output row's first grid row.
@@ -49,32 +76,39 @@ void grid_offsets(const ConvShape& s, const PhaseGrid& g, index_t* offsets) {
 
 // line[0, count) = the padded row: zeros, row[0, w), zeros.
 void padded_line(const ConvShape& s, const float* row, index_t count, float* line) {
-  fill(line, s.pad_w, 0.0f);
-  for (index_t t = 0; t < s.w; ++t) line[s.pad_w + t] = row[t];
-  fill(line + s.pad_w + s.w, count - s.pad_w - s.w, 0.0f);
+  put(line, nullptr, s.pad_w);
+  put(line + s.pad_w, row, s.w);
+  put(line + s.pad_w + s.w, nullptr, count - s.pad_w - s.w);
 }
 
 // The plane x (h x w) into its phase grid; `line` is scratch of sw * len floats.
 void pad_plane(const ConvShape& s, const PhaseGrid& g, const float* x, float* line, float* grid) {
-  fill(grid, s.pad_h * g.row(), 0.0f);
+  put(grid, nullptr, s.pad_h * g.row());
   float* dst = grid + s.pad_h * g.row();
   for (index_t y = 0; y < s.h; ++y, dst += g.row(), x += s.w) {
     if (g.sw == 1) {
       padded_line(s, x, g.len, dst);
       continue;
     }
-    padded_line(s, x, g.row(), line);
-    if (g.sw == 2 && g.len % kLanes == 0) {
+    padded_line(s, x, g.line(), line);
+    if (g.sw == 2) {  // evens, then odds: each phase's last vector runs on into what follows
       for (index_t v = 0; v < g.len; v += kLanes) {
         vfloat even, odd;
         deinterleave(vload(line + 2 * v), vload(line + 2 * v + kLanes), &even, &odd);
-        vstore(dst + v, even), vstore(dst + g.len + v, odd);
+        vstore(dst + v, even);
+      }
+      for (index_t v = 0; v < g.len; v += kLanes) {
+        vfloat even, odd;
+        deinterleave(vload(line + 2 * v), vload(line + 2 * v + kLanes), &even, &odd);
+        vstore(dst + g.len + v, odd);
       }
       continue;
     }
     for (index_t q = 0; q < g.row(); ++q) dst[q % g.sw * g.len + q / g.sw] = line[q];
   }
-  fill(dst, (g.hp - s.pad_h - s.h) * g.row(), 0.0f);
+  // The bottom rows, and the slack zeroed too: lanes read there are discarded, but zeros keep
+  // them from being denormals or NaNs that could slow the arithmetic.
+  put(dst, nullptr, (g.hp - s.pad_h - s.h) * g.row() + g.slack);
 }
 
 // Output rows [oy, oy + R) x vectors [ox, ox + V * kLanes) of one plane, stored up to the
@@ -84,7 +118,7 @@ void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offset
                    const vfloat* w, index_t taps, float bias, bool relu_out, const float* grid,
                    index_t oy, index_t ox, float* y) {
   vfloat acc[R][V];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) acc[r][v] = vbroadcast(bias);
@@ -92,47 +126,61 @@ void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offset
   const index_t row_step = s.stride_h * g.row();
   for (index_t t = 0; t < taps; ++t) {
     const float* p = src + offsets[t];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r][v] += w[t] * vload(p + r * row_step + v * kLanes);
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
       const index_t col = ox + v * kLanes;
       if (col >= s.ow) continue;
       const vfloat out = relu_out ? relu(acc[r][v]) : acc[r][v];
-      float* dst = y + (oy + r) * s.ow + col;
-      if (s.ow - col >= kLanes)
-        vstore(dst, out);
-      else
-        vstore_first(dst, out, static_cast<int>(s.ow - col));
+      const index_t at = (oy + r) * s.ow + col;
+      // A vector past the row's end runs into rows of this plane written after it (when the
+      // row is one block of columns); at the plane's end, a scalar tail (the next plane may be
+      // another thread's).
+      const bool spill_ok = s.ow <= kBlockVectors * kLanes && at + kLanes <= s.oh * s.ow;
+      if (s.ow - col >= kLanes || spill_ok) {
+        vstore(y + at, out);
+      } else {
+        float lanes[kLanes];
+        vstore(lanes, out);
+        for (index_t t = 0; t < s.ow - col; ++t) y[at + t] = lanes[t];
+      }
     }
 }
 
-// One plane's output: narrow rows in blocks of 4 rows (or 2 rows of 2 vectors), wide rows in
-// blocks of 4 vectors.
+// Rows [oy, end) at columns [ox, ox + V * kLanes): blocks of R rows, then R / 2, ... for the
+// rest.
+template <int R, int V>
+void forward_rows(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
+                  const vfloat* w, float bias, bool relu_out, const float* grid, index_t oy,
+                  index_t end, index_t ox, float* y) {
+  const index_t taps = s.kh * s.kw;
+  for (; oy + R <= end; oy += R)
+    forward_block<R, V>(s, g, offsets, w, taps, bias, relu_out, grid, oy, ox, y);
+  if constexpr (R > 1)
+    if (oy < end) forward_rows<R / 2, V>(s, g, offsets, w, bias, relu_out, grid, oy, end, ox, y);
+}
+
+// One plane's output in blocks of about 8 accumulators (FMA latency x 2 ports, as the loads
+// allow): 8 rows of one vector, 4 of two, 2 of three or four.
 void forward_plane(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                    const vfloat* w, float bias, bool relu_out, const float* grid, float* y) {
-  const index_t taps = s.kh * s.kw, vectors = ceil_div(s.ow, kLanes);
-  index_t oy = 0;
-  if (vectors == 1)
-    for (; oy + 4 <= s.oh; oy += 4)
-      forward_block<4, 1>(s, g, offsets, w, taps, bias, relu_out, grid, oy, 0, y);
-  else if (vectors == 2)
-    for (; oy + 2 <= s.oh; oy += 2)
-      forward_block<2, 2>(s, g, offsets, w, taps, bias, relu_out, grid, oy, 0, y);
-  for (; oy < s.oh; ++oy)
-    for (index_t ox = 0; ox < s.ow; ox += kBlockVectors * kLanes) {
-      if (s.ow - ox > 2 * kLanes)
-        forward_block<1, 4>(s, g, offsets, w, taps, bias, relu_out, grid, oy, ox, y);
-      else if (s.ow - ox > kLanes)
-        forward_block<1, 2>(s, g, offsets, w, taps, bias, relu_out, grid, oy, ox, y);
-      else
-        forward_block<1, 1>(s, g, offsets, w, taps, bias, relu_out, grid, oy, ox, y);
-    }
+  for (index_t ox = 0; ox < s.ow; ox += kBlockVectors * kLanes) {
+    const index_t vectors = imin(kBlockVectors, ceil_div(s.ow - ox, kLanes));
+    if (vectors == 1)
+      forward_rows<8, 1>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+    else if (vectors == 2)
+      forward_rows<4, 2>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+    else if (vectors == 3)
+      forward_rows<2, 3>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+    else
+      forward_rows<2, 4>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+  }
 }
 
 // Planes per work item (see kPlaneGrainFloats).
@@ -140,16 +188,17 @@ index_t plane_chunk(const ConvShape& s) {
   return imax(1, kPlaneGrainFloats / imax(1, imax(s.oh * s.ow, s.h * s.w)));
 }
 
-// Scratch of one thread: the plane's grid, then a line of sw * len floats.
+// Scratch of one thread: the plane's grid, then pad_plane's line.
 float* grid_scratch(const PhaseGrid& g) {
-  return thread_scratch(kScratchConvColumns, static_cast<std::size_t>(g.size() + g.row()));
+  return thread_scratch(kScratchConvColumns, static_cast<std::size_t>(g.size() + g.line()));
 }
 
 // gw[0, count) += the correlation of one plane's dy with its grid under taps [t0, t0 + count);
 // with `bias`, also *bias += dy's sum. dy and x are read masked past the row's end, so lanes
 // past the output's width are zero on both sides (an infinite x there cannot make a NaN).
 void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
-                      const float* dy, const float* grid, index_t count, float* gw, float* bias) {
+                      const float* dy, const float* dy_end, const float* grid, index_t count,
+                      float* gw, float* bias) {
   vfloat acc[kGradTapBlock], dy_acc = vfloat{};
 #pragma GCC unroll 9
   for (int t = 0; t < kGradTapBlock; ++t) acc[t] = vfloat{};
@@ -158,13 +207,13 @@ void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* off
     for (index_t ox = 0; ox < s.ow; ox += kLanes) {
       const int columns = static_cast<int>(imin(kLanes, s.ow - ox));
       const bool whole = columns == kLanes;
-      const vfloat d = whole ? vload(dy + ox) : vload_first(dy + ox, columns);
+      const vfloat d = whole ? vload(dy + ox) : load_lanes(dy + ox, columns, dy + ox + kLanes <= dy_end);
       if (bias) dy_acc += d;
 #pragma GCC unroll 9
       for (int t = 0; t < kGradTapBlock; ++t) {
         if (t >= count) break;
         const float* p = src + offsets[t] + ox;
-        acc[t] += d * (whole ? vload(p) : vload_first(p, columns));
+        acc[t] += d * (whole ? vload(p) : load_lanes(p, columns, true));  // the grid's slack
       }
     }
   }
@@ -174,26 +223,33 @@ void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* off
   if (bias) *bias += horizontal_sum(dy_acc);
 }
 
-// dy's plane (oh x ow) with `margin` zeros left of each row, zeros right to `len` floats.
-void margin_plane(const ConvShape& s, const float* dy, index_t margin, index_t len, float* out) {
+// dy's plane (oh x ow) with `margin` zeros left of each row, zeros right to `len` floats,
+// then `slack` zeros.
+void margin_plane(const ConvShape& s, const float* dy, index_t margin, index_t len,
+                  index_t slack, float* out) {
   for (index_t oy = 0; oy < s.oh; ++oy, dy += s.ow, out += len) {
-    fill(out, margin, 0.0f);
-    for (index_t t = 0; t < s.ow; ++t) out[margin + t] = dy[t];
-    fill(out + margin + s.ow, len - margin - s.ow, 0.0f);
+    put(out, nullptr, margin);
+    put(out + margin, dy, s.ow);
+    put(out + margin + s.ow, nullptr, len - margin - s.ow);
   }
+  put(out, nullptr, slack);
 }
 
 // Input gradient geometry: padded-grid column q = v * sw + p (phase p) takes tap j when
-// (j * dw) % sw == p, from dy column v - (j * dw) / sw; dy rows carry `margin` zeros on the left.
+// (j * dw) % sw == p, from dy column v - (j * dw) / sw; dy rows carry `margin` zeros on the
+// left and zeros on the right to the last column the grid indices [v0, v1) read, packed
+// tightly: a block's lanes past v1 read on into the next row or the slack, and are dropped.
 struct InputGradPlan {
-  index_t margin, len;  // dy rows: margin + len floats
+  index_t margin, len;  // dy rows: len floats, dy's columns from `margin`
+  index_t slack;        // after the last row
   index_t v0, v1;       // grid column indices [v0, v1) cover dx's columns
   index_t line;         // floats of the interleaved row buffer
-  InputGradPlan(const ConvShape& s) {
+  explicit InputGradPlan(const ConvShape& s) {
     const index_t sw = s.stride_w;
     margin = (s.kw - 1) * s.dilation_w / sw;
     v0 = s.pad_w / sw, v1 = ceil_div(s.pad_w + s.w, sw);
-    len = round_up(imax(margin + s.ow, margin + v1 + kBlockVectors * kLanes), kLanes);
+    len = margin + imax(s.ow, v1);
+    slack = (kBlockVectors + 1) * kLanes;
     line = sw * (v1 - v0 + kBlockVectors * kLanes);
   }
 };
@@ -257,7 +313,7 @@ void input_grad_row(const ConvShape& s, const InputGradPlan& plan, const float* 
       input_grad_block<kSw, 1>(s, plan, rows, w, v, line);
   }
   const float* src = line + s.pad_w - kSw * plan.v0;
-  for (index_t t = 0; t < s.w; ++t) dx_row[t] = src[t];
+  put(dx_row, src, s.w);
 }
 
 bool phases_fit(const ConvShape& s) { return s.stride_w == 1 || s.stride_w == 2; }
@@ -303,7 +359,8 @@ void depthwise_weight_grad(const ConvShape& s, const float* grad_y, const float*
     pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
     const float* dy = grad_y + plane * s.oh * s.ow;
     for (index_t t0 = 0; t0 < taps; t0 += kGradTapBlock)
-      weight_grad_taps(s, g, offsets + t0, dy, grid, imin(kGradTapBlock, taps - t0),
+      weight_grad_taps(s, g, offsets + t0, dy, grad_y + s.n * s.c * s.oh * s.ow, grid,
+                       imin(kGradTapBlock, taps - t0),
                        out + c * taps + t0, with_bias && t0 == 0 ? out + s.c * taps + c : nullptr);
   }, s.c);
 }
@@ -314,11 +371,11 @@ void depthwise_input_grad(const ConvShape& s, const float* grad_y, const float* 
   const index_t taps = s.kh * s.kw;
   for_each_chunk(s.n * s.c, plane_chunk(s), nt, [&](index_t first, index_t count, int) {
     float* dy_plane = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(
-        s.oh * plan.len + plan.line));
-    float* line = dy_plane + s.oh * plan.len;
+        s.oh * plan.len + plan.slack + plan.line));
+    float* line = dy_plane + s.oh * plan.len + plan.slack;
     for (index_t plane = first; plane < first + count; ++plane) {
       const float* w = weight + plane % s.c * taps;
-      margin_plane(s, grad_y + plane * s.oh * s.ow, plan.margin, plan.len, dy_plane);
+      margin_plane(s, grad_y + plane * s.oh * s.ow, plan.margin, plan.len, plan.slack, dy_plane);
       float* dx = grad_x + plane * s.h * s.w;
       for (index_t iy = 0; iy < s.h; ++iy, dx += s.w) {
         if (s.stride_w == 1)
