@@ -18,22 +18,19 @@ namespace {
 constexpr index_t kMaxDepthwiseTaps = 49;  // up to 7 x 7: the taps' offsets and broadcasts
 constexpr int kBlockVectors = 4;           // accumulators per block: FMA latency x 2 ports / 2
 constexpr int kGradTapBlock = 9;           // weight-gradient accumulators per pass (3 x 3)
-// Planes per parallel work item: at least this many output floats, so that a 4 x 4 plane
-// does not cost a scheduling step of its own.
-constexpr index_t kPlaneGrainFloats = 2048;
+// Planes per parallel work item: at least this many floats, so that a 4 x 4 plane does not
+// cost a scheduling step and a zeroing of the grid's padding of its own.
+constexpr index_t kPlaneGrainFloats = 8192;
 
 index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
 
-// dst[0, count) = src[0, count), or zeros with src null, in vectors and a scalar tail: a
-// plane's rows are a few vectors, where the memset and memcpy calls that GCC makes of plain
-// loops cost more than the copy, and masked stores (microcoded on AMD) more still.
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
-void put(float* dst, const float* src, index_t count) {
+// dst[0, count) = src[0, count) in vectors and a scalar tail: a plane's rows are a few
+// vectors, where a memcpy call costs more than the copy, and a masked store (microcoded on
+// AMD) more still.
+void copy_row(float* dst, const float* src, index_t count) {
   index_t i = 0;
-  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, src ? vload(src + i) : vfloat{});
-  for (; i < count; ++i) dst[i] = src ? src[i] : 0.0f;
+  for (; i + kLanes <= count; i += kLanes) vstore(dst + i, vload(src + i));
+  for (; i < count; ++i) dst[i] = src[i];
 }
 
 alignas(64) constexpr float kLaneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -74,25 +71,19 @@ void grid_offsets(const ConvShape& s, const PhaseGrid& g, index_t* offsets) {
     }
 }
 
-// line[0, count) = the padded row: zeros, row[0, w), zeros.
-void padded_line(const ConvShape& s, const float* row, index_t count, float* line) {
-  put(line, nullptr, s.pad_w);
-  put(line + s.pad_w, row, s.w);
-  put(line + s.pad_w + s.w, nullptr, count - s.pad_w - s.w);
-}
-
-// The plane x (h x w) into its phase grid; `line` is scratch of sw * len floats.
+// The plane x (h x w) into its phase grid, whose padding (and `line`'s) is already zero:
+// only the image's rows are written, so the zeros are written once per work item, not once
+// per plane (a few floats at a time, they cost more than the plane's copy).
 void pad_plane(const ConvShape& s, const PhaseGrid& g, const float* x, float* line, float* grid) {
-  put(grid, nullptr, s.pad_h * g.row());
   float* dst = grid + s.pad_h * g.row();
   for (index_t y = 0; y < s.h; ++y, dst += g.row(), x += s.w) {
     if (g.sw == 1) {
-      padded_line(s, x, g.len, dst);
+      copy_row(dst + s.pad_w, x, s.w);
       continue;
     }
-    padded_line(s, x, g.line(), line);
+    copy_row(line + s.pad_w, x, s.w);  // line: zeros around the image's columns
     if (g.sw == 2) {  // evens, then odds: each phase's last vector runs on into what follows
-      for (index_t v = 0; v < g.len; v += kLanes) {
+      for (index_t v = 0; v < g.len; v += kLanes) {   // with zeros from the line's end
         vfloat even, odd;
         deinterleave(vload(line + 2 * v), vload(line + 2 * v + kLanes), &even, &odd);
         vstore(dst + v, even);
@@ -106,9 +97,6 @@ void pad_plane(const ConvShape& s, const PhaseGrid& g, const float* x, float* li
     }
     for (index_t q = 0; q < g.row(); ++q) dst[q % g.sw * g.len + q / g.sw] = line[q];
   }
-  // The bottom rows, and the slack zeroed too: lanes read there are discarded, but zeros keep
-  // them from being denormals or NaNs that could slow the arithmetic.
-  put(dst, nullptr, (g.hp - s.pad_h - s.h) * g.row() + g.slack);
 }
 
 // Output rows [oy, oy + R) x vectors [ox, ox + V * kLanes) of one plane, stored up to the
@@ -188,9 +176,12 @@ index_t plane_chunk(const ConvShape& s) {
   return imax(1, kPlaneGrainFloats / imax(1, imax(s.oh * s.ow, s.h * s.w)));
 }
 
-// Scratch of one thread: the plane's grid, then pad_plane's line.
+// Scratch of one thread: the plane's grid, then pad_plane's line, zeroed (the padding, and
+// the slack: lanes read there are discarded, but zeros cannot be slow denormals).
 float* grid_scratch(const PhaseGrid& g) {
-  return thread_scratch(kScratchConvColumns, static_cast<std::size_t>(g.size() + g.line()));
+  float* grid = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(g.size() + g.line()));
+  fill(grid, g.size() + g.line(), 0.0f);
+  return grid;
 }
 
 // gw[0, count) += the correlation of one plane's dy with its grid under taps [t0, t0 + count);
@@ -223,16 +214,9 @@ void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* off
   if (bias) *bias += horizontal_sum(dy_acc);
 }
 
-// dy's plane (oh x ow) with `margin` zeros left of each row, zeros right to `len` floats,
-// then `slack` zeros.
-void margin_plane(const ConvShape& s, const float* dy, index_t margin, index_t len,
-                  index_t slack, float* out) {
-  for (index_t oy = 0; oy < s.oh; ++oy, dy += s.ow, out += len) {
-    put(out, nullptr, margin);
-    put(out + margin, dy, s.ow);
-    put(out + margin + s.ow, nullptr, len - margin - s.ow);
-  }
-  put(out, nullptr, slack);
+// dy's plane (oh x ow) into rows of `len` floats from `margin` on; the rest is already zero.
+void margin_plane(const ConvShape& s, const float* dy, index_t margin, index_t len, float* out) {
+  for (index_t oy = 0; oy < s.oh; ++oy, dy += s.ow, out += len) copy_row(out + margin, dy, s.ow);
 }
 
 // Input gradient geometry: padded-grid column q = v * sw + p (phase p) takes tap j when
@@ -313,7 +297,7 @@ void input_grad_row(const ConvShape& s, const InputGradPlan& plan, const float* 
       input_grad_block<kSw, 1>(s, plan, rows, w, v, line);
   }
   const float* src = line + s.pad_w - kSw * plan.v0;
-  put(dx_row, src, s.w);
+  copy_row(dx_row, src, s.w);
 }
 
 bool phases_fit(const ConvShape& s) { return s.stride_w == 1 || s.stride_w == 2; }
@@ -345,24 +329,27 @@ void depthwise_forward(const ConvShape& s, const float* x, const float* weight,
 }
 
 // grad_params: the weight gradient (C x taps), then with_bias the bias gradient (C). Summed
-// over images by sum_over_items: deterministic mode cuts the planes into fixed chunks of whole
-// images, each summed in plane order, the chunks added in order.
+// over images by sum_over_items: deterministic mode cuts the images into fixed chunks, each
+// summed in image and channel order, the chunks added in order.
 void depthwise_weight_grad(const ConvShape& s, const float* grad_y, const float* x,
                            float* grad_params, bool with_bias, int nt) {
   const PhaseGrid g = phase_grid(s);
   index_t offsets[kMaxDepthwiseTaps];
   grid_offsets(s, g, offsets);
   const index_t taps = s.kh * s.kw, size = s.c * taps + (with_bias ? s.c : 0);
-  sum_over_items(s.n * s.c, size, nt, grad_params, [&](index_t plane, float* out, int) {
-    const index_t c = plane % s.c;
+  const float* dy_end = grad_y + s.n * s.c * s.oh * s.ow;
+  sum_over_items(s.n, size, nt, grad_params, [&](index_t n, float* out, int) {
     float* grid = grid_scratch(g);
-    pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
-    const float* dy = grad_y + plane * s.oh * s.ow;
-    for (index_t t0 = 0; t0 < taps; t0 += kGradTapBlock)
-      weight_grad_taps(s, g, offsets + t0, dy, grad_y + s.n * s.c * s.oh * s.ow, grid,
-                       imin(kGradTapBlock, taps - t0),
-                       out + c * taps + t0, with_bias && t0 == 0 ? out + s.c * taps + c : nullptr);
-  }, s.c);
+    for (index_t c = 0; c < s.c; ++c) {
+      const index_t plane = n * s.c + c;
+      pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
+      const float* dy = grad_y + plane * s.oh * s.ow;
+      for (index_t t0 = 0; t0 < taps; t0 += kGradTapBlock)
+        weight_grad_taps(s, g, offsets + t0, dy, dy_end, grid, imin(kGradTapBlock, taps - t0),
+                         out + c * taps + t0,
+                         with_bias && t0 == 0 ? out + s.c * taps + c : nullptr);
+    }
+  });
 }
 
 void depthwise_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
@@ -370,12 +357,13 @@ void depthwise_input_grad(const ConvShape& s, const float* grad_y, const float* 
   const InputGradPlan plan(s);
   const index_t taps = s.kh * s.kw;
   for_each_chunk(s.n * s.c, plane_chunk(s), nt, [&](index_t first, index_t count, int) {
-    float* dy_plane = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(
-        s.oh * plan.len + plan.slack + plan.line));
+    const index_t floats = s.oh * plan.len + plan.slack + plan.line;
+    float* dy_plane = thread_scratch(kScratchConvColumns, static_cast<std::size_t>(floats));
+    fill(dy_plane, floats, 0.0f);  // the margins and slack, for every plane of this item
     float* line = dy_plane + s.oh * plan.len + plan.slack;
     for (index_t plane = first; plane < first + count; ++plane) {
       const float* w = weight + plane % s.c * taps;
-      margin_plane(s, grad_y + plane * s.oh * s.ow, plan.margin, plan.len, plan.slack, dy_plane);
+      margin_plane(s, grad_y + plane * s.oh * s.ow, plan.margin, plan.len, dy_plane);
       float* dx = grad_x + plane * s.h * s.w;
       for (index_t iy = 0; iy < s.h; ++iy, dx += s.w) {
         if (s.stride_w == 1)
