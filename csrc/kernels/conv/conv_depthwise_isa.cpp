@@ -104,26 +104,10 @@ void pad_plane(const ConvShape& s, const PhaseGrid& g, const float* x, float* li
   }
 }
 
-// Output rows [oy, oy + R) x vectors [ox, ox + V * kLanes) of one plane, stored up to the
-// row's end: R * V independent accumulators, one broadcast weight per tap.
+// Stores R rows x V vectors of accumulators at output (oy, ox), up to the row's end.
 template <int R, int V>
-void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
-                   const vfloat* w, index_t taps, float bias, bool relu_out, const float* grid,
-                   index_t oy, index_t ox, float* y) {
-  vfloat acc[R][V];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) acc[r][v] = vbroadcast(bias);
-  const float* src = grid + oy * s.stride_h * g.row() + ox;
-  const index_t row_step = s.stride_h * g.row();
-  for (index_t t = 0; t < taps; ++t) {
-    const float* p = src + offsets[t];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[r][v] += w[t] * vload(p + r * row_step + v * kLanes);
-  }
+void store_block(const ConvShape& s, vfloat (&acc)[R][V], bool relu_out, index_t oy, index_t ox,
+                 float* y) {
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
@@ -146,33 +130,97 @@ void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offset
     }
 }
 
+// Output rows [oy, oy + R) x vectors [ox, ox + V * kLanes) of one plane: R * V independent
+// accumulators, one broadcast weight per tap.
+template <int R, int V>
+void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
+                   const vfloat* w, float bias, bool relu_out, const float* grid, index_t oy,
+                   index_t ox, float* y) {
+  vfloat acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) acc[r][v] = vbroadcast(bias);
+  const float* src = grid + oy * s.stride_h * g.row() + ox;
+  const index_t row_step = s.stride_h * g.row(), taps = s.kh * s.kw;
+  for (index_t t = 0; t < taps; ++t) {
+    const float* p = src + offsets[t];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[r][v] += w[t] * vload(p + r * row_step + v * kLanes);
+  }
+  store_block<R, V>(s, acc, relu_out, oy, ox, y);
+}
+
+// forward_block for 3 x 3 kernels with vertical stride SH (1 or 2) and no vertical dilation:
+// each grid row's vectors are loaded once and used by every output row whose window covers
+// it (3 at stride 1), a third of the loads (many of them split across cache lines).
+template <int R, int V, int SH>
+void forward_block_3x3(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
+                       const vfloat* w, float bias, bool relu_out, const float* grid,
+                       index_t oy, index_t ox, float* y) {
+  vfloat acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) acc[r][v] = vbroadcast(bias);
+  const float* src = grid + oy * SH * g.row() + ox;
+  constexpr int kRows = (R - 1) * SH + 3;
+#pragma GCC unroll 32
+  for (int q = 0; q < kRows; ++q)
+#pragma GCC unroll 3
+    for (int j = 0; j < 3; ++j)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        const vfloat xv = vload(src + q * g.row() + offsets[j] + v * kLanes);
+#pragma GCC unroll 3
+        for (int i = 0; i < 3; ++i) {
+          const int d = q - i;
+          if (d >= 0 && d % SH == 0 && d / SH < R) acc[d / SH][v] += w[i * 3 + j] * xv;
+        }
+      }
+  store_block<R, V>(s, acc, relu_out, oy, ox, y);
+}
+
+// Which forward_block: 0 any kernel; 1, 2: 3 x 3, undilated vertically, stride_h 1 or 2.
+int forward_kind(const ConvShape& s) {
+  if (s.kh != 3 || s.kw != 3 || s.dilation_h != 1 || s.stride_h > 2) return 0;
+  return static_cast<int>(s.stride_h);
+}
+
 // Rows [oy, end) at columns [ox, ox + V * kLanes): blocks of R rows, then R / 2, ... for the
 // rest.
-template <int R, int V>
+template <int kKind, int R, int V>
 void forward_rows(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                   const vfloat* w, float bias, bool relu_out, const float* grid, index_t oy,
                   index_t end, index_t ox, float* y) {
-  const index_t taps = s.kh * s.kw;
-  for (; oy + R <= end; oy += R)
-    forward_block<R, V>(s, g, offsets, w, taps, bias, relu_out, grid, oy, ox, y);
+  for (; oy + R <= end; oy += R) {
+    if constexpr (kKind == 0)
+      forward_block<R, V>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y);
+    else
+      forward_block_3x3<R, V, kKind>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y);
+  }
   if constexpr (R > 1)
-    if (oy < end) forward_rows<R / 2, V>(s, g, offsets, w, bias, relu_out, grid, oy, end, ox, y);
+    if (oy < end)
+      forward_rows<kKind, R / 2, V>(s, g, offsets, w, bias, relu_out, grid, oy, end, ox, y);
 }
 
 // One plane's output in blocks of about 8 accumulators (FMA latency x 2 ports, as the loads
 // allow): 8 rows of one vector, 4 of two, 2 of three or four.
+template <int kKind>
 void forward_plane(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                    const vfloat* w, float bias, bool relu_out, const float* grid, float* y) {
   for (index_t ox = 0; ox < s.ow; ox += kBlockVectors * kLanes) {
     const index_t vectors = imin(kBlockVectors, ceil_div(s.ow - ox, kLanes));
     if (vectors == 1)
-      forward_rows<8, 1>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 8, 1>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
     else if (vectors == 2)
-      forward_rows<4, 2>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 4, 2>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
     else if (vectors == 3)
-      forward_rows<2, 3>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 2, 3>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
     else
-      forward_rows<2, 4>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 2, 4>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
   }
 }
 
@@ -324,6 +372,7 @@ void depthwise_forward(const ConvShape& s, const float* x, const float* weight,
   index_t offsets[kMaxDepthwiseTaps];
   grid_offsets(s, g, offsets);
   const index_t planes = s.n * s.c, taps = s.kh * s.kw;
+  const int kind = forward_kind(s);
   for_each_chunk(planes, plane_chunk(s), nt, [&](index_t first, index_t count, int) {
     float* grid = grid_scratch(g);
     vfloat w[kMaxDepthwiseTaps];
@@ -331,8 +380,14 @@ void depthwise_forward(const ConvShape& s, const float* x, const float* weight,
       const index_t c = plane % s.c;
       for (index_t t = 0; t < taps; ++t) w[t] = vbroadcast(weight[c * taps + t]);
       pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
-      forward_plane(s, g, offsets, w, bias ? bias[c] : 0.0f, relu_out, grid,
-                    y + plane * s.oh * s.ow);
+      const float b = bias ? bias[c] : 0.0f;
+      float* out = y + plane * s.oh * s.ow;
+      if (kind == 1)
+        forward_plane<1>(s, g, offsets, w, b, relu_out, grid, out);
+      else if (kind == 2)
+        forward_plane<2>(s, g, offsets, w, b, relu_out, grid, out);
+      else
+        forward_plane<0>(s, g, offsets, w, b, relu_out, grid, out);
     }
   });
 }
@@ -361,8 +416,26 @@ void depthwise_weight_grad(const ConvShape& s, const float* grad_y, const float*
   });
 }
 
+// With stride 1 the input gradient is the forward correlation of dy with the kernels
+// flipped, padded dilation * (kernel - 1) - padding: the forward's larger register blocks.
+static bool input_grad_as_forward(const ConvShape& s) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= s.dilation_h * (s.kh - 1) &&
+         s.pad_w <= s.dilation_w * (s.kw - 1);
+}
+
 void depthwise_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
                           float* grad_x, int nt) {
+  if (input_grad_as_forward(s)) {
+    const index_t taps = s.kh * s.kw;
+    float* flipped = thread_scratch(kScratchConvWork, static_cast<std::size_t>(s.c * taps));
+    for (index_t c = 0; c < s.c; ++c)
+      for (index_t t = 0; t < taps; ++t) flipped[c * taps + t] = weight[c * taps + taps - 1 - t];
+    ConvShape t = s;
+    t.h = s.oh, t.w = s.ow, t.oh = s.h, t.ow = s.w;
+    t.pad_h = s.dilation_h * (s.kh - 1) - s.pad_h;
+    t.pad_w = s.dilation_w * (s.kw - 1) - s.pad_w;
+    return depthwise_forward(t, grad_y, flipped, nullptr, false, grad_x, nt);
+  }
   const InputGradPlan plan(s);
   const index_t taps = s.kh * s.kw;
   for_each_chunk(s.n * s.c, plane_chunk(s), nt, [&](index_t first, index_t count, int) {
