@@ -37,6 +37,8 @@ CASES = [
     (2, 3, 5, 70, 3, 3, 3, 1, 1, 1, 3),           # rows of several column blocks, ragged
     (2, 3, 9, 150, 3, 3, 3, 2, 1, 1, 3),
     (3, 2, 19, 3, 2, 3, 3, 1, 1, 1, 2),           # tall narrow planes: row blocks 8, 4, 2, 1
+    (2, 3, 11, 21, 3, 3, 3, 1, 2, (1, 2), 3),     # 3 x 3 paths with horizontal dilation
+    (2, 3, 11, 21, 3, 3, 3, 2, 2, (1, 2), 3),
 ]
 
 

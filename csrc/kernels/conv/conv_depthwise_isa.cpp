@@ -267,6 +267,56 @@ void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* off
   if (bias) *bias += horizontal_sum(dy_acc);
 }
 
+// weight_grad_taps for a 3 x 3 kernel with vertical stride SH (1 or 2), undilated vertically:
+// output rows in pairs, each grid row's vectors loaded once for both (14 loads for 18 FMAs at
+// stride 1, against 20).
+template <int R, int SH>
+void weight_grad_rows_3x3(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
+                          const float* dy, const float* dy_end, const float* grid, index_t oy,
+                          vfloat (&acc)[9], vfloat& dy_acc) {
+  const float* src = grid + oy * SH * g.row();
+  dy += oy * s.ow;
+  for (index_t ox = 0; ox < s.ow; ox += kLanes) {
+    const int columns = static_cast<int>(imin(kLanes, s.ow - ox));
+    const bool whole = columns == kLanes;
+    vfloat d[R];
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r) {
+      const float* p = dy + r * s.ow + ox;
+      d[r] = whole ? vload(p) : load_lanes(p, columns, p + kLanes <= dy_end);
+      dy_acc += d[r];
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < (R - 1) * SH + 3; ++q)
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; ++j) {
+        const float* p = src + q * g.row() + offsets[j] + ox;
+        const vfloat xv = whole ? vload(p) : load_lanes(p, columns, true);  // the grid's slack
+#pragma GCC unroll 2
+        for (int r = 0; r < R; ++r) {
+          const int i = q - r * SH;
+          if (i >= 0 && i < 3) acc[i * 3 + j] += d[r] * xv;
+        }
+      }
+  }
+}
+
+template <int SH>
+void weight_grad_3x3(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
+                     const float* dy, const float* dy_end, const float* grid, float* gw,
+                     float* bias) {
+  vfloat acc[9], dy_acc = vfloat{};
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) acc[t] = vfloat{};
+  index_t oy = 0;
+  for (; oy + 2 <= s.oh; oy += 2)
+    weight_grad_rows_3x3<2, SH>(s, g, offsets, dy, dy_end, grid, oy, acc, dy_acc);
+  if (oy < s.oh) weight_grad_rows_3x3<1, SH>(s, g, offsets, dy, dy_end, grid, oy, acc, dy_acc);
+#pragma GCC unroll 9
+  for (int t = 0; t < 9; ++t) gw[t] += horizontal_sum(acc[t]);
+  if (bias) *bias += horizontal_sum(dy_acc);
+}
+
 // dy's plane (oh x ow) into rows of `len` floats from `margin` on; the rest is already zero.
 void margin_plane(const ConvShape& s, const float* dy, index_t margin, index_t len, float* out) {
   for (index_t oy = 0; oy < s.oh; ++oy, dy += s.ow, out += len) copy_row(out + margin, dy, s.ow);
@@ -338,7 +388,11 @@ void input_grad_row(const ConvShape& s, const InputGradPlan& plan, const float* 
   for (index_t i = 0; i < s.kh; ++i) {
     index_t at = r - i * s.dilation_h;
     bool hit = at >= 0;
-    if (s.stride_h != 1) {  // (a division per tap row costs as much as its FMAs: not at 1)
+    // (a division per tap row costs as much as its FMAs: none at strides 1 and 2)
+    if (s.stride_h == 2) {
+      hit = hit && (at & 1) == 0;
+      at >>= 1;
+    } else if (s.stride_h != 1) {
       hit = hit && at % s.stride_h == 0;
       at /= s.stride_h;
     }
@@ -346,8 +400,10 @@ void input_grad_row(const ConvShape& s, const InputGradPlan& plan, const float* 
   }
   for (index_t v = plan.v0; v < plan.v1; v += kBlockVectors * kLanes) {
     const index_t vectors = ceil_div(plan.v1 - v, kLanes);
-    if (vectors > 2)
+    if (vectors > 3)
       input_grad_block<kSw, 4>(s, plan, rows, w, v, line);
+    else if (vectors == 3)
+      input_grad_block<kSw, 3>(s, plan, rows, w, v, line);
     else if (vectors > 1)
       input_grad_block<kSw, 2>(s, plan, rows, w, v, line);
     else
@@ -402,12 +458,22 @@ void depthwise_weight_grad(const ConvShape& s, const float* grad_y, const float*
   grid_offsets(s, g, offsets);
   const index_t taps = s.kh * s.kw, size = s.c * taps + (with_bias ? s.c : 0);
   const float* dy_end = grad_y + s.n * s.c * s.oh * s.ow;
+  const int kind = forward_kind(s);  // the same 3 x 3 cases
   sum_over_items(s.n, size, nt, grad_params, [&](index_t n, float* out, int) {
     float* grid = grid_scratch(g);
     for (index_t c = 0; c < s.c; ++c) {
       const index_t plane = n * s.c + c;
       pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
       const float* dy = grad_y + plane * s.oh * s.ow;
+      float* bias = with_bias ? out + s.c * taps + c : nullptr;
+      if (kind == 1) {
+        weight_grad_3x3<1>(s, g, offsets, dy, dy_end, grid, out + c * taps, bias);
+        continue;
+      }
+      if (kind == 2) {
+        weight_grad_3x3<2>(s, g, offsets, dy, dy_end, grid, out + c * taps, bias);
+        continue;
+      }
       for (index_t t0 = 0; t0 < taps; t0 += kGradTapBlock)
         weight_grad_taps(s, g, offsets + t0, dy, dy_end, grid, imin(kGradTapBlock, taps - t0),
                          out + c * taps + t0,
