@@ -107,7 +107,7 @@ void pad_plane(const ConvShape& s, const PhaseGrid& g, const float* x, float* li
 // Stores R rows x V vectors of accumulators at output (oy, ox), up to the row's end.
 template <int R, int V>
 void store_block(const ConvShape& s, vfloat (&acc)[R][V], bool relu_out, index_t oy, index_t ox,
-                 float* y) {
+                 float* y, index_t spill_end) {
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
@@ -116,10 +116,10 @@ void store_block(const ConvShape& s, vfloat (&acc)[R][V], bool relu_out, index_t
       if (col >= s.ow) continue;
       const vfloat out = relu_out ? relu(acc[r][v]) : acc[r][v];
       const index_t at = (oy + r) * s.ow + col;
-      // A vector past the row's end runs into rows of this plane written after it (when the
-      // row is one block of columns); at the plane's end, a scalar tail (the next plane may be
-      // another thread's).
-      const bool spill_ok = s.ow <= kBlockVectors * kLanes && at + kLanes <= s.oh * s.ow;
+      // A vector past the row's end runs into rows written after it (when the row is one
+      // block of columns): this plane's, or up to spill_end, the next plane's of this work
+      // item; past that, a scalar tail (the next plane may be another thread's).
+      const bool spill_ok = s.ow <= kBlockVectors * kLanes && at + kLanes <= spill_end;
       if (s.ow - col >= kLanes || spill_ok) {
         vstore(y + at, out);
       } else {
@@ -135,7 +135,7 @@ void store_block(const ConvShape& s, vfloat (&acc)[R][V], bool relu_out, index_t
 template <int R, int V>
 void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                    const vfloat* w, float bias, bool relu_out, const float* grid, index_t oy,
-                   index_t ox, float* y) {
+                   index_t ox, float* y, index_t spill_end) {
   vfloat acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -150,7 +150,7 @@ void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offset
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r][v] += w[t] * vload(p + r * row_step + v * kLanes);
   }
-  store_block<R, V>(s, acc, relu_out, oy, ox, y);
+  store_block<R, V>(s, acc, relu_out, oy, ox, y, spill_end);
 }
 
 // forward_block for 3 x 3 kernels with vertical stride SH (1 or 2) and no vertical dilation:
@@ -159,7 +159,7 @@ void forward_block(const ConvShape& s, const PhaseGrid& g, const index_t* offset
 template <int R, int V, int SH>
 void forward_block_3x3(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                        const vfloat* w, float bias, bool relu_out, const float* grid,
-                       index_t oy, index_t ox, float* y) {
+                       index_t oy, index_t ox, float* y, index_t spill_end) {
   vfloat acc[R][V];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
@@ -180,7 +180,7 @@ void forward_block_3x3(const ConvShape& s, const PhaseGrid& g, const index_t* of
           if (d >= 0 && d % SH == 0 && d / SH < R) acc[d / SH][v] += w[i * 3 + j] * xv;
         }
       }
-  store_block<R, V>(s, acc, relu_out, oy, ox, y);
+  store_block<R, V>(s, acc, relu_out, oy, ox, y, spill_end);
 }
 
 // Which forward_block: 0 any kernel; 1, 2: 3 x 3, undilated vertically, stride_h 1 or 2.
@@ -194,33 +194,40 @@ int forward_kind(const ConvShape& s) {
 template <int kKind, int R, int V>
 void forward_rows(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
                   const vfloat* w, float bias, bool relu_out, const float* grid, index_t oy,
-                  index_t end, index_t ox, float* y) {
+                  index_t end, index_t ox, float* y, index_t spill_end) {
   for (; oy + R <= end; oy += R) {
     if constexpr (kKind == 0)
-      forward_block<R, V>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y);
+      forward_block<R, V>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y, spill_end);
     else
-      forward_block_3x3<R, V, kKind>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y);
+      forward_block_3x3<R, V, kKind>(s, g, offsets, w, bias, relu_out, grid, oy, ox, y,
+                                     spill_end);
   }
   if constexpr (R > 1)
     if (oy < end)
-      forward_rows<kKind, R / 2, V>(s, g, offsets, w, bias, relu_out, grid, oy, end, ox, y);
+      forward_rows<kKind, R / 2, V>(s, g, offsets, w, bias, relu_out, grid, oy, end, ox, y,
+                                    spill_end);
 }
 
 // One plane's output in blocks of about 8 accumulators (FMA latency x 2 ports, as the loads
 // allow): 8 rows of one vector, 4 of two, 2 of three or four.
 template <int kKind>
 void forward_plane(const ConvShape& s, const PhaseGrid& g, const index_t* offsets,
-                   const vfloat* w, float bias, bool relu_out, const float* grid, float* y) {
+                   const vfloat* w, float bias, bool relu_out, const float* grid, float* y,
+                   index_t spill_end) {
   for (index_t ox = 0; ox < s.ow; ox += kBlockVectors * kLanes) {
     const index_t vectors = imin(kBlockVectors, ceil_div(s.ow - ox, kLanes));
     if (vectors == 1)
-      forward_rows<kKind, 8, 1>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 8, 1>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y,
+                                 spill_end);
     else if (vectors == 2)
-      forward_rows<kKind, 4, 2>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 4, 2>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y,
+                                 spill_end);
     else if (vectors == 3)
-      forward_rows<kKind, 2, 3>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 2, 3>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y,
+                                 spill_end);
     else
-      forward_rows<kKind, 2, 4>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y);
+      forward_rows<kKind, 2, 4>(s, g, offsets, w, bias, relu_out, grid, 0, s.oh, ox, y,
+                                 spill_end);
   }
 }
 
@@ -251,7 +258,8 @@ void weight_grad_taps(const ConvShape& s, const PhaseGrid& g, const index_t* off
     for (index_t ox = 0; ox < s.ow; ox += kLanes) {
       const int columns = static_cast<int>(imin(kLanes, s.ow - ox));
       const bool whole = columns == kLanes;
-      const vfloat d = whole ? vload(dy + ox) : load_lanes(dy + ox, columns, dy + ox + kLanes <= dy_end);
+      const bool readable = dy + ox + kLanes <= dy_end;
+      const vfloat d = whole ? vload(dy + ox) : load_lanes(dy + ox, columns, readable);
       if (bias) dy_acc += d;
 #pragma GCC unroll 9
       for (int t = 0; t < kGradTapBlock; ++t) {
@@ -438,12 +446,13 @@ void depthwise_forward(const ConvShape& s, const float* x, const float* weight,
       pad_plane(s, g, x + plane * s.h * s.w, grid + g.size(), grid);
       const float b = bias ? bias[c] : 0.0f;
       float* out = y + plane * s.oh * s.ow;
+      const index_t spill = (first + count - plane) * s.oh * s.ow;  // this item's planes
       if (kind == 1)
-        forward_plane<1>(s, g, offsets, w, b, relu_out, grid, out);
+        forward_plane<1>(s, g, offsets, w, b, relu_out, grid, out, spill);
       else if (kind == 2)
-        forward_plane<2>(s, g, offsets, w, b, relu_out, grid, out);
+        forward_plane<2>(s, g, offsets, w, b, relu_out, grid, out, spill);
       else
-        forward_plane<0>(s, g, offsets, w, b, relu_out, grid, out);
+        forward_plane<0>(s, g, offsets, w, b, relu_out, grid, out, spill);
     }
   });
 }
