@@ -8,6 +8,7 @@ The closing table gives milliseconds and how many times longer each anchor takes
 import numpy as np
 import pytest
 
+from conv_steps import hpnn_step, torch_step
 from hpnn import kernels, reference
 
 # (name, (N, C, H, W), K, kernel, padding)
@@ -31,29 +32,6 @@ def operands(shape, k, ksize, padding):
     return x, w, b, grad_y
 
 
-def hpnn_step(lib, x, w, b, grad_y, padding, backward):
-    def run():
-        y = lib.conv2d_forward(x, w, b, padding=padding)
-        if backward:  # all three gradients in one call, as nn.Conv2d's backward takes them
-            lib.conv2d_backward(grad_y, x, w, padding=padding)
-        return y
-    return run
-
-
-def torch_step(x, w, b, grad_y, padding, backward):
-    torch = pytest.importorskip("torch")
-    tx, tw, tb = (torch.from_numpy(a).requires_grad_(backward) for a in (x, w, b))
-    tg = torch.from_numpy(grad_y)
-
-    def run():
-        y = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
-        if backward:
-            tx.grad = tw.grad = tb.grad = None
-            y.backward(tg)
-        return y
-    return run
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", ["hpnn", "torch", "reference"])
 @pytest.mark.parametrize("backward", [False, True], ids=["fwd", "fwd+bwd"])
@@ -64,9 +42,10 @@ def test_conv2d(measure, case, backward, impl, threads):
         pytest.skip("the numpy reference is only timed on the small forward shapes")
     x, w, b, grad_y = operands(shape, k, ksize, padding)
     if impl == "torch":
-        run = torch_step(x, w, b, grad_y, padding, backward)
+        run = torch_step(x, w, b, grad_y, backward, padding=padding)
     else:
-        run = hpnn_step(kernels if impl == "hpnn" else reference, x, w, b, grad_y, padding, backward)
+        run = hpnn_step(kernels if impl == "hpnn" else reference, x, w, b, grad_y, backward,
+                        padding=padding)
     flops = 2.0 * grad_y.size * shape[1] * ksize * ksize * (3 if backward else 1)
     group = f"conv {name} {'fwd+bwd' if backward else 'fwd'} threads={threads}"
     measure(run, group, impl, threads, rounds=5 if flops > 1e9 else 20, flops=flops,

@@ -8,6 +8,7 @@ Run: python -m pytest bench/test_conv_depthwise.py
 import numpy as np
 import pytest
 
+from conv_steps import hpnn_step, torch_step
 from hpnn import kernels
 
 # (name, (N, C, H, W), stride); 3x3 kernel, padding 1
@@ -35,31 +36,6 @@ def tensor_bytes(x, grad_y, backward):
     return 4 * (2 * x.size + 2 * grad_y.size if backward else x.size + grad_y.size)
 
 
-def hpnn_step(x, weight, bias, grad_y, stride, backward):
-    geometry = dict(stride=stride, padding=1, groups=x.shape[1])
-
-    def run():
-        y = kernels.conv2d_forward(x, weight, bias, **geometry)
-        if backward:  # all three gradients in one call, as nn.Conv2d's backward takes them
-            kernels.conv2d_backward(grad_y, x, weight, **geometry)
-        return y
-    return run
-
-
-def torch_step(x, weight, bias, grad_y, stride, backward):
-    torch = pytest.importorskip("torch")
-    tx, tw, tb = (torch.from_numpy(a).requires_grad_(backward) for a in (x, weight, bias))
-    tg = torch.from_numpy(grad_y)
-
-    def run():
-        y = torch.nn.functional.conv2d(tx, tw, tb, stride=stride, padding=1, groups=x.shape[1])
-        if backward:
-            tx.grad = tw.grad = tb.grad = None
-            y.backward(tg)
-        return y
-    return run
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("impl", ["hpnn", "torch"])
 @pytest.mark.parametrize("backward", [False, True], ids=["fwd", "fwd+bwd"])
@@ -67,10 +43,11 @@ def torch_step(x, weight, bias, grad_y, stride, backward):
 def test_conv2d_depthwise(benchmark, measure, case, backward, impl, threads):
     name, shape, stride = case
     x, weight, bias, grad_y = operands(shape, stride)
-    step = hpnn_step if impl == "hpnn" else torch_step
+    geometry = dict(stride=stride, padding=1, groups=x.shape[1])
+    run = (hpnn_step(kernels, x, weight, bias, grad_y, backward, **geometry) if impl == "hpnn"
+           else torch_step(x, weight, bias, grad_y, backward, **geometry))
     flops = 2.0 * grad_y.size * 9 * (3 if backward else 1)
     group = f"depthwise {name} {'fwd+bwd' if backward else 'fwd'} threads={threads}"
-    measure(step(x, weight, bias, grad_y, stride, backward), group, impl, threads, rounds=20,
-            flops=flops)
+    measure(run, group, impl, threads, rounds=20, flops=flops)
     benchmark.extra_info["gbps"] = round(
         tensor_bytes(x, grad_y, backward) / benchmark.stats.stats.median / 1e9, 1)

@@ -14,16 +14,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     op_b = np.asarray(b, dtype=np.float64)
     op_a = op_a.T if trans_a else op_a
     op_b = op_b.T if trans_b else op_b
-    if alpha == 0.0:
-        result = np.zeros((op_a.shape[0], op_b.shape[1]))
-    else:
-        result = alpha * (op_a @ op_b)
-    if c is not None and beta != 0.0:
-        result = result + beta * np.asarray(c, dtype=np.float64)
-    if c is None:
-        return result.astype(out_dtype)
-    c[...] = result
-    return c
+    return _scaled_into(op_a @ op_b, alpha, beta, c, out_dtype)
 
 
 def gemm_batched(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
@@ -38,11 +29,13 @@ def gemm_batched(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=Fa
         raise ValueError("gemm_batched: a and b need at least 2 dimensions")
     op_a = np.swapaxes(op_a, -1, -2) if trans_a else op_a
     op_b = np.swapaxes(op_b, -1, -2) if trans_b else op_b
-    result = np.matmul(op_a, op_b)
-    if alpha == 0.0:
-        result = np.zeros_like(result)
-    else:
-        result = alpha * result
+    return _scaled_into(np.matmul(op_a, op_b), alpha, beta, c, out_dtype)
+
+
+def _scaled_into(product, alpha, beta, c, out_dtype):
+    """alpha * product + beta * c (alpha == 0 ignores the product, beta == 0 never reads c),
+    written into c when given, else returned as out_dtype."""
+    result = np.zeros_like(product) if alpha == 0.0 else alpha * product
     if c is not None and beta != 0.0:
         result = result + beta * np.asarray(c, dtype=np.float64)
     if c is None:
