@@ -29,15 +29,6 @@ void grid_forward(const ConvShape& s, const float* x, const float* weight, const
                   bool relu, float* y, int nt);
 void grid_weight_grad(const ConvShape& s, const float* grad_y, const float* x, float* grad_w,
                       bool with_bias, int nt);
-// Depthwise convolutions (groups == C == K), per (image, channel) plane in vectors along the
-// output rows (conv_depthwise_isa.cpp): any small kernel, stride_w 1 or 2, any padding.
-bool depthwise_suits(const ConvShape& s);
-void depthwise_forward(const ConvShape& s, const float* x, const float* weight,
-                       const float* bias, bool relu, float* y, int nt);
-void depthwise_weight_grad(const ConvShape& s, const float* grad_y, const float* x,
-                           float* grad_params, bool with_bias, int nt);
-void depthwise_input_grad(const ConvShape& s, const float* grad_y, const float* weight,
-                          float* grad_x, int nt);
 // Winograd F(2x2, 3x3) (conv_winograd_isa.cpp), for the stride-1 3x3 convolutions it suits.
 bool winograd_suits(const ConvShape& s);
 void winograd_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,

@@ -125,7 +125,6 @@ void forward_image(const ConvShape& s, index_t n, const float* x, const float* w
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     bool relu, float* y, int nt) {
-  if (depthwise_suits(s)) return depthwise_forward(s, x, weight, bias, relu, y, nt);
   if (winograd_suits(s)) return winograd_forward(s, x, weight, bias, relu, y, nt);
   if (direct_suits(s)) return direct_forward(s, x, weight, bias, relu, y, nt);
   if (stride_one(s) && !pointwise(s)) return grid_forward(s, x, weight, bias, relu, y, nt);
@@ -175,7 +174,6 @@ void backward_input_col2im(const ConvShape& s, const float* grad_y, const float*
 
 void conv2d_backward_input(const ConvShape& s, const float* grad_y, const float* weight,
                            float* grad_x, int nt) {
-  if (depthwise_suits(s)) return depthwise_input_grad(s, grad_y, weight, grad_x, nt);
   if (winograd_input_grad_suits(s)) return winograd_input_grad(s, grad_y, weight, grad_x, nt);
   const bool padding_fits = s.pad_h <= s.dilation_h * (s.kh - 1) && s.pad_w <= s.dilation_w * (s.kw - 1);
   // As a forward convolution the GEMM has Cg rows: too few (a first layer) wastes the tiles.
@@ -208,7 +206,6 @@ void accumulate_weight_grad(const ConvShape& s, index_t n, const float* grad_y, 
 
 void conv2d_backward_weight(const ConvShape& s, const float* grad_y, const float* x,
                             float* grad_params, bool with_bias, int nt) {
-  if (depthwise_suits(s)) return depthwise_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   if (winograd_suits(s)) return winograd_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   if (direct_suits(s)) return direct_weight_grad(s, grad_y, x, grad_params, with_bias, nt);
   if (stride_one(s) && !pointwise(s))
