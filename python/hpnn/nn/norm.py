@@ -10,6 +10,29 @@ from ._checks import positive_int, real
 from .module import Module, Parameter
 
 
+def positive_eps(eps, owner):
+    """eps as a float > 0: the kernels divide by sqrt(var + eps), so a constant channel or row
+    with eps = 0 would give inf."""
+    value = real(eps, "eps", owner, low=0.0)
+    if value == 0:
+        raise ValueError(f"{owner}: argument 'eps' must be positive, got {eps!r}")
+    return value
+
+
+def affine_params(module, shape, on, bias):
+    """module.weight (ones) and module.bias (zeros) of `shape` when `on` (bias only with
+    `bias`); registered as None otherwise, as PyTorch's norm layers do."""
+    if on:
+        module.weight = Parameter(np.ones(shape, np.float32))
+        if bias:
+            module.bias = Parameter(np.zeros(shape, np.float32))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _BatchNorm(Module):
     input_dims = ()
     _tensor_args = 1
@@ -19,20 +42,10 @@ class _BatchNorm(Module):
         super().__init__()
         owner = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", owner)
-        self.eps = real(eps, "eps", owner, low=0.0)
-        if self.eps == 0:  # the kernels divide by sqrt(var + eps): a constant channel gives inf
-            raise ValueError(f"{owner}: argument 'eps' must be positive, got {eps!r}")
+        self.eps = positive_eps(eps, owner)
         self.momentum = real(momentum, "momentum", owner, 0.0, 1.0, allow_none=True)
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_params(self, (num_features,), affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, np.float32))
             self.register_buffer("running_var", np.ones(num_features, np.float32))

@@ -8,26 +8,8 @@ import numpy as np
 
 from .. import functional as F
 from ._checks import positive_int, real
-from .module import Module, Parameter
-
-
-def _eps(eps, owner):
-    value = real(eps, "eps", owner, low=0.0)
-    if value == 0:  # rstd = 1 / sqrt(var + eps): a constant row would give inf
-        raise ValueError(f"{owner}: argument 'eps' must be positive, got {eps!r}")
-    return value
-
-
-def _affine_params(module, shape, on, bias):
-    if on:
-        module.weight = Parameter(np.ones(shape, np.float32))
-        if bias:
-            module.bias = Parameter(np.zeros(shape, np.float32))
-        else:
-            module.register_parameter("bias", None)
-    else:
-        module.register_parameter("weight", None)
-        module.register_parameter("bias", None)
+from .module import Module
+from .norm import affine_params as _affine_params, positive_eps as _eps
 
 
 class LayerNorm(Module):
