@@ -89,6 +89,7 @@ globals().update(_FUNCTIONS)  # hpnn.split, hpnn.einsum, hpnn.max, ... (tensor_m
 from . import callbacks, data, datasets, functional, nn, optim  # noqa: E402
 from . import accelerator, backends, cuda, utils  # noqa: E402
 from .io import CheckpointError, load, save  # noqa: E402
+from ._compile import compile  # noqa: E402,A001  (torch.compile's name)
 from . import keras  # noqa: E402  (Keras' API; imports training, so last)
 
 from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32,  # noqa: E402,A001
@@ -108,7 +109,7 @@ __all__ = [
     # devices: the CPU only
     "device", "DeviceError", "cuda", "backends", "accelerator",
     # subpackages, save/load, backends
-    "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "keras", "save", "load",
+    "nn", "functional", "optim", "data", "utils", "datasets", "callbacks", "keras", "save", "load", "compile",
     "backend",
     "CheckpointError",
     # dtypes
