@@ -1,6 +1,8 @@
 """Helpers shared by the functional ops: argument normalisation and array layout."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..backend import get_backend
@@ -59,3 +61,19 @@ def unbatched(function, input, batched_ndim, *args, **kwargs):
     if isinstance(out, tuple):
         return tuple(o.squeeze(0) for o in out)
     return out.squeeze(0)
+
+
+def broadcast_target_shape(input, target, name, stacklevel):
+    """The shape input and target broadcast to; as PyTorch, a target of another shape than the
+    input's warns (stacklevel counts from the caller of this function)."""
+    if target.shape == input.shape:
+        return tuple(input.shape)
+    try:
+        shape = np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{name}: argument 'target' of shape {tuple(target.shape)} does not "
+                         f"broadcast with the input's shape {tuple(input.shape)}") from None
+    warnings.warn(f"{name}: using a target size ({tuple(target.shape)}) that is different to "
+                  f"the input size ({tuple(input.shape)}); they are broadcast", UserWarning,
+                  stacklevel=stacklevel + 1)
+    return shape

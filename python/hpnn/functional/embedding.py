@@ -30,11 +30,12 @@ def _index_array(input):
     return indices
 
 
-def _padding(padding_idx, rows):
+def padding_index(padding_idx, rows, owner="embedding"):
+    """padding_idx in [0, rows) (negative counts from the end, as PyTorch), or None."""
     if padding_idx is None:
         return None
     if not -rows <= padding_idx < rows:
-        raise ValueError(f"embedding: argument 'padding_idx' ({padding_idx}) must be within "
+        raise ValueError(f"{owner}: argument 'padding_idx' ({padding_idx}) must be within "
                          f"num_embeddings ({rows})")
     return padding_idx % rows
 
@@ -63,7 +64,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise ValueError(f"embedding: argument 'weight' must be 2-d, got shape "
                          f"{tuple(weight.shape)}")
     indices = _index_array(input)
-    padding = _padding(padding_idx, weight.shape[0])
+    padding = padding_index(padding_idx, weight.shape[0])
     if max_norm is not None:
         _renorm_(weight, indices, float(max_norm), float(norm_type))
     return Embedding.apply(weight, indices=indices, padding_idx=padding,

@@ -2,7 +2,6 @@
 PyTorch's deprecated spellings of ``reduction`` and accepted as such)."""
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
@@ -10,7 +9,7 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import kernel
 from ..ops import unbroadcast
 from ..tensor import Tensor, _tensor
-from ._common import _float_dtype, reduction_arg
+from ._common import _float_dtype, broadcast_target_shape, reduction_arg
 from .activation import log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -279,14 +278,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     reduction = reduction_arg(size_average, reduce, reduction, "mse_loss")
     target = _tensor(target)._cast(_float_dtype(input))
     if target.shape != input.shape:
-        try:
-            shape = np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ValueError(f"mse_loss: argument 'target' of shape {tuple(target.shape)} does "
-                             f"not broadcast with the input's shape {tuple(input.shape)}") from None
-        warnings.warn(f"mse_loss: using a target size ({tuple(target.shape)}) that is different "
-                      f"to the input size ({tuple(input.shape)}); they are broadcast",
-                      UserWarning, stacklevel=2)
+        shape = broadcast_target_shape(input, target, "mse_loss", stacklevel=2)
         zeros = np.zeros(shape, np.float32)
         input, target = input + zeros, target + zeros
     if weight is None:

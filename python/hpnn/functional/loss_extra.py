@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import Function
 from ..ops import unbroadcast
 from ..tensor import _tensor
-from ._common import _float_dtype, reduction_arg
+from ._common import _float_dtype, broadcast_target_shape, reduction_arg
 
 __all__ = ["l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
            "margin_ranking_loss", "cosine_embedding_loss", "hinge_embedding_loss",
@@ -96,15 +96,7 @@ def _target(input, target, name):
     target = _tensor(target)
     if target._array.dtype.kind != "f":
         target = target._cast(_float_dtype(input))
-    if target.shape != input.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ValueError(f"{name}: argument 'target' of shape {tuple(target.shape)} does not "
-                             f"broadcast with the input's shape {tuple(input.shape)}") from None
-        warnings.warn(f"{name}: using a target size ({tuple(target.shape)}) that is different "
-                      f"to the input size ({tuple(input.shape)}); they are broadcast",
-                      UserWarning, stacklevel=3)
+    broadcast_target_shape(input, target, name, stacklevel=3)
     return target
 
 

@@ -33,6 +33,18 @@ def affine_params(module, shape, on, bias):
         module.register_parameter("bias", None)
 
 
+def running_stats(module, num_features, track):
+    """running_mean (zeros), running_var (ones) and num_batches_tracked when `track`, else
+    the three registered as None, as PyTorch's norm layers do."""
+    if track:
+        module.register_buffer("running_mean", np.zeros(num_features, np.float32))
+        module.register_buffer("running_var", np.ones(num_features, np.float32))
+        module.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+    else:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+
+
 class _BatchNorm(Module):
     input_dims = ()
     _tensor_args = 1
@@ -46,13 +58,7 @@ class _BatchNorm(Module):
         self.momentum = real(momentum, "momentum", owner, 0.0, 1.0, allow_none=True)
         self.affine, self.track_running_stats = affine, track_running_stats
         affine_params(self, (num_features,), affine, bias)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, np.float32))
-            self.register_buffer("running_var", np.ones(num_features, np.float32))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        running_stats(self, num_features, track_running_stats)
 
     def forward(self, input):
         if input.ndim not in self.input_dims or input.shape[1] != self.num_features:

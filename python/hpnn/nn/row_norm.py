@@ -10,6 +10,7 @@ from .. import functional as F
 from ._checks import positive_int, real
 from .module import Module
 from .norm import affine_params as _affine_params, positive_eps as _eps
+from .norm import running_stats as _running_stats
 
 
 class LayerNorm(Module):
@@ -85,13 +86,7 @@ class _InstanceNorm(Module):
         self.momentum = real(momentum, "momentum", owner, 0.0, 1.0, allow_none=True)
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_params(self, (num_features,), affine, bias)
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, np.float32))
-            self.register_buffer("running_var", np.ones(num_features, np.float32))
-            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        _running_stats(self, num_features, track_running_stats)
 
     def forward(self, input):
         batched = self.spatial_dims + 2

@@ -4,19 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..functional.embedding import padding_index
 from ..tensor import Tensor
 from . import init
 from ._checks import positive_int
 from .module import Module, Parameter
-
-
-def _padding_index(padding_idx, num_embeddings):
-    if padding_idx is None:
-        return None
-    if not -num_embeddings <= padding_idx < num_embeddings:
-        raise ValueError(f"Embedding: padding_idx ({padding_idx}) must be within "
-                         f"num_embeddings ({num_embeddings})")
-    return padding_idx % num_embeddings
 
 
 class Embedding(Module):
@@ -32,7 +24,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim", "Embedding")
-        self.padding_idx = _padding_index(padding_idx, num_embeddings)
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
